@@ -1,0 +1,62 @@
+"""`drawbridge clients ...` and `drawbridge keys ...`."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from authserver import keys as signing_keys
+from authserver.clients import ClientSpecError, NewClient, create_client, demo_client
+
+
+@click.group(help="Manage OAuth clients.")
+def clients() -> None:
+    pass
+
+
+@clients.command("create")
+@click.option("--name", required=True, help="A name people will recognise.")
+@click.option("--scopes", "scope", required=True, help='Space-separated scopes, e.g. "posts:read posts:write".')
+@click.option("--grant", "grants", multiple=True, default=["client_credentials"], show_default=True)
+@with_appcontext
+def create(name: str, scope: str, grants: tuple[str, ...]) -> None:
+    """Create a confidential client and print its id and secret (shown this once only)."""
+    try:
+        new = create_client(name, scope, list(grants))
+    except ClientSpecError as error:
+        raise click.UsageError(str(error)) from error
+    _print_credentials(new)
+
+
+@clients.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Create the quick-start's demo client, or give it a new secret, and print its credentials."""
+    _print_credentials(demo_client())
+
+
+def _print_credentials(new: NewClient) -> None:
+    click.echo(f"client_id: {new.client.client_id}")
+    click.echo(f"client_secret: {new.client_secret}")
+    click.echo("Store the secret now: only its hash is kept.", err=True)
+
+
+@click.group(help="Manage token signing keys.")
+def keys() -> None:
+    pass
+
+
+@keys.command("rotate")
+@with_appcontext
+def rotate() -> None:
+    """Create a new ES256 signing key; the old one stays published until its tokens expire."""
+    key = signing_keys.rotate()
+    click.echo(f"kid: {key.kid}")
+
+
+@keys.command("ensure")
+@with_appcontext
+def ensure() -> None:
+    """Create a signing key only if there is none (safe to run at every start)."""
+    key = signing_keys.ensure()
+    click.echo(f"kid: {key.kid}" if key else "A signing key exists; nothing to do.")

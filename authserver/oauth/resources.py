@@ -1,0 +1,37 @@
+"""Resource indicators (RFC 8707): which protected resource a token is for, bound into `aud`."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from authlib.oauth2 import OAuth2Error
+
+
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 section 2: the requested resource is invalid, unknown or malformed."""
+
+    error = "invalid_target"
+    status_code = 400
+
+
+def canonical(uri: str) -> str:
+    """Scheme and host are case-insensitive (RFC 3986 section 6.2.2.1); the rest is compared as sent."""
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment))
+
+
+def resolve_audience(requested: list[str], known: tuple[str, ...]) -> str:
+    """The one known resource the token is for; the first known one when the client names none."""
+    if not requested:
+        return known[0]
+    if len(requested) > 1:
+        raise InvalidTargetError("Request one resource per token.")
+    parts = urlsplit(requested[0])
+    # RFC 8707 section 2: an absolute URI that MUST NOT include a fragment component.
+    if not parts.scheme or not parts.netloc or parts.fragment:
+        raise InvalidTargetError("The resource must be an absolute URI without a fragment.")
+    wanted = canonical(requested[0])
+    for resource in known:
+        if canonical(resource) == wanted:
+            return resource
+    raise InvalidTargetError("The resource is not one this server issues tokens for.")

@@ -1,0 +1,37 @@
+"""Wires Authlib's authorization server to our clients, grants and token issuer."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from flask import Flask
+from sqlalchemy import select
+
+from authserver.models import Client
+from authserver.oauth.grants import ClientCredentialsGrant
+from authserver.oauth.tokens import AccessTokenIssuer
+from shared import scopes
+from shared.db import db
+
+
+class AuthorizationServer(FlaskAuthorizationServer):
+    """Authlib's Flask server plus the issuer that signs our JWT access tokens."""
+
+    token_issuer: AccessTokenIssuer
+
+
+def query_client(client_id: str) -> Client | None:
+    """An enabled client by id; a disabled one is as unknown as a missing one."""
+    return db.session.scalar(select(Client).where(Client.client_id == client_id, Client.disabled_at.is_(None)))
+
+
+def save_token(token: dict, request: object) -> None:
+    """Access tokens are self-contained JWTs: nothing to store for them."""
+
+
+def config_oauth(app: Flask, server: AuthorizationServer) -> None:
+    """The one place grants and endpoints are registered."""
+    settings = app.config["SETTINGS"]
+    app.config["OAUTH2_SCOPES_SUPPORTED"] = sorted(scopes.SCOPE_NAMES)
+    server.init_app(app, query_client=query_client, save_token=save_token)
+    server.token_issuer = AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds)
+    server.register_grant(ClientCredentialsGrant)

@@ -1,0 +1,1 @@
+"""Blueprints of the authorization server, one per area."""

@@ -1,0 +1,14 @@
+"""gunicorn settings for the authorization server: `gunicorn -c deploy/gunicorn_authserver.py 'authserver:create_app()'`."""
+
+import os
+
+bind = os.environ.get("DRAWBRIDGE_AUTHSERVER_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("DRAWBRIDGE_AUTHSERVER_WORKERS", "1"))
+# gevent: token requests wait on the database, not the CPU; psycopg 3 yields to other greenlets.
+worker_class = "gevent"
+worker_connections = 1000
+keepalive = 5
+graceful_timeout = 10
+accesslog = None  # our JSON logs carry the request id; an access log would duplicate them
+# Two services share a machine: one default control socket path would collide.
+control_socket_disable = True

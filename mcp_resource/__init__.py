@@ -1,0 +1,33 @@
+"""Drawbridge MCP resource server: MCP over Streamable HTTP, tools gated by token scopes."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mcp_resource import http_errors, resource_metadata
+from mcp_resource.auth import TokenVerifier
+from mcp_resource.jwks import JwksCache
+from mcp_resource.tools.registry import ToolRegistry
+from mcp_resource.transport import http
+from shared.app import configure_app
+from shared.settings import Settings
+
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the resource server. Never monkey-patches: gunicorn's gevent worker does that."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    configure_app(app, settings, service="mcp_resource")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.extensions["drawbridge.tools"] = ToolRegistry.from_entry_points()
+    app.extensions["drawbridge.verifier"] = TokenVerifier(
+        issuer=settings.issuer,
+        audience=settings.resource_url,
+        jwks=JwksCache(settings.jwks_url, settings.jwks_cache_seconds),
+    )
+    app.register_blueprint(http.bp)
+    app.register_blueprint(resource_metadata.bp)
+    http_errors.init_app(app)
+    return app

@@ -1,0 +1,94 @@
+"""Bearer token -> Principal, checked locally against the cached JWKS (RFC 9068 section 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwt import JWTClaimsRegistry
+
+from mcp_resource.errors import InvalidToken, MissingToken
+from mcp_resource.jwks import JwksCache
+
+ALGORITHMS = ["ES256"]
+ACCEPTED_TYPES = ("at+jwt", "application/at+jwt")
+CLOCK_LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the client, the subject it acts for, and what its token allows."""
+
+    client_id: str
+    subject: str
+    scopes: frozenset[str]
+    token_id: str
+    expires_at: int
+
+
+class TokenVerifier:
+    """Checks signature, `typ`, issuer, audience and expiry without calling the authorization server."""
+
+    def __init__(self, issuer: str, audience: str, jwks: JwksCache) -> None:
+        self.jwks = jwks
+        self.claims = JWTClaimsRegistry(
+            leeway=CLOCK_LEEWAY_SECONDS,
+            iss={"essential": True, "value": issuer},
+            # RFC 8707 / MCP: a token must name this server in `aud`, else it was meant for another.
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            iat={"essential": True},
+            sub={"essential": True},
+            client_id={"essential": True},
+            jti={"essential": True},
+        )
+
+    def verify_header(self, authorization: str | None) -> Principal:
+        """The Principal for an `Authorization: Bearer` header value."""
+        if not authorization:
+            raise MissingToken("Authentication required: send an OAuth access token as a Bearer token.")
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
+        return self.verify(token)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jws.extract_compact(token.encode()).protected
+        except (JoseError, ValueError):
+            raise InvalidToken("The access token is not a well-formed JWT.") from None
+        # RFC 9068 section 4: reject tokens whose typ is not at+jwt (and so never accept an ID token).
+        if str(header.get("typ", "")).lower() not in ACCEPTED_TYPES:
+            raise InvalidToken("The token is not an access token (typ must be at+jwt).")
+        if header.get("alg") not in ALGORITHMS:
+            raise InvalidToken("The token is signed with an algorithm this server does not accept.")
+        key = self.jwks.key(str(header.get("kid", "")))
+        if key is None:
+            raise InvalidToken("The token was not signed by the authorization server.")
+        try:
+            claims = jwt.decode(token, key, algorithms=ALGORITHMS).claims
+            self.claims.validate(claims)
+        except JoseError as error:
+            raise InvalidToken(_describe(error)) from None
+        scope = claims.get("scope", "")
+        return Principal(
+            client_id=str(claims["client_id"]),
+            subject=str(claims["sub"]),
+            scopes=frozenset(scope.split() if isinstance(scope, str) else ()),
+            token_id=str(claims["jti"]),
+            expires_at=int(claims["exp"]),
+        )
+
+
+def _describe(error: JoseError) -> str:
+    """A description a client can act on, from joserfc's error codes (no internal text)."""
+    messages = {
+        "expired_token": "The access token has expired.",
+        "bad_signature": "The token was not signed by the authorization server.",
+        "invalid_token": "The token is not valid yet.",
+        "missing_claim": "The token lacks a required claim.",
+        "invalid_claim": "The token was issued by another server or for another resource.",
+    }
+    return messages.get(error.error, "The access token is invalid.")

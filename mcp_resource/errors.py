@@ -1,0 +1,90 @@
+"""Errors of the resource server: JSON-RPC errors, OAuth bearer challenges, and tool failures.
+
+Each JSON-RPC error knows its code and HTTP status; one handler in `transport/http.py` turns it
+into a response. Client-error text is shown; server-error text never is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MessageId = str | int
+
+
+class JsonRpcError(Exception):
+    """A JSON-RPC 2.0 error object (section 5.1) with the HTTP status that carries it."""
+
+    code: int = -32603
+    http_status: int = 500
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+        self.message_id: MessageId | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, message={self.message!r})"
+
+
+class ParseError(JsonRpcError):
+    code, http_status = -32700, 400
+
+
+class InvalidRequest(JsonRpcError):
+    code, http_status = -32600, 400
+
+
+class MethodNotFound(JsonRpcError):
+    code, http_status = -32601, 200
+
+
+class InvalidParams(JsonRpcError):
+    code, http_status = -32602, 200
+
+
+class UnsupportedProtocolVersion(JsonRpcError):
+    """MCP 2026-07-28 `UnsupportedProtocolVersionError`: data names the versions we speak."""
+
+    code, http_status = -32022, 400
+
+
+class InternalError(JsonRpcError):
+    code, http_status = -32603, 500
+
+
+class AuthError(Exception):
+    """An OAuth bearer-token failure (RFC 6750 section 3), answered with a WWW-Authenticate challenge."""
+
+    http_status = 401
+    error: str | None = "invalid_token"
+
+    def __init__(self, description: str, scope: str | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.scope = scope
+
+
+class MissingToken(AuthError):
+    """No credentials at all: RFC 6750 section 3.1 says the challenge then carries no error code."""
+
+    error = None
+
+
+class InvalidToken(AuthError):
+    pass
+
+
+class InsufficientScope(AuthError):
+    """The token is valid but lacks the scope this call needs: a step-up challenge."""
+
+    http_status = 403
+    error = "insufficient_scope"
+
+
+class KeysUnavailable(Exception):
+    """The authorization server's keys could not be fetched, so no token can be checked now."""
+
+
+class ToolError(Exception):
+    """A failure the model can act on; becomes a tool result with `isError: true` and this text."""

@@ -1,0 +1,56 @@
+"""One handler per error family: JSON-RPC errors, bearer challenges, and everything unexpected."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from mcp_resource import jsonrpc
+from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable
+from mcp_resource.resource_metadata import metadata_url
+from shared import scopes
+from shared.app import current_settings
+
+logger = logging.getLogger(__name__)
+KEYS_RETRY_AFTER_SECONDS = 5
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(JsonRpcError)
+    def json_rpc_error(error: JsonRpcError) -> tuple[Response, int]:
+        return jsonify(jsonrpc.failure(error)), error.http_status
+
+    @app.errorhandler(AuthError)
+    def auth_error(error: AuthError) -> tuple[Response, int, dict[str, str]]:
+        body = {"error": error.error or "unauthorized", "error_description": error.description}
+        return jsonify(body), error.http_status, {"WWW-Authenticate": bearer_challenge(error)}
+
+    @app.errorhandler(KeysUnavailable)
+    def keys_unavailable(error: KeysUnavailable) -> tuple[Response, int, dict[str, str]]:
+        failure = InternalError("Temporarily unable to verify access tokens; retry shortly.")
+        return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        failure = InvalidRequest(f"{error.name}: {error.description}")
+        return jsonify(jsonrpc.failure(failure)), error.code or 400
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> tuple[Response, int]:
+        logger.exception("unhandled_exception")
+        failure = InternalError(f"Internal error, reference {g.get('request_id', '')}.")
+        return jsonify(jsonrpc.failure(failure)), 500
+
+
+def bearer_challenge(error: AuthError) -> str:
+    """RFC 6750 section 3 challenge with the RFC 9728 metadata URL and the scopes to ask for."""
+    settings = current_settings()
+    params = []
+    if error.error:
+        params.append(f'error="{error.error}"')
+        params.append(f'error_description="{error.description}"')
+    params.append(f'resource_metadata="{metadata_url(settings.resource_url)}"')
+    params.append(f'scope="{error.scope or " ".join(sorted(scopes.SCOPE_NAMES))}"')
+    return "Bearer " + ", ".join(params)

@@ -1,0 +1,104 @@
+"""The Tool base class: what a tool declares, and how a call becomes an MCP tool result."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from marshmallow import Schema, ValidationError
+
+from mcp_resource.auth import Principal
+from mcp_resource.errors import ToolError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """MCP tool annotations: hints to the client, never a security boundary."""
+
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
+    open_world: bool = False
+
+    def to_mcp(self) -> dict[str, bool]:
+        return {
+            "readOnlyHint": self.read_only,
+            "destructiveHint": self.destructive,
+            "idempotentHint": self.idempotent,
+            "openWorldHint": self.open_world,
+        }
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The context of one call: who makes it and the request it belongs to."""
+
+    principal: Principal
+    request_id: str
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """An MCP CallToolResult: text content, and `isError` for failures the model should read."""
+
+    text: str
+    is_error: bool = False
+    structured: Any = field(default=None)
+
+    @classmethod
+    def json(cls, value: Any) -> ToolResult:
+        return cls(text=json.dumps(value, default=_json_default))
+
+    def to_mcp(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"content": [{"type": "text", "text": self.text}], "isError": self.is_error}
+        if self.structured is not None:
+            result["structuredContent"] = self.structured
+        return result
+
+
+class Tool:
+    """Subclass, declare the attributes below, and implement `run`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    scope: ClassVar[str]
+    Input: ClassVar[type[Schema]]
+    annotations: ClassVar[Annotations] = Annotations()
+
+    def __init__(self) -> None:
+        self._input = self.Input()
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        raise NotImplementedError
+
+    def call(self, call: ToolCall, arguments: dict[str, Any]) -> ToolResult:
+        """Validate, run, and turn every failure into a result the model can read."""
+        try:
+            args = self._input.load(arguments)
+        except ValidationError as error:
+            return ToolResult(text=_describe_invalid(self.name, error), is_error=True)
+        try:
+            return self.run(call, args)
+        except ToolError as error:
+            return ToolResult(text=str(error), is_error=True)
+        except Exception:
+            # The model sees a reference, never the exception's text; the log has the traceback.
+            logger.exception("tool_failed", extra={"tool": self.name})
+            return ToolResult(text=f"Internal error in {self.name}, reference {call.request_id}.", is_error=True)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _describe_invalid(tool: str, error: ValidationError) -> str:
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    problems = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in sorted(messages.items()))
+    return f"Invalid arguments for {tool}: {problems}. Send arguments that match the tool's inputSchema."

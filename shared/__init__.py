@@ -1,0 +1,1 @@
+"""Code both Drawbridge services import: settings, database, scopes, logging, Redis."""

@@ -1,0 +1,69 @@
+"""What every Drawbridge Flask app shares: settings, database, logging and proxy handling."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from shared import logging as drawbridge_logging
+from shared import redis as drawbridge_redis
+from shared.health import bp as health_bp
+from shared.db import db
+from shared.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def configure_app(app: Flask, settings: Settings, service: str) -> None:
+    """Bind settings, the database, Redis, request-id logging and `/healthz` to `app`."""
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+    )
+    drawbridge_logging.configure(service, settings.log_level)
+    drawbridge_logging.init_app(app)
+    db.init_app(app)
+    app.extensions["drawbridge.redis"] = drawbridge_redis.connect(settings.redis_url)
+    app.register_blueprint(health_bp)
+    if settings.trusted_proxy_count:
+        n = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+    if not settings.is_production:
+        settings.warn_if_unsafe()
+
+
+def current_settings() -> Settings:
+    """The Settings of the app handling this request or command."""
+    return current_app.config["SETTINGS"]
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Use psycopg 3 for PostgreSQL: it cooperates with gevent, psycopg2 does not."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
+    return database_url
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    if database_url.startswith("sqlite"):
+        return {}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite is shared by two services: WAL lets readers and a writer overlap."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,42 @@
+"""The scope catalogue: each scope's name, its meaning in plain words, and the tools it unlocks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+
+TOOLS_ENTRY_POINT_GROUP = "drawbridge.tools"
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str
+    description: str
+
+
+SCOPES: tuple[Scope, ...] = (
+    Scope("posts:read", "Read the blog's posts, drafts included."),
+    Scope("posts:write", "Write new blog posts as drafts."),
+)
+SCOPE_NAMES: frozenset[str] = frozenset(s.name for s in SCOPES)
+
+
+def parse(scope: str | None) -> list[str]:
+    """A space-delimited scope string (RFC 6749 section 3.3) as a sorted list without repeats."""
+    return sorted(set((scope or "").split()))
+
+
+def unknown(names: list[str]) -> list[str]:
+    """The names that are not in the catalogue."""
+    return [n for n in names if n not in SCOPE_NAMES]
+
+
+@cache
+def tools_by_scope() -> dict[str, tuple[str, ...]]:
+    """Tool names per scope. Each tool declares its scope; tools are found by entry point name."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for entry_point in entry_points(group=TOOLS_ENTRY_POINT_GROUP):
+        found[entry_point.load().scope].append(entry_point.name)
+    return {scope: tuple(sorted(names)) for scope, names in found.items()}

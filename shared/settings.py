@@ -1,0 +1,151 @@
+"""Settings read from the environment once, validated as a whole at start-up."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
+
+DEV_SECRET_KEY = "drawbridge-development-secret-change-me"
+ENVIRONMENTS = ("development", "production")
+
+
+class ConfigError(Exception):
+    """One or more settings are missing or wrong; the message names each of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything both services can be told, each with its unit in its name."""
+
+    environment: str = "development"
+    database_url: str = field(default_factory=lambda: default_database_url())
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    issuer: str = "http://127.0.0.1:8000"
+    resource_url: str = "http://127.0.0.1:8001/mcp"
+    known_resources: tuple[str, ...] = ()
+    jwks_url: str = ""
+    access_token_ttl_seconds: int = 600
+    jwks_cache_seconds: int = 300
+    trusted_proxy_count: int = 0
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        # Derived defaults: the authserver knows at least our own MCP server, and the
+        # resource server finds the keys where the authserver publishes them.
+        if not self.known_resources:
+            object.__setattr__(self, "known_resources", (self.resource_url,))
+        if not self.jwks_url:
+            object.__setattr__(self, "jwks_url", self.issuer.rstrip("/") + "/jwks")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting, collect every problem, and raise one ConfigError naming them."""
+        env = os.environ if environ is None else environ
+        reader = _Reader(env)
+        values = {
+            "environment": reader.choice("DRAWBRIDGE_ENV", ENVIRONMENTS, "development"),
+            "database_url": reader.text("DATABASE_URL", default_database_url()),
+            "redis_url": reader.text("REDIS_URL", "") or None,
+            "secret_key": reader.text("DRAWBRIDGE_SECRET_KEY", DEV_SECRET_KEY),
+            "issuer": reader.url("DRAWBRIDGE_ISSUER", "http://127.0.0.1:8000"),
+            "resource_url": reader.url("DRAWBRIDGE_RESOURCE_URL", "http://127.0.0.1:8001/mcp"),
+            "known_resources": tuple(reader.url_list("DRAWBRIDGE_RESOURCES")),
+            "jwks_url": reader.url("DRAWBRIDGE_JWKS_URL", ""),
+            "access_token_ttl_seconds": reader.integer("DRAWBRIDGE_ACCESS_TOKEN_TTL_SECONDS", 600, 30, 86400),
+            "jwks_cache_seconds": reader.integer("DRAWBRIDGE_JWKS_CACHE_SECONDS", 300, 1, 86400),
+            "trusted_proxy_count": reader.integer("DRAWBRIDGE_TRUSTED_PROXY_COUNT", 0, 0, 5),
+            "log_level": reader.choice("DRAWBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+        }
+        settings = cls(**values)
+        reader.problems.extend(settings.unsafe_defaults() if settings.is_production else [])
+        if reader.problems:
+            raise ConfigError(reader.problems)
+        return settings
+
+    def unsafe_defaults(self) -> list[str]:
+        """Development conveniences that must not reach production."""
+        problems = []
+        if self.secret_key == DEV_SECRET_KEY:
+            problems.append("DRAWBRIDGE_SECRET_KEY is the development default; set a random value.")
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL points at SQLite; production needs PostgreSQL.")
+        if not self.redis_url:
+            problems.append("REDIS_URL is missing; production needs Redis shared by every worker.")
+        if urlsplit(self.issuer).scheme != "https":
+            problems.append("DRAWBRIDGE_ISSUER must be an https URL in production.")
+        return problems
+
+    def warn_if_unsafe(self) -> None:
+        """Log one loud warning per development default still in use."""
+        for problem in self.unsafe_defaults():
+            logger.warning("unsafe_development_default", extra={"problem": problem})
+
+
+def default_database_url() -> str:
+    """The embedded default: an SQLite file under ./var, absolute so every process agrees."""
+    return f"sqlite:///{Path.cwd() / 'var' / 'drawbridge.sqlite3'}"
+
+
+class _Reader:
+    """Parses environment variables and remembers what was wrong with them."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str) -> str:
+        return self.env.get(name, "").strip() or default
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default)
+        if value not in allowed:
+            self.problems.append(f"{name}={value!r} must be one of: {', '.join(allowed)}.")
+            return default
+        return value
+
+    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        raw = self.text(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r} is not a whole number.")
+            return default
+        if not minimum <= value <= maximum:
+            self.problems.append(f"{name}={value} must be between {minimum} and {maximum}.")
+            return default
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if value and not _is_absolute_http_url(value):
+            self.problems.append(f"{name}={value!r} must be an absolute http(s) URL without query or fragment.")
+            return default
+        return value
+
+    def url_list(self, name: str) -> list[str]:
+        values = self.text(name, "").split()
+        bad = [v for v in values if not _is_absolute_http_url(v)]
+        if bad:
+            self.problems.append(f"{name} holds values that are not absolute http(s) URLs: {', '.join(bad)}.")
+            return []
+        return values
+
+
+def _is_absolute_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query and not parts.fragment

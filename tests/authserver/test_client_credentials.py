@@ -1,0 +1,195 @@
+"""The client_credentials grant (RFC 6749 section 4.4) issuing RFC 9068 JWT access tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from flask.testing import FlaskClient
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from authserver.clients import NewClient
+from shared.settings import Settings
+from tests.factories import make_client
+
+
+@pytest.fixture
+def client(auth_context) -> NewClient:
+    return make_client(scope="posts:read posts:write")
+
+
+@pytest.fixture
+def http(auth_app) -> FlaskClient:
+    return auth_app.test_client()
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def request_token(http: FlaskClient, client: NewClient, **form: str):
+    headers = basic(client.client.client_id, client.client_secret)
+    return http.post("/token", data={"grant_type": "client_credentials", **form}, headers=headers)
+
+
+def decode(http: FlaskClient, token: str):
+    return jwt.decode(token, KeySet.import_key_set(http.get("/jwks").json), algorithms=["ES256"])
+
+
+def test_token_is_an_rfc9068_jwt_bound_to_the_requested_resource(http, client, settings: Settings):
+    response = request_token(http, client, scope="posts:read", resource=settings.resource_url)
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json
+    assert body["token_type"] == "Bearer"
+    assert body["scope"] == "posts:read"
+    assert body["expires_in"] == settings.access_token_ttl_seconds
+    token = decode(http, body["access_token"])
+    assert token.header["typ"] == "at+jwt"
+    assert token.header["alg"] == "ES256"
+    assert token.header["kid"] in {k["kid"] for k in http.get("/jwks").json["keys"]}
+    claims = token.claims
+    assert claims["iss"] == settings.issuer
+    assert claims["aud"] == settings.resource_url
+    assert claims["sub"] == claims["client_id"] == client.client.client_id
+    assert claims["scope"] == "posts:read"
+    assert claims["exp"] - claims["iat"] == settings.access_token_ttl_seconds
+    assert len(claims["jti"]) >= 16
+
+
+def test_no_scope_requested_grants_every_scope_of_the_client(http, client):
+    response = request_token(http, client)
+
+    assert response.status_code == 200
+    assert response.json["scope"] == "posts:read posts:write"
+
+
+def test_no_resource_means_the_default_resource(http, client, settings: Settings):
+    """RFC 9068 section 3: without a resource the server MUST use a default resource indicator in aud."""
+    response = request_token(http, client)
+
+    assert decode(http, response.json["access_token"]).claims["aud"] == settings.resource_url
+
+
+def test_resource_scheme_and_host_compare_case_insensitively(http, client, settings: Settings):
+    shouting = settings.resource_url.replace("http://127.0.0.1", "HTTP://127.0.0.1")
+    response = request_token(http, client, resource=shouting)
+
+    assert decode(http, response.json["access_token"]).claims["aud"] == settings.resource_url
+
+
+def test_secret_in_the_body_works_too(http, client):
+    response = http.post(
+        "/token",
+        data={"grant_type": "client_credentials", "client_id": client.client.client_id, "client_secret": client.client_secret},
+    )
+
+    assert response.status_code == 200
+
+
+def test_every_token_has_its_own_jti(http, client):
+    tokens = [request_token(http, client).json["access_token"] for _ in range(3)]
+
+    assert len({decode(http, t).claims["jti"] for t in tokens}) == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "error"),
+    [
+        ({"client_id": "no-such-client"}, 401, "invalid_client"),
+        ({"secret": "wrong-secret"}, 401, "invalid_client"),
+        ({"secret": ""}, 401, "invalid_client"),
+        ({"form": {"grant_type": "password"}}, 400, "unsupported_grant_type"),
+        ({"form": {"grant_type": ""}}, 400, "unsupported_grant_type"),
+        ({"form": {"scope": "posts:read no:such"}}, 400, "invalid_scope"),
+        ({"form": {"resource": "https://elsewhere.example/mcp"}}, 400, "invalid_target"),
+        ({"form": {"resource": "not a uri"}}, 400, "invalid_target"),
+        ({"form": {"resource": "/mcp"}}, 400, "invalid_target"),
+    ],
+    ids=[
+        "unknown-client",
+        "wrong-secret",
+        "empty-secret",
+        "unsupported-grant",
+        "empty-grant",
+        "unknown-scope",
+        "unknown-resource",
+        "resource-not-a-uri",
+        "relative-resource",
+    ],
+)
+def test_bad_requests_get_the_rfc_error_code(http, client, change, status, error):
+    client_id = change.get("client_id", client.client.client_id)
+    secret = change.get("secret", client.client_secret)
+    form = {"grant_type": "client_credentials", **change.get("form", {})}
+
+    response = http.post("/token", data=form, headers=basic(client_id, secret))
+
+    assert response.status_code == status
+    assert response.json["error"] == error
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_resource_with_a_fragment_is_refused(http, client, settings: Settings):
+    """RFC 8707 section 2: the resource URI MUST NOT include a fragment component."""
+    response = request_token(http, client, resource=settings.resource_url + "#x")
+
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_target"
+
+
+def test_two_resources_in_one_request_are_refused(http, client, settings: Settings):
+    headers = basic(client.client.client_id, client.client_secret)
+    form = {"grant_type": "client_credentials", "resource": [settings.resource_url, "https://b.example/"]}
+    response = http.post("/token", data=form, headers=headers)
+
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_target"
+
+
+def test_scope_beyond_the_clients_own_is_refused(http, auth_context):
+    reader = make_client(scope="posts:read")
+
+    response = request_token(http, reader, scope="posts:write")
+
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_scope"
+    assert "posts:write" in response.json["error_description"]
+
+
+def test_disabled_client_cannot_get_tokens(http, client):
+    from shared.db import db, utcnow
+
+    client.client.disabled_at = utcnow()
+    db.session.commit()
+
+    response = request_token(http, client)
+
+    assert response.status_code == 401
+    assert response.json["error"] == "invalid_client"
+
+
+def test_wrong_secret_answers_with_a_basic_challenge(http, client):
+    """RFC 6749 section 5.2: a 401 for a client that used Authorization MUST carry WWW-Authenticate."""
+    response = http.post("/token", data={"grant_type": "client_credentials"}, headers=basic(client.client.client_id, "x"))
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_get_on_the_token_endpoint_is_not_allowed(http):
+    response = http.get("/token")
+
+    assert response.status_code == 405
+    assert response.json["error"] == "method_not_allowed"
+
+
+def test_garbage_body_is_an_oauth_error_not_a_crash(http, client):
+    headers = {**basic(client.client.client_id, client.client_secret), "Content-Type": "application/json"}
+    response = http.post("/token", data=json.dumps({"grant_type": "client_credentials"}), headers=headers)
+
+    assert response.status_code == 400
+    assert response.json["error"] in {"invalid_request", "unsupported_grant_type"}

@@ -1,0 +1,135 @@
+"""Session fixtures: real PostgreSQL and Redis, a migrated test database, both services live."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from flask import Flask
+from flask_migrate import upgrade
+
+import authserver
+import mcp_resource
+from authserver import keys
+from mcp_resource.demo.seed import seed
+from shared.cli import MIGRATIONS_DIR, create_cli_app
+from shared.settings import Settings
+from tests import live
+from tests.services import ServiceUnavailable, Services, find_services, with_path
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def services() -> Services:
+    try:
+        return find_services()
+    except ServiceUnavailable as error:
+        pytest.exit(str(error), returncode=3)
+
+
+@pytest.fixture(scope="session")
+def create_database(services: Services) -> Iterator:
+    """Makes empty PostgreSQL databases on the test server and drops them all at the end."""
+    created: list[str] = []
+    admin = psycopg.connect(services.database_server_url, autocommit=True)
+
+    def create(purpose: str) -> str:
+        name = f"drawbridge_test_{purpose}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return with_path(services.database_server_url, f"/{name}")
+
+    yield create
+    for name in created:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def migrate(settings: Settings) -> Flask:
+    """Build the schema from empty with the project's migrations, as `drawbridge db upgrade` does."""
+    app = create_cli_app(settings)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    return app
+
+
+@dataclass(frozen=True)
+class Live:
+    auth: live.LiveServer
+    mcp: live.LiveServer
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def live_services(services: Services, create_database) -> Iterator[Live]:
+    """Both services under gunicorn + gevent on a migrated database with a key and demo data."""
+    auth_port, mcp_port = live.free_port(), live.free_port()
+    settings = Settings(
+        database_url=create_database("main"),
+        redis_url=services.redis_url,
+        issuer=f"http://127.0.0.1:{auth_port}",
+        resource_url=f"http://127.0.0.1:{mcp_port}/mcp",
+        log_level="INFO",
+    )
+    cli_app = migrate(settings)
+    with cli_app.app_context():
+        keys.ensure()
+        seed()
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "DRAWBRIDGE_ISSUER": settings.issuer,
+        "DRAWBRIDGE_RESOURCE_URL": settings.resource_url,
+        "DRAWBRIDGE_LOG_LEVEL": settings.log_level,
+    }
+    auth = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", auth_port, env, ARTIFACTS / "authserver.log")
+    try:
+        mcp = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", mcp_port, env, ARTIFACTS / "mcp_resource.log")
+    except Exception:
+        auth.stop()
+        raise
+    yield Live(auth=auth, mcp=mcp, settings=settings)
+    mcp.stop()
+    auth.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(live_services: Live) -> Settings:
+    """The settings the live services run with; in-process apps use the same."""
+    return live_services.settings
+
+
+@pytest.fixture(scope="session")
+def auth_app(settings: Settings) -> Flask:
+    app = authserver.create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture(scope="session")
+def mcp_app(settings: Settings) -> Flask:
+    app = mcp_resource.create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def auth_context(auth_app: Flask) -> Iterator[Flask]:
+    with auth_app.app_context():
+        yield auth_app
+
+
+@pytest.fixture
+def redis_client(services: Services) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(services.redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
