@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from joserfc.jwk import ECKey
 from sqlalchemy import or_, select
 
@@ -34,7 +35,7 @@ def rotate() -> SigningKey:
     key = SigningKey(kid=jwk.kid, private_jwk=json.dumps(jwk.as_dict(private=True)), created_at=now)
     db.session.add(key)
     db.session.commit()
-    _cache.clear()
+    _cache().clear()
     return key
 
 
@@ -82,12 +83,14 @@ def _load(published_for_seconds: int) -> _Loaded:
     return _Loaded(signing_key=active, jwks={"keys": public}, loaded_at=time.monotonic())
 
 
-_cache = _KeyCache()
+def _cache() -> _KeyCache:
+    """This app's cache (one per app, so two apps on two databases never share keys)."""
+    return current_app.extensions.setdefault("drawbridge.keys", _KeyCache())
 
 
 def signing_key(token_ttl_seconds: int) -> ECKey:
     """The active private key; raises NoSigningKeyError if there is none."""
-    key = _cache.get(token_ttl_seconds + KEY_CACHE_SECONDS).signing_key
+    key = _cache().get(token_ttl_seconds + KEY_CACHE_SECONDS).signing_key
     if key is None:
         raise NoSigningKeyError("no active signing key; run `drawbridge keys rotate`")
     return key
@@ -95,4 +98,4 @@ def signing_key(token_ttl_seconds: int) -> ECKey:
 
 def public_jwks(token_ttl_seconds: int) -> dict[str, Any]:
     """The JWKS document: the active key and every retired key whose tokens may still be alive."""
-    return _cache.get(token_ttl_seconds + KEY_CACHE_SECONDS).jwks
+    return _cache().get(token_ttl_seconds + KEY_CACHE_SECONDS).jwks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -118,6 +118,16 @@ def mcp_app(settings: Settings) -> Flask:
     app = mcp_resource.create_app(settings)
     app.config["TESTING"] = True
     return app
+
+
+@pytest.fixture
+def fresh_auth_app(settings: Settings, create_database) -> Iterator[Flask]:
+    """An authorization server on its own empty, migrated database (for tests that rotate keys)."""
+    own = replace(settings, database_url=create_database("fresh"))
+    migrate(own)
+    app = authserver.create_app(own)
+    with app.app_context():
+        yield app
 
 
 @pytest.fixture

@@ -100,5 +100,5 @@ def _json_default(value: Any) -> str:
 
 def _describe_invalid(tool: str, error: ValidationError) -> str:
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    problems = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in sorted(messages.items()))
-    return f"Invalid arguments for {tool}: {problems}. Send arguments that match the tool's inputSchema."
+    problems = " ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in sorted(messages.items()))
+    return f"Invalid arguments for {tool}: {problems} Send arguments that match the tool's inputSchema."

@@ -1,0 +1,70 @@
+"""`drawbridge clients create` and `drawbridge keys rotate` as an operator runs them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from authserver.models import Client, SigningKey
+from authserver.oauth.client_secrets import hash_secret
+from shared.cli import cli, create_cli_app
+from shared.db import db
+
+
+@pytest.fixture
+def runner(fresh_auth_app):
+    app = create_cli_app(fresh_auth_app.config["SETTINGS"])
+    return app.test_cli_runner()
+
+
+def invoke(runner, *args: str):
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_clients_create_prints_the_id_and_secret_once_and_stores_a_hash(runner):
+    result = invoke(runner, "clients", "create", "--name", "CI bot", "--scopes", "posts:read", "--grant", "client_credentials")
+
+    assert result.exit_code == 0
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    stored = db.session.scalar(select(Client).where(Client.client_id == lines["client_id"]))
+    assert stored.client_name == "CI bot"
+    assert stored.scope == "posts:read"
+    assert stored.grant_types == "client_credentials"
+    assert stored.client_secret_hash == hash_secret(lines["client_secret"])
+    assert lines["client_secret"] not in stored.client_secret_hash
+    assert len(lines["client_secret"]) >= 43  # 256 bits, base64url
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scopes", "posts:read root:all"], "Unknown scopes: root:all"),
+        (["--scopes", "posts:read", "--grant", "password"], "Unsupported grant types: password"),
+        (["--scopes", "posts:read", "--name", "  "], "A client needs a name."),
+    ],
+    ids=["unknown-scope", "unsupported-grant", "blank-name"],
+)
+def test_clients_create_refuses_bad_input_with_a_usage_error(runner, args, message):
+    base = ["clients", "create", "--name", "x"]
+    result = runner.invoke(cli, base + args)
+
+    assert result.exit_code == 2
+    assert message in result.output
+    assert db.session.query(Client).count() == 0
+
+
+def test_keys_rotate_prints_the_new_kid(runner):
+    result = invoke(runner, "keys", "rotate")
+
+    assert result.exit_code == 0
+    kid = result.stdout.strip().removeprefix("kid: ")
+    assert db.session.scalar(select(SigningKey.kid).where(SigningKey.retired_at.is_(None))) == kid
+
+
+def test_clients_demo_gives_the_demo_client_a_new_secret_each_time(runner):
+    first = invoke(runner, "clients", "demo").stdout
+    second = invoke(runner, "clients", "demo").stdout
+
+    assert "client_id: demo-agent" in first
+    assert first != second
+    assert db.session.query(Client).count() == 1

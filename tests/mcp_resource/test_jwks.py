@@ -1,0 +1,75 @@
+"""The JWKS cache: fetched from the live authorization server, refreshed on an unknown kid."""
+
+from __future__ import annotations
+
+import pytest
+
+from authserver import keys
+from mcp_resource.errors import KeysUnavailable
+from mcp_resource.jwks import JwksCache, fetch_json
+from tests.live import free_port
+
+
+def counting(fetch):
+    calls = []
+
+    def wrapped(url: str):
+        calls.append(url)
+        return fetch(url)
+
+    return wrapped, calls
+
+
+def test_keys_come_from_the_authorization_servers_jwks(settings, auth_context):
+    cache = JwksCache(settings.jwks_url, max_age_seconds=300)
+
+    assert cache.key(keys.signing_key(600).kid) is not None
+    assert cache.key("no-such-kid") is None
+
+
+def test_a_rotated_in_key_is_found_by_refetching(fresh_auth_app, monkeypatch):
+    http = fresh_auth_app.test_client()
+    fetch, calls = counting(lambda url: http.get(url).json)
+    cache = JwksCache("/jwks", max_age_seconds=300, fetch=fetch)
+    first_kid = keys.rotate().kid
+    assert cache.key(first_kid) is not None
+    monkeypatch.setattr("mcp_resource.jwks.MIN_REFETCH_INTERVAL_SECONDS", 0.0)
+
+    second_kid = keys.rotate().kid
+
+    assert cache.key(second_kid) is not None
+    assert cache.key(first_kid) is not None  # the retired key still verifies its live tokens
+    assert len(calls) == 2
+
+
+def test_unknown_kids_do_not_refetch_more_than_once_per_interval(settings, auth_context):
+    fetch, calls = counting(fetch_json)
+    cache = JwksCache(settings.jwks_url, max_age_seconds=300, fetch=fetch)
+
+    for _ in range(5):
+        cache.key("made-up-kid")
+
+    assert len(calls) == 1
+
+
+def test_no_keys_at_all_is_a_service_problem_not_a_bad_token():
+    cache = JwksCache(f"http://127.0.0.1:{free_port()}/jwks", max_age_seconds=300)
+
+    with pytest.raises(KeysUnavailable):
+        cache.key("any")
+
+
+def test_keys_already_fetched_keep_working_while_the_server_is_away(settings, auth_context):
+    answers = iter([fetch_json(settings.jwks_url)])
+
+    def flaky(url: str):
+        try:
+            return next(answers)
+        except StopIteration:
+            raise OSError("connection refused") from None
+
+    cache = JwksCache(settings.jwks_url, max_age_seconds=0, fetch=flaky)
+    kid = keys.signing_key(600).kid
+
+    assert cache.key(kid) is not None
+    assert cache.key(kid) is not None  # stale and the refetch failed: the old keys still answer

@@ -1,0 +1,83 @@
+"""Settings: defaults that work out of the box, and one error that names every bad variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import ConfigError, Settings
+
+
+def test_defaults_run_the_embedded_development_setup():
+    settings = Settings.from_env({})
+
+    assert settings.environment == "development"
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.redis_url is None
+    assert settings.known_resources == ("http://127.0.0.1:8001/mcp",)
+    assert settings.jwks_url == "http://127.0.0.1:8000/jwks"
+    assert settings.access_token_ttl_seconds == 600
+
+
+def test_values_are_read_and_derived_defaults_follow_them():
+    settings = Settings.from_env(
+        {
+            "DRAWBRIDGE_ISSUER": "https://auth.example.com",
+            "DRAWBRIDGE_RESOURCE_URL": "https://mcp.example.com/mcp",
+            "DRAWBRIDGE_ACCESS_TOKEN_TTL_SECONDS": "120",
+            "REDIS_URL": "redis://cache:6379/0",
+        }
+    )
+
+    assert settings.jwks_url == "https://auth.example.com/jwks"
+    assert settings.known_resources == ("https://mcp.example.com/mcp",)
+    assert settings.access_token_ttl_seconds == 120
+    assert settings.redis_url == "redis://cache:6379/0"
+
+
+def test_every_problem_is_reported_at_once_by_variable_name():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(
+            {
+                "DRAWBRIDGE_ENV": "staging",
+                "DRAWBRIDGE_ISSUER": "auth.example.com",
+                "DRAWBRIDGE_ACCESS_TOKEN_TTL_SECONDS": "ten",
+                "DRAWBRIDGE_JWKS_CACHE_SECONDS": "0",
+                "DRAWBRIDGE_RESOURCES": "https://ok.example/mcp ftp://bad",
+            }
+        )
+
+    message = str(raised.value)
+    for name in (
+        "DRAWBRIDGE_ENV",
+        "DRAWBRIDGE_ISSUER",
+        "DRAWBRIDGE_ACCESS_TOKEN_TTL_SECONDS",
+        "DRAWBRIDGE_JWKS_CACHE_SECONDS",
+        "DRAWBRIDGE_RESOURCES",
+    ):
+        assert name in message
+    assert len(raised.value.problems) == 5
+
+
+def test_production_refuses_the_development_defaults():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DRAWBRIDGE_ENV": "production"})
+
+    message = str(raised.value)
+    assert "DRAWBRIDGE_SECRET_KEY" in message
+    assert "DATABASE_URL" in message
+    assert "REDIS_URL" in message
+    assert "DRAWBRIDGE_ISSUER" in message
+
+
+def test_production_with_real_settings_starts():
+    settings = Settings.from_env(
+        {
+            "DRAWBRIDGE_ENV": "production",
+            "DRAWBRIDGE_SECRET_KEY": "s3cr3t-from-a-vault",
+            "DATABASE_URL": "postgresql://db/drawbridge",
+            "REDIS_URL": "redis://cache:6379/0",
+            "DRAWBRIDGE_ISSUER": "https://auth.example.com",
+        }
+    )
+
+    assert settings.is_production
