@@ -1,4 +1,4 @@
-"""`drawbridge clients ...` and `drawbridge keys ...`."""
+"""`drawbridge clients ...`, `drawbridge keys ...` and `drawbridge users ...`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import click
 from flask.cli import with_appcontext
 
 from authserver import keys as signing_keys
-from authserver.clients import ClientSpecError, NewClient, create_client, demo_client
+from authserver.clients import ClientSpecError, NewClient, create_client, demo_client, prune_unused
+from authserver.users import UserSpecError, create_user
+from shared.app import current_settings
 
 
 @click.group(help="Manage OAuth clients.")
@@ -60,3 +62,31 @@ def ensure() -> None:
     """Create a signing key only if there is none (safe to run at every start)."""
     key = signing_keys.ensure()
     click.echo(f"kid: {key.kid}" if key else "A signing key exists; nothing to do.")
+
+
+@clients.command("prune")
+@click.option("--unused-days", type=click.IntRange(min=1), help="Default: DRAWBRIDGE_UNUSED_CLIENT_DAYS (90).")
+@with_appcontext
+def prune(unused_days: int | None) -> None:
+    """Delete dynamically registered clients that have not been used for a while."""
+    days = unused_days or current_settings().unused_client_days
+    removed = prune_unused(days)
+    click.echo(f"Removed {removed} registered clients unused for {days} days.")
+
+
+@click.group(help="Manage the people who log in and consent.")
+def users() -> None:
+    pass
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.password_option(help="Prompted for (twice, hidden) when not given.")
+@with_appcontext
+def create_user_command(email: str, password: str) -> None:
+    """Create a person who can log in; the password is stored as an argon2 hash."""
+    try:
+        user = create_user(email, password)
+    except UserSpecError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"Created user {user.email}.")

@@ -1,16 +1,20 @@
-"""Create OAuth clients: the one service behind the CLI (and later the portal and DCR)."""
+"""Create, register, update, delete and prune OAuth clients: one service for CLI, portal and DCR."""
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
-from authserver.models import Client
-from authserver.oauth import client_secrets
+from authserver.models import Client, Grant
+from authserver.oauth import client_secrets, refresh_tokens
+from authserver.oauth.registration import DESCRIPTIVE_FIELDS
 from shared import scopes
-from shared.db import db
+from shared.db import db, utcnow
 
 SUPPORTED_GRANT_TYPES = ("client_credentials",)
 CLIENT_ID_BYTES = 18
@@ -27,6 +31,15 @@ class NewClient:
 
     client: Client
     client_secret: str
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    """A client made by dynamic registration, with the credentials shown to it once."""
+
+    client: Client
+    client_secret: str | None
+    registration_access_token: str
 
 
 def create_client(name: str, scope: str, grant_types: list[str], client_id: str | None = None) -> NewClient:
@@ -65,3 +78,71 @@ def demo_client() -> NewClient:
     if client is None:
         return create_client("Demo agent", " ".join(sorted(scopes.SCOPE_NAMES)), ["client_credentials"], DEMO_CLIENT_ID)
     return reset_secret(client)
+
+
+def register_client(metadata: dict[str, Any]) -> RegisteredClient:
+    """RFC 7591: a client from validated metadata; without `scope` it may ask for any scope."""
+    secret = None if metadata["token_endpoint_auth_method"] == "none" else client_secrets.generate()
+    registration_token = secrets.token_urlsafe(32)
+    client = Client(
+        client_id=secrets.token_urlsafe(CLIENT_ID_BYTES),
+        client_secret_hash=client_secrets.hash_secret(secret) if secret else None,
+        registered_via="dcr",
+        registration_token_hash=client_secrets.hash_secret(registration_token),
+    )
+    _apply_metadata(client, metadata)
+    db.session.add(client)
+    db.session.commit()
+    return RegisteredClient(client=client, client_secret=secret, registration_access_token=registration_token)
+
+
+def update_registered_client(client: Client, metadata: dict[str, Any]) -> None:
+    """RFC 7592 section 2.2: the new metadata replaces the old; the auth method cannot change."""
+    if metadata["token_endpoint_auth_method"] != client.token_endpoint_auth_method:
+        raise ClientSpecError("token_endpoint_auth_method cannot change; register a new client instead.")
+    _apply_metadata(client, metadata)
+    db.session.commit()
+
+
+def delete_client(client: Client) -> None:
+    """Remove a client; the tokens of its grants fail at once."""
+    live = db.session.scalars(select(Grant).where(Grant.client_id == client.client_id, Grant.revoked_at.is_(None)))
+    for grant in live:
+        refresh_tokens.revoke_grant(grant, reason="client_deleted")
+    db.session.delete(client)
+    db.session.commit()
+
+
+def find_registered(client_id: str, registration_token: str) -> Client | None:
+    """The client if `registration_token` is its registration access token (constant-time check)."""
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id, Client.registered_via == "dcr"))
+    presented = client_secrets.hash_secret(registration_token)
+    stored = client.registration_token_hash if client and client.registration_token_hash else ""
+    return client if hmac.compare_digest(presented, stored) and client is not None else None
+
+
+def prune_unused(days: int) -> int:
+    """Delete registered clients not used for `days` days (never used counts from registration)."""
+    cutoff = utcnow() - timedelta(days=days)
+    stale = db.session.scalars(
+        select(Client).where(
+            Client.registered_via == "dcr",
+            or_(
+                and_(Client.last_used_at.is_(None), Client.created_at < cutoff),
+                Client.last_used_at < cutoff,
+            ),
+        )
+    ).all()
+    for client in stale:
+        delete_client(client)
+    return len(stale)
+
+
+def _apply_metadata(client: Client, metadata: dict[str, Any]) -> None:
+    client.client_name = metadata.get("client_name") or "Unnamed application"
+    client.redirect_uris = list(metadata.get("redirect_uris", []))
+    client.token_endpoint_auth_method = metadata["token_endpoint_auth_method"]
+    client.grant_types = " ".join(metadata["grant_types"])
+    client.response_types = " ".join(metadata["response_types"])
+    client.scope = " ".join(scopes.parse(metadata.get("scope")) or sorted(scopes.SCOPE_NAMES))
+    client.client_metadata = {k: metadata[k] for k in DESCRIPTIVE_FIELDS if k in metadata}

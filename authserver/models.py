@@ -1,13 +1,14 @@
-"""The authorization server's tables: OAuth clients and token signing keys."""
+"""The authorization server's tables: clients, people, codes, grants, refresh tokens, consents, keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authserver.oauth import client_secrets
+from authserver.oauth import client_secrets, redirect_uris
+from shared import scopes
 from shared.db import UTCDateTime, db, utcnow
 
 
@@ -23,23 +24,37 @@ class Client(db.Model):
     scope: Mapped[str] = mapped_column(Text, default="")
     grant_types: Mapped[str] = mapped_column(Text, default="")
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40), default="client_secret_basic")
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    response_types: Mapped[str] = mapped_column(Text, default="")
+    # RFC 7591 metadata as registered (client_uri, contacts, software_id, ...), for RFC 7592 reads.
+    client_metadata: Mapped[dict] = mapped_column(JSON, default=dict)
+    # "cli", "dcr"...: where the client came from; only registered clients are pruned.
+    registered_via: Mapped[str] = mapped_column(String(20), default="cli")
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
 
     # Authlib's ClientMixin protocol, as the grants and client authentication call it.
 
     def get_client_id(self) -> str:
         return self.client_id
 
-    def get_allowed_scope(self, scope: str) -> str:
-        allowed = set(self.scope.split())
-        return " ".join(s for s in scope.split() if s in allowed)
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """Requested scopes this client may have (all of its scopes when none are requested)."""
+        allowed = scopes.parse(self.scope)
+        granted = [s for s in scopes.parse(scope) or allowed if s in allowed]
+        return " ".join(granted) or None
 
     def check_client_secret(self, client_secret: str) -> bool:
         return client_secrets.verify(client_secret, self.client_secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if self.client_secret_hash is None:
+        if self.is_public:
             return method == "none"
         # A confidential client may send its secret in the header or the body (RFC 6749 2.3.1).
         return method in ("client_secret_basic", "client_secret_post")
@@ -48,13 +63,95 @@ class Client(db.Model):
         return grant_type in self.grant_types.split()
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type in self.response_types.split()
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return False
+        return redirect_uris.matches(redirect_uri, self.redirect_uris)
 
     def get_default_redirect_uri(self) -> str | None:
-        return None
+        # OAuth 2.1: the redirect_uri is required whenever a client has registered several.
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+
+class User(db.Model):
+    """A person who logs in to consent; the password is stored only as an argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_user_id(self) -> int:
+        return self.id
+
+
+class Consent(db.Model):
+    """What a person allowed a client, remembered so the next request can skip the page."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuthorizationCode(db.Model):
+    """A one-time code (RFC 6749 4.1.2), stored as a hash and bound to its PKCE challenge."""
+
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    resource: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The grant the code was exchanged for: revoked if the code is ever presented again.
+    grant_id: Mapped[str | None] = mapped_column(String(36))
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+class Grant(db.Model):
+    """One authorization a person gave a client: the family of every token issued under it."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    resource: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RefreshToken(db.Model):
+    """An opaque refresh token, stored as a hash; each use rotates it (OAuth 2.1 section 4.3.1)."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SigningKey(db.Model):

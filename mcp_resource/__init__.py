@@ -9,6 +9,7 @@ from mcp_resource.auth import TokenVerifier
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http
+from shared import revocation
 from shared.app import configure_app
 from shared.settings import Settings
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         issuer=settings.issuer,
         audience=settings.resource_url,
         jwks=JwksCache(settings.jwks_url, settings.jwks_cache_seconds),
+        revocations=revocation.for_client(app.extensions["drawbridge.redis"]),
     )
     app.register_blueprint(http.bp)
     app.register_blueprint(resource_metadata.bp)

@@ -10,6 +10,8 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from mcp_resource.errors import InvalidToken, MissingToken
 from mcp_resource.jwks import JwksCache
+from shared import revocation
+from shared.revocation import Revocations
 
 ALGORITHMS = ["ES256"]
 ACCEPTED_TYPES = ("at+jwt", "application/at+jwt")
@@ -25,13 +27,15 @@ class Principal:
     scopes: frozenset[str]
     token_id: str
     expires_at: int
+    grant_id: str | None = None
 
 
 class TokenVerifier:
     """Checks signature, `typ`, issuer, audience and expiry without calling the authorization server."""
 
-    def __init__(self, issuer: str, audience: str, jwks: JwksCache) -> None:
+    def __init__(self, issuer: str, audience: str, jwks: JwksCache, revocations: Revocations) -> None:
         self.jwks = jwks
+        self.revocations = revocations
         self.claims = JWTClaimsRegistry(
             leeway=CLOCK_LEEWAY_SECONDS,
             iss={"essential": True, "value": issuer},
@@ -73,13 +77,21 @@ class TokenVerifier:
         except JoseError as error:
             raise InvalidToken(_describe(error)) from None
         scope = claims.get("scope", "")
-        return Principal(
+        grant_id = claims.get("grant_id")
+        principal = Principal(
             client_id=str(claims["client_id"]),
             subject=str(claims["sub"]),
             scopes=frozenset(scope.split() if isinstance(scope, str) else ()),
             token_id=str(claims["jti"]),
             expires_at=int(claims["exp"]),
+            grant_id=str(grant_id) if grant_id else None,
         )
+        checked = [(revocation.TOKEN, principal.token_id)]
+        if principal.grant_id:
+            checked.append((revocation.GRANT, principal.grant_id))
+        if self.revocations.any_revoked(checked):
+            raise InvalidToken("The access token was revoked.")
+        return principal
 
 
 def _describe(error: JoseError) -> str:

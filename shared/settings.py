@@ -38,6 +38,8 @@ class Settings:
     access_token_ttl_seconds: int = 600
     jwks_cache_seconds: int = 300
     trusted_proxy_count: int = 0
+    registrations_per_ip_per_hour: int = 60
+    unused_client_days: int = 90
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -69,6 +71,8 @@ class Settings:
             "access_token_ttl_seconds": reader.integer("DRAWBRIDGE_ACCESS_TOKEN_TTL_SECONDS", 600, 30, 86400),
             "jwks_cache_seconds": reader.integer("DRAWBRIDGE_JWKS_CACHE_SECONDS", 300, 1, 86400),
             "trusted_proxy_count": reader.integer("DRAWBRIDGE_TRUSTED_PROXY_COUNT", 0, 0, 5),
+            "registrations_per_ip_per_hour": reader.integer("DRAWBRIDGE_REGISTRATIONS_PER_IP_PER_HOUR", 60, 1, 100000),
+            "unused_client_days": reader.integer("DRAWBRIDGE_UNUSED_CLIENT_DAYS", 90, 1, 3650),
             "log_level": reader.choice("DRAWBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         }
         settings = cls(**values)

@@ -12,6 +12,9 @@ from joserfc.jwk import ECKey
 
 from authserver import keys
 from authserver.clients import NewClient, create_client
+from authserver.models import User
+from authserver.oauth.pkce import s256
+from authserver.users import create_user
 from shared.settings import Settings
 
 
@@ -55,3 +58,32 @@ def sign(claims: dict[str, Any], key: ECKey | None = None, **header: Any) -> str
 def foreign_key() -> ECKey:
     """A key the authorization server never published."""
     return ECKey.generate_key("P-256", auto_kid=True)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(password: str = PASSWORD) -> User:
+    """A person who can log in (needs an app context)."""
+    return create_user(f"person-{secrets.token_hex(4)}@example.com", password)
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge)."""
+    verifier = secrets.token_urlsafe(48)
+    return verifier, s256(verifier)
+
+
+def register(issuer: str, **metadata: Any) -> dict[str, Any]:
+    """Dynamic registration of a public loopback client, overridable field by field."""
+    body = {
+        "client_name": "Test MCP client",
+        "redirect_uris": ["http://127.0.0.1:8765/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        **metadata,
+    }
+    response = httpx.post(f"{issuer}/register", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +30,7 @@ class LiveServer:
     log_path: Path
 
     def stop(self) -> None:
-        self.process.terminate()
+        self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no wait for idle keep-alives
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

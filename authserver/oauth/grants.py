@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import InvalidScopeError, grants
+import hashlib
+from datetime import timedelta
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
 from authlib.oauth2.rfc6749.hooks import hooked
 from flask import current_app
+from sqlalchemy import select, update
 
-from authserver.oauth.resources import resolve_audience
+from authserver.models import AuthorizationCode, Client, Grant, User
+from authserver.oauth import refresh_tokens
+from authserver.oauth.errors import describe
+from authserver.oauth.resources import InvalidTargetError, canonical, resolve_audience
 from shared import scopes
+from shared.db import db, utcnow
+
+AUTHORIZATION_CODE_TTL_SECONDS = 60
+# A client's last use is written at most this often, so busy clients cost no write per token.
+LAST_USED_RESOLUTION = timedelta(hours=1)
+
+
+def _requested_resources(grant: grants.BaseGrant) -> list[str]:
+    return grant.request.payload.datalist.get("resource", [])
+
+
+def _same_resource(grant: grants.BaseGrant, bound: str) -> str:
+    """RFC 8707 on a token request for an existing grant: no resource, or the one it was granted for."""
+    requested = _requested_resources(grant)
+    if requested and (len(requested) > 1 or canonical(requested[0]) != canonical(bound)):
+        raise InvalidTargetError("The resource differs from the one this grant was made for.")
+    return bound
+
+
+def _mark_used(client: Client) -> None:
+    now = utcnow()
+    if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
+        client.last_used_at = now
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -19,7 +49,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         super().validate_token_request()
         self.granted_scope = self._granted_scope()
         settings = current_app.config["SETTINGS"]
-        self.audience = resolve_audience(self.request.payload.datalist.get("resource", []), settings.known_resources)
+        self.audience = resolve_audience(_requested_resources(self), settings.known_resources)
 
     def _granted_scope(self) -> str:
         """The requested scopes, or all the client's scopes when it asks for none (RFC 6749 3.3)."""
@@ -45,3 +75,156 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         )
         self.save_token(token)
         return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """RFC 6749 section 4.1 with PKCE: a person consents in the browser, the client gets a code."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    #: Set by the consent page: the scopes the person left ticked.
+    consented_scope: str | None = None
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client: Client) -> str:
+        """Authlib's version puts the URI in the error text, where a quote would crash it."""
+        redirect_uri = request.payload.redirect_uri
+        if redirect_uri:
+            if not client.check_redirect_uri(redirect_uri):
+                raise InvalidRequestError("The redirect_uri is not registered for this client.")
+            return redirect_uri
+        default = client.get_default_redirect_uri()
+        if not default:
+            raise InvalidRequestError("Missing redirect_uri: this client registered several, name one.")
+        return default
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri = super().validate_authorization_request()
+        settings = current_app.config["SETTINGS"]
+        try:
+            self.request.resource = resolve_audience(_requested_resources(self), settings.known_resources)
+        except InvalidTargetError as error:
+            error.redirect_uri = redirect_uri
+            raise
+        return redirect_uri
+
+    def save_authorization_code(self, code: str, request) -> None:
+        granted = scopes.parse(request.scope)
+        if self.consented_scope is not None:
+            granted = [s for s in granted if s in set(self.consented_scope.split())]
+        db.session.add(
+            AuthorizationCode(
+                code_hash=_hash(code),
+                client_id=request.client.client_id,
+                user_id=request.user.id,
+                redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+                scope=" ".join(granted),
+                resource=request.resource,
+                code_challenge=request.payload.data["code_challenge"],
+                code_challenge_method=request.payload.data["code_challenge_method"],
+                expires_at=utcnow() + timedelta(seconds=AUTHORIZATION_CODE_TTL_SECONDS),
+            )
+        )
+        db.session.commit()
+
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+        row = db.session.scalar(
+            select(AuthorizationCode).where(
+                AuthorizationCode.code_hash == _hash(code), AuthorizationCode.client_id == client.client_id
+            )
+        )
+        if row is None:
+            return None
+        if row.used_at is not None:
+            _refuse_replay(row)
+        if row.expires_at <= utcnow():
+            raise InvalidGrantError("The authorization code has expired; start the authorization again.")
+        return row
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> User | None:
+        user = db.session.get(User, authorization_code.user_id)
+        return user if user and user.disabled_at is None else None
+
+    @hooked
+    def create_token_response(self) -> tuple[int, dict, list]:
+        code: AuthorizationCode = self.request.authorization_code
+        audience = _same_resource(self, code.resource)
+        user = self.authenticate_user(code)
+        if user is None:
+            raise InvalidGrantError("The person who granted this code can no longer log in.")
+        # Single use, decided by the database: of two concurrent exchanges only one wins.
+        won = db.session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
+            .values(used_at=utcnow())
+        )
+        if won.rowcount != 1:
+            db.session.rollback()
+            _refuse_replay(db.session.get(AuthorizationCode, code.id))
+        grant = refresh_tokens.start_grant(self.client.client_id, user.id, code.scope, code.resource)
+        code.grant_id = grant.id
+        token = self.server.token_issuer.issue(
+            client_id=self.client.client_id,
+            subject=str(user.id),
+            scope=code.scope,
+            audience=audience,
+            grant_type=self.GRANT_TYPE,
+            grant_id=grant.id,
+        )
+        if self.client.check_grant_type("refresh_token"):
+            token["refresh_token"] = refresh_tokens.issue(grant)
+        _mark_used(self.client)
+        db.session.commit()
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        """Codes are kept, marked used, so a replay can be recognised and its tokens revoked."""
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """RFC 6749 section 6 with rotation: every refresh returns a new refresh token."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def validate_token_request(self) -> None:
+        client = self._validate_request_client()
+        self.request.client = client
+        presented = self.request.form.get("refresh_token")
+        if not presented:
+            raise InvalidRequestError("Missing refresh_token.")
+        self.row, self.grant = refresh_tokens.find(presented, client)
+        granted = scopes.parse(self.grant.scope)
+        requested = scopes.parse(self.request.payload.scope)
+        if widened := [s for s in requested if s not in granted]:
+            raise InvalidScopeError(describe(f"A refresh may narrow the scope, never widen it: {' '.join(widened)}"))
+        self.scope = " ".join(requested or granted)
+        self.audience = _same_resource(self, self.grant.resource)
+
+    @hooked
+    def create_token_response(self) -> tuple[int, dict, list]:
+        grant: Grant = self.grant
+        new_refresh_token = refresh_tokens.rotate(self.row, grant)
+        token = self.server.token_issuer.issue(
+            client_id=self.client.client_id,
+            subject=str(grant.user_id),
+            scope=self.scope,
+            audience=self.audience,
+            grant_type=self.GRANT_TYPE,
+            grant_id=grant.id,
+        )
+        token["refresh_token"] = new_refresh_token
+        _mark_used(self.client)
+        db.session.commit()
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _refuse_replay(code: AuthorizationCode) -> None:
+    """RFC 6749 4.1.2: a code used twice is refused, and the tokens issued from it SHOULD be revoked."""
+    if code.grant_id:
+        grant = db.session.get(Grant, code.grant_id)
+        if grant is not None and grant.revoked_at is None:
+            refresh_tokens.revoke_grant(grant, reason="authorization_code_replayed")
+    raise InvalidGrantError("The authorization code was already used; the tokens issued from it are revoked.")

@@ -1,9 +1,10 @@
-"""Authorization server metadata (RFC 8414), built from settings and what is registered."""
+"""Authorization server metadata (RFC 8414), also served as OpenID discovery, built from settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from authserver.oauth.pkce import METHOD as PKCE_METHOD
 from shared import scopes
 from shared.settings import Settings
 
@@ -14,12 +15,17 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
     base = issuer.rstrip("/")
     return {
         "issuer": issuer,
+        "authorization_endpoint": f"{base}/authorize",
         "token_endpoint": f"{base}/token",
+        "registration_endpoint": f"{base}/register",
         "jwks_uri": f"{base}/jwks",
         "scopes_supported": sorted(scopes.SCOPE_NAMES),
-        # No authorization endpoint yet, so no response types (RFC 8414 section 2).
-        "response_types_supported": [],
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "token_endpoint_auth_signing_alg_values_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": [PKCE_METHOD],
+        # RFC 9207: authorization responses carry `iss`.
+        "authorization_response_iss_parameter_supported": True,
+        "client_id_metadata_document_supported": False,
     }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy import select
 
 from authserver.models import Client
-from authserver.oauth.grants import ClientCredentialsGrant
+from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from authserver.oauth.pkce import S256CodeChallenge
 from authserver.oauth.tokens import AccessTokenIssuer
 from shared import scopes
 from shared.db import db
@@ -18,6 +20,16 @@ class AuthorizationServer(FlaskAuthorizationServer):
 
     token_issuer: AccessTokenIssuer
 
+    def handle_response(self, status_code: int, payload, headers) -> Response:
+        # RFC 9207: every authorization response, errors included, names its issuer, so a client
+        # talking to several servers cannot be sent another server's code (mix-up attacks).
+        if status_code == 302:
+            headers = [
+                (name, add_params_to_uri(value, [("iss", self.token_issuer.issuer)]) if name == "Location" else value)
+                for name, value in headers
+            ]
+        return super().handle_response(status_code, payload, headers)
+
 
 def query_client(client_id: str) -> Client | None:
     """An enabled client by id; a disabled one is as unknown as a missing one."""
@@ -25,7 +37,7 @@ def query_client(client_id: str) -> Client | None:
 
 
 def save_token(token: dict, request: object) -> None:
-    """Access tokens are self-contained JWTs: nothing to store for them."""
+    """Access tokens are self-contained JWTs and the grants store refresh tokens themselves."""
 
 
 def config_oauth(app: Flask, server: AuthorizationServer) -> None:
@@ -35,3 +47,5 @@ def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     server.init_app(app, query_client=query_client, save_token=save_token)
     server.token_issuer = AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds)
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+    server.register_grant(RefreshTokenGrant)

@@ -23,7 +23,9 @@ class AccessTokenIssuer:
         self.issuer = issuer
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, *, client_id: str, subject: str, scope: str, audience: str, grant_type: str) -> dict[str, Any]:
+    def issue(
+        self, *, client_id: str, subject: str, scope: str, audience: str, grant_type: str, grant_id: str | None = None
+    ) -> dict[str, Any]:
         """A token response body (RFC 6749 section 5.1) carrying a freshly signed JWT."""
         now = int(time.time())
         claims = {
@@ -37,6 +39,10 @@ class AccessTokenIssuer:
             "exp": now + self.ttl_seconds,
             "jti": secrets.token_urlsafe(16),
         }
+        if grant_id:
+            # Private claim: the person's grant this token belongs to, so revoking the grant
+            # (a replayed code or refresh token, a withdrawn consent) kills the token at once.
+            claims["grant_id"] = grant_id
         key = keys.signing_key(self.ttl_seconds)
         header = {"alg": keys.ALGORITHM, "typ": TOKEN_TYPE_HEADER, "kid": key.kid}
         logger.info(

@@ -1,22 +1,86 @@
-"""Thin OAuth routes: token, JWKS and metadata documents."""
+"""Thin OAuth routes: token, registration, JWKS and the metadata documents."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import logging
 
-from authserver import keys
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import InvalidTokenError
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from authserver import clients, keys
 from authserver.extensions import authorization
+from authserver.oauth.errors import describe
 from authserver.oauth.metadata import authorization_server_metadata
+from authserver.oauth.registration import client_information, validate_metadata
+from authserver.throttle import Counter
 from shared.app import current_settings
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("oauth", __name__)
 
 METADATA_MAX_AGE_SECONDS = 300
+REGISTRATION_WINDOW_SECONDS = 3600
+
+
+@bp.after_request
+def allow_cross_origin(response: Response) -> Response:
+    """Browser-based MCP clients call these endpoints from their own origin; none uses cookies."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, MCP-Protocol-Version"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+    return response
 
 
 @bp.post("/token")
 def token() -> Response:
     return authorization.create_token_response()
+
+
+@bp.post("/register")
+def register() -> Response | tuple[Response, int, dict[str, str]]:
+    settings = current_settings()
+    counter: Counter = current_app.extensions["drawbridge.counter"]
+    attempts = counter.hit(f"register:ip:{request.remote_addr}", REGISTRATION_WINDOW_SECONDS)
+    if attempts > settings.registrations_per_ip_per_hour:
+        body = {"error": "invalid_request", "error_description": "Too many registrations from this address; retry later."}
+        return jsonify(body), 429, {"Retry-After": str(REGISTRATION_WINDOW_SECONDS)}
+    try:
+        metadata = validate_metadata(request.get_json(silent=True))
+    except OAuth2Error as error:
+        return authorization.handle_error_response(None, error)
+    registered = clients.register_client(metadata)
+    logger.info("client_registered", extra={"registered_client_id": registered.client.client_id})
+    body = client_information(registered.client, settings.issuer.rstrip("/"))
+    body["registration_access_token"] = registered.registration_access_token
+    if registered.client_secret:
+        body["client_secret"] = registered.client_secret
+    return jsonify(body), 201, {"Cache-Control": "no-store"}
+
+
+@bp.route("/register/<client_id>", methods=["GET", "PUT", "DELETE"])
+def manage_registration(client_id: str) -> Response | tuple[Response, int] | tuple[str, int]:
+    """RFC 7592: read, replace or delete a registration with its registration access token."""
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    client = clients.find_registered(client_id, presented.strip()) if scheme.lower() == "bearer" else None
+    if client is None:
+        return authorization.handle_error_response(None, InvalidTokenError("The registration access token is not valid."))
+    if request.method == "DELETE":
+        clients.delete_client(client)
+        return "", 204
+    if request.method == "PUT":
+        body = request.get_json(silent=True)
+        try:
+            if not isinstance(body, dict) or body.get("client_id") != client_id:
+                raise OAuth2Error(describe("The body must repeat this client_id."), error="invalid_client_metadata", status_code=400)
+            clients.update_registered_client(client, validate_metadata(body))
+        except clients.ClientSpecError as error:
+            return authorization.handle_error_response(None, OAuth2Error(describe(str(error)), error="invalid_client_metadata", status_code=400))
+        except OAuth2Error as error:
+            return authorization.handle_error_response(None, error)
+    response = jsonify(client_information(client, current_settings().issuer.rstrip("/")))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/jwks")
@@ -28,6 +92,7 @@ def jwks() -> Response:
 
 
 @bp.get("/.well-known/oauth-authorization-server")
+@bp.get("/.well-known/openid-configuration")
 def metadata() -> Response:
     response = jsonify(authorization_server_metadata(current_settings()))
     response.cache_control.public = True

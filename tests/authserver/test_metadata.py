@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
 
-def test_authorization_server_metadata_describes_the_token_endpoint(auth_app, settings):
-    document = auth_app.test_client().get("/.well-known/oauth-authorization-server").json
+@pytest.mark.parametrize("path", ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"])
+def test_metadata_advertises_every_endpoint_grant_and_method(auth_app, settings, path):
+    document = auth_app.test_client().get(path).json
 
+    AuthorizationServerMetadata(document).validate()  # Authlib's RFC 8414 rules
     assert document["issuer"] == settings.issuer
+    assert document["authorization_endpoint"] == f"{settings.issuer}/authorize"
     assert document["token_endpoint"] == f"{settings.issuer}/token"
+    assert document["registration_endpoint"] == f"{settings.issuer}/register"
     assert document["jwks_uri"] == f"{settings.issuer}/jwks"
-    assert document["grant_types_supported"] == ["client_credentials"]
+    assert document["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
+    assert document["code_challenge_methods_supported"] == ["S256"]
+    assert document["response_types_supported"] == ["code"]
     assert document["scopes_supported"] == ["posts:read", "posts:write"]
-    assert set(document["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post"}
+    assert set(document["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post", "none"}
+    assert document["authorization_response_iss_parameter_supported"] is True
 
 
 def test_every_advertised_endpoint_answers(live_services):
@@ -21,6 +30,8 @@ def test_every_advertised_endpoint_answers(live_services):
 
     assert httpx.get(document["jwks_uri"], timeout=5).status_code == 200
     assert httpx.post(document["token_endpoint"], data={}, timeout=5).status_code == 400
+    assert httpx.post(document["registration_endpoint"], json={}, timeout=5).status_code == 400
+    assert httpx.get(document["authorization_endpoint"], timeout=5).status_code == 400
 
 
 def test_protected_resource_metadata_at_root_and_path_inserted_urls(live_services):

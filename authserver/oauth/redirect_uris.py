@@ -1,0 +1,53 @@
+"""Redirect URIs: what may be registered, and exact matching with RFC 8252's loopback port rule."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+# Loopback redirect URIs, read from the raw string so nothing is normalised: the scheme and host in
+# lower case exactly as written, an optional port, and the rest compared byte for byte.
+_LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|\[::1\]|localhost)(?::(\d{1,5}))?(/[^#]*)?$")
+
+
+class RedirectUriError(ValueError):
+    """A redirect URI that may not be registered; the message says why."""
+
+
+def is_loopback(uri: str) -> bool:
+    return _LOOPBACK.match(uri) is not None
+
+
+def check_registrable(uri: str) -> None:
+    """https anywhere, or http on a loopback host (RFC 8252 7.3); never a fragment (RFC 6749 3.1.2)."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        raise RedirectUriError(f"{uri} is not a valid URI.") from None
+    if "#" in uri:
+        raise RedirectUriError(f"{uri} has a fragment; redirect URIs must not.")
+    if parts.username is not None or parts.password is not None:
+        raise RedirectUriError(f"{uri} carries user information; redirect URIs must not.")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if not is_loopback(uri):
+        raise RedirectUriError(f"{uri} must be an https URL, or http on 127.0.0.1, [::1] or localhost.")
+
+
+def matches(requested: str, registered: list[str]) -> bool:
+    """Exact string match, except that a loopback URI may use any port (RFC 8252 section 7.3)."""
+    if requested in registered:
+        return True
+    wanted = _loopback_without_port(requested)
+    return wanted is not None and any(_loopback_without_port(uri) == wanted for uri in registered)
+
+
+def _loopback_without_port(uri: str) -> tuple[str, str] | None:
+    match = _LOOPBACK.match(uri)
+    return (match.group(1), match.group(3) or "") if match else None
+
+
+def host_of(uri: str) -> str:
+    """The host a person should see on the consent page."""
+    return urlsplit(uri).hostname or uri

@@ -1,0 +1,79 @@
+"""Grants and their refresh tokens: opaque, hashed, rotated on every use, the family revoked on reuse."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from datetime import timedelta
+
+from authlib.oauth2.rfc6749 import InvalidGrantError
+from flask import current_app
+from sqlalchemy import select, update
+
+from authserver.models import Client, Grant, RefreshToken
+from shared import revocation
+from shared.db import db, utcnow
+
+logger = logging.getLogger(__name__)
+
+REFRESH_TOKEN_TTL_DAYS = 30
+# Access tokens are checked with this much clock leeway, so revocations outlive them by as much.
+REVOCATION_MARGIN_SECONDS = 60
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_grant(client_id: str, user_id: int, scope: str, resource: str) -> Grant:
+    grant = Grant(id=str(uuid.uuid4()), client_id=client_id, user_id=user_id, scope=scope, resource=resource)
+    db.session.add(grant)
+    return grant
+
+
+def issue(grant: Grant) -> str:
+    """A new refresh token in the grant's family (the caller commits)."""
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(days=REFRESH_TOKEN_TTL_DAYS)
+    db.session.add(RefreshToken(token_hash=token_hash(token), grant_id=grant.id, expires_at=expires))
+    return token
+
+
+def find(token: str, client: Client) -> tuple[RefreshToken, Grant]:
+    """The live token and its grant; a reused token revokes the whole family (OAuth 2.1 4.3.1)."""
+    row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash(token)))
+    grant = db.session.get(Grant, row.grant_id) if row else None
+    if row is None or grant is None or grant.client_id != client.client_id:
+        raise InvalidGrantError("The refresh token is invalid.")
+    if grant.revoked_at is not None:
+        raise InvalidGrantError("The refresh token was revoked.")
+    if row.rotated_at is not None:
+        revoke_grant(grant, reason="refresh_token_reused")
+        raise InvalidGrantError("The refresh token was already used; every token of this grant is now revoked.")
+    if row.expires_at <= utcnow():
+        raise InvalidGrantError("The refresh token has expired.")
+    return row, grant
+
+
+def rotate(row: RefreshToken, grant: Grant) -> str:
+    """Retire `row` and issue its successor; if another request retired it first, that is reuse."""
+    retired = db.session.execute(
+        update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None)).values(rotated_at=utcnow())
+    )
+    if retired.rowcount != 1:
+        db.session.rollback()
+        revoke_grant(db.session.get(Grant, grant.id), reason="refresh_token_reused")
+        raise InvalidGrantError("The refresh token was already used; every token of this grant is now revoked.")
+    return issue(grant)
+
+
+def revoke_grant(grant: Grant, reason: str) -> None:
+    """End a grant: its refresh tokens stop working and its access tokens fail at the resource server."""
+    settings = current_app.config["SETTINGS"]
+    grant.revoked_at = utcnow()
+    db.session.commit()
+    until = revocation.epoch(grant.revoked_at) + settings.access_token_ttl_seconds + REVOCATION_MARGIN_SECONDS
+    revocation.for_client(current_app.extensions["drawbridge.redis"]).revoke(revocation.GRANT, grant.id, until)
+    logger.warning("grant_revoked", extra={"grant_id": grant.id, "reason": reason, "client_id": grant.client_id})

@@ -1,0 +1,93 @@
+"""/authorize: validate the client's request, ask the person, send the browser back with a code."""
+
+from __future__ import annotations
+
+import logging
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from authserver.extensions import authorization
+from authserver.forms import ConsentForm
+from authserver.models import Client, Consent, User
+from authserver.oauth.redirect_uris import host_of, is_loopback
+from authserver.views.pages import current_user, error_page
+from shared import scopes
+from shared.db import db
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("consent", __name__)
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> Response | tuple[str, int] | str:
+    user = current_user()
+    try:
+        grant = authorization.get_consent_grant(end_user=user)
+    except OAuth2Error as error:
+        return _refuse(error)
+    if user is None:
+        return redirect(url_for("account.login", next=request.full_path))
+    client: Client = grant.client
+    requested = scopes.parse(grant.request.scope)
+    form = ConsentForm()
+    form.granted.choices = requested
+    if request.method == "GET":
+        if set(requested) <= _remembered(user, client):
+            return authorization.create_authorization_response(grant_user=user, grant=grant)
+        return _consent_page(form, grant, user, requested)
+    if not form.validate_on_submit():
+        return error_page("This form has expired", "Reload the application's sign-in and try again.")
+    if form.decision.data != "approve":
+        logger.info("consent_denied", extra={"client_id": client.client_id, "user_id": user.id})
+        return authorization.create_authorization_response(grant_user=None, grant=grant)
+    chosen = [s for s in requested if s in set(form.granted.data or [])]
+    if not chosen:
+        return _consent_page(form, grant, user, requested, error="Tick at least one permission, or choose Deny.")
+    _remember(user, client, chosen)
+    grant.consented_scope = " ".join(chosen)
+    logger.info("consent_given", extra={"client_id": client.client_id, "user_id": user.id, "scope": grant.consented_scope})
+    return authorization.create_authorization_response(grant_user=user, grant=grant)
+
+
+def _refuse(error: OAuth2Error) -> Response | tuple[str, int]:
+    """Errors go back to the client only once its redirect URI is known to be its own."""
+    if error.redirect_uri:
+        return authorization.handle_error_response(None, error)
+    return error_page("This sign-in request is not valid", error.description or error.error)
+
+
+def _consent_page(form: ConsentForm, grant, user: User, requested: list[str], error: str | None = None) -> tuple[str, int]:
+    tools = scopes.tools_by_scope()
+    described = [
+        {"name": s.name, "description": s.description, "tools": tools.get(s.name, ())}
+        for s in scopes.SCOPES
+        if s.name in requested
+    ]
+    redirect_uri = grant.request.payload.redirect_uri or grant.client.get_default_redirect_uri()
+    page = render_template(
+        "consent.html",
+        form=form,
+        client=grant.client,
+        user=user,
+        requested=described,
+        redirect_host=host_of(redirect_uri),
+        loopback=is_loopback(redirect_uri),
+        error=error,
+    )
+    return page, 200 if error is None else 400
+
+
+def _remembered(user: User, client: Client) -> set[str]:
+    consent = db.session.scalar(select(Consent).where(Consent.user_id == user.id, Consent.client_id == client.client_id))
+    return set(consent.scope.split()) if consent else set()
+
+
+def _remember(user: User, client: Client, chosen: list[str]) -> None:
+    consent = db.session.scalar(select(Consent).where(Consent.user_id == user.id, Consent.client_id == client.client_id))
+    if consent is None:
+        db.session.add(Consent(user_id=user.id, client_id=client.client_id, scope=" ".join(chosen)))
+    else:
+        consent.scope = " ".join(chosen)
+    db.session.commit()
