@@ -14,6 +14,7 @@ from authserver.models import AuthorizationCode, Client, Grant, User
 from authserver.oauth import refresh_tokens
 from authserver.oauth.errors import describe
 from authserver.oauth.resources import InvalidTargetError, canonical, resolve_audience
+from authserver.oauth.tokens import token_issuer
 from shared import scopes
 from shared.db import db, utcnow
 
@@ -66,7 +67,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     @hooked
     def create_token_response(self) -> tuple[int, dict, list]:
-        token = self.server.token_issuer.issue(
+        token = token_issuer().issue(
             client_id=self.client.client_id,
             subject=self.client.client_id,
             scope=self.granted_scope,
@@ -162,7 +163,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             _refuse_replay(db.session.get(AuthorizationCode, code.id))
         grant = refresh_tokens.start_grant(self.client.client_id, user.id, code.scope, code.resource)
         code.grant_id = grant.id
-        token = self.server.token_issuer.issue(
+        token = token_issuer().issue(
             client_id=self.client.client_id,
             subject=str(user.id),
             scope=code.scope,
@@ -203,7 +204,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def create_token_response(self) -> tuple[int, dict, list]:
         grant: Grant = self.grant
         new_refresh_token = refresh_tokens.rotate(self.row, grant)
-        token = self.server.token_issuer.issue(
+        token = token_issuer().issue(
             client_id=self.client.client_id,
             subject=str(grant.user_id),
             scope=self.scope,

@@ -10,22 +10,20 @@ from sqlalchemy import select
 from authserver.models import Client
 from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from authserver.oauth.pkce import S256CodeChallenge
-from authserver.oauth.tokens import AccessTokenIssuer
+from authserver.oauth.tokens import AccessTokenIssuer, token_issuer
 from shared import scopes
 from shared.db import db
 
 
 class AuthorizationServer(FlaskAuthorizationServer):
-    """Authlib's Flask server plus the issuer that signs our JWT access tokens."""
-
-    token_issuer: AccessTokenIssuer
+    """Authlib's Flask server, naming its issuer in every authorization response."""
 
     def handle_response(self, status_code: int, payload, headers) -> Response:
         # RFC 9207: every authorization response, errors included, names its issuer, so a client
         # talking to several servers cannot be sent another server's code (mix-up attacks).
         if status_code == 302:
             headers = [
-                (name, add_params_to_uri(value, [("iss", self.token_issuer.issuer)]) if name == "Location" else value)
+                (name, add_params_to_uri(value, [("iss", token_issuer().issuer)]) if name == "Location" else value)
                 for name, value in headers
             ]
         return super().handle_response(status_code, payload, headers)
@@ -45,7 +43,7 @@ def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     settings = app.config["SETTINGS"]
     app.config["OAUTH2_SCOPES_SUPPORTED"] = sorted(scopes.SCOPE_NAMES)
     server.init_app(app, query_client=query_client, save_token=save_token)
-    server.token_issuer = AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds)
+    app.extensions["drawbridge.token_issuer"] = AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)

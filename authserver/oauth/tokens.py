@@ -7,6 +7,7 @@ import secrets
 import time
 from typing import Any
 
+from flask import current_app
 from joserfc import jwt
 
 from authserver import keys
@@ -55,3 +56,8 @@ class AccessTokenIssuer:
             "expires_in": self.ttl_seconds,
             "scope": scope,
         }
+
+
+def token_issuer() -> AccessTokenIssuer:
+    """This app's issuer (one per app: Authlib's server object is shared by every app in a process)."""
+    return current_app.extensions["drawbridge.token_issuer"]

@@ -193,3 +193,18 @@ def test_garbage_body_is_an_oauth_error_not_a_crash(http, client):
 
     assert response.status_code == 400
     assert response.json["error"] in {"invalid_request", "unsupported_grant_type"}
+
+
+def test_two_apps_in_one_process_keep_their_own_issuer(auth_app, client, settings):
+    from dataclasses import replace
+
+    import authserver
+
+    other = authserver.create_app(replace(settings, issuer="https://other-issuer.example"))
+    form = {"grant_type": "client_credentials", "client_id": client.client.client_id, "client_secret": client.client_secret}
+
+    ours = auth_app.test_client().post("/token", data=form).json["access_token"]
+    theirs = other.test_client().post("/token", data=form).json["access_token"]
+
+    assert decode(auth_app.test_client(), ours).claims["iss"] == settings.issuer
+    assert decode(other.test_client(), theirs).claims["iss"] == "https://other-issuer.example"
