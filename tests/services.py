@@ -96,3 +96,19 @@ def _ensure_redis(url: str) -> None:
         check=True,
     )
     _wait_until_reachable(host, port, "Redis")
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def find_chromium() -> str:
+    """Debian's Chromium for the browser tests, installed through apt when we are root."""
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+        if os.path.exists(CHROMIUM):
+            return CHROMIUM
+    raise ServiceUnavailable(f"Chromium is not at {CHROMIUM}; install it (apt-get install chromium).")
