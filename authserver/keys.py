@@ -78,7 +78,7 @@ def _load(published_for_seconds: int) -> _Loaded:
         .order_by(SigningKey.created_at.desc())
     ).all()
     keys = [ECKey.import_key(json.loads(row.private_jwk)) for row in rows]
-    active = next((k for k, row in zip(keys, rows) if row.retired_at is None), None)
+    active = next((k for k, row in zip(keys, rows, strict=True) if row.retired_at is None), None)
     public = [{**k.as_dict(private=False), "use": "sig", "alg": ALGORITHM} for k in keys]
     return _Loaded(signing_key=active, jwks={"keys": public}, loaded_at=time.monotonic())
 

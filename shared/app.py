@@ -12,8 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import logging as drawbridge_logging
 from shared import redis as drawbridge_redis
-from shared.health import bp as health_bp
 from shared.db import db
+from shared.health import bp as health_bp
 from shared.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000

@@ -21,7 +21,7 @@ from mcp_resource.demo.seed import seed
 from shared.cli import MIGRATIONS_DIR, create_cli_app
 from shared.settings import Settings
 from tests import live
-from tests.services import ServiceUnavailable, Services, find_services, with_path
+from tests.services import Services, ServiceUnavailable, find_services, with_path
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

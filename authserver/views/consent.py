@@ -79,13 +79,17 @@ def _consent_page(form: ConsentForm, grant, user: User, requested: list[str], er
     return page, 200 if error is None else 400
 
 
+def _consent(user: User, client: Client) -> Consent | None:
+    return db.session.scalar(select(Consent).where(Consent.user_id == user.id, Consent.client_id == client.client_id))
+
+
 def _remembered(user: User, client: Client) -> set[str]:
-    consent = db.session.scalar(select(Consent).where(Consent.user_id == user.id, Consent.client_id == client.client_id))
+    consent = _consent(user, client)
     return set(consent.scope.split()) if consent else set()
 
 
 def _remember(user: User, client: Client, chosen: list[str]) -> None:
-    consent = db.session.scalar(select(Consent).where(Consent.user_id == user.id, Consent.client_id == client.client_id))
+    consent = _consent(user, client)
     if consent is None:
         db.session.add(Consent(user_id=user.id, client_id=client.client_id, scope=" ".join(chosen)))
     else:

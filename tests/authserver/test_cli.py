@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from authserver.models import Client, SigningKey
+from authserver.models import Client, SigningKey, User
 from authserver.oauth.client_secrets import hash_secret
 from shared.cli import cli, create_cli_app
 from shared.db import db
@@ -68,3 +68,23 @@ def test_clients_demo_gives_the_demo_client_a_new_secret_each_time(runner):
     assert "client_id: demo-agent" in first
     assert first != second
     assert db.session.query(Client).count() == 1
+
+
+def test_users_create_stores_an_argon2_hash(runner):
+    result = invoke(runner, "users", "create", "--email", "Ada@Example.com", "--password", "a long enough password")
+
+    assert result.exit_code == 0
+    user = db.session.scalar(select(User).where(User.email == "ada@example.com"))
+    assert user.password_hash.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [("not-an-email", "a long enough password", "is not an email address"), ("b@example.com", "short", "at least 12")],
+    ids=["bad-email", "short-password"],
+)
+def test_users_create_refuses_bad_input(runner, email, password, message):
+    result = runner.invoke(cli, ["users", "create", "--email", email, "--password", password])
+
+    assert result.exit_code == 2
+    assert message in result.output

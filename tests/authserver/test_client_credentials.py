@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+import authserver
 from authserver.clients import NewClient
+from shared.db import db, utcnow
 from shared.settings import Settings
 from tests.factories import make_client
 
@@ -161,8 +164,6 @@ def test_scope_beyond_the_clients_own_is_refused(http, auth_context):
 
 
 def test_disabled_client_cannot_get_tokens(http, client):
-    from shared.db import db, utcnow
-
     client.client.disabled_at = utcnow()
     db.session.commit()
 
@@ -196,10 +197,6 @@ def test_garbage_body_is_an_oauth_error_not_a_crash(http, client):
 
 
 def test_two_apps_in_one_process_keep_their_own_issuer(auth_app, client, settings):
-    from dataclasses import replace
-
-    import authserver
-
     other = authserver.create_app(replace(settings, issuer="https://other-issuer.example"))
     form = {"grant_type": "client_credentials", "client_id": client.client.client_id, "client_secret": client.client_secret}
 
