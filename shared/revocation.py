@@ -46,7 +46,8 @@ class RedisRevocations(Revocations):
         self.client = client
 
     def revoke(self, kind: str, identifier: str, until_epoch: int) -> None:
-        self.client.set(drawbridge_redis.key("revoked", kind, identifier), 1, exat=max(until_epoch, int(time.time()) + 1))
+        if until_epoch > time.time():  # otherwise every token it covers has expired already
+            self.client.set(drawbridge_redis.key("revoked", kind, identifier), 1, exat=until_epoch)
 
     def any_revoked(self, entries: list[tuple[str, str]]) -> bool:
         return bool(self.client.exists(*(drawbridge_redis.key("revoked", k, i) for k, i in entries)))

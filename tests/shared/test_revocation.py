@@ -1,0 +1,36 @@
+"""The revocation set, on Redis and on the shared database: same behaviour behind one interface."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from shared.db import db
+from shared.revocation import GRANT, TOKEN, DatabaseRevocations, RedisRevocations, RevokedEntry
+
+
+@pytest.fixture(params=["redis", "database"])
+def revocations(request, redis_client, auth_context):
+    if request.param == "redis":
+        return RedisRevocations(redis_client)
+    db.session.query(RevokedEntry).delete()
+    db.session.commit()
+    return DatabaseRevocations()
+
+
+def test_nothing_is_revoked_at_first(revocations):
+    assert not revocations.any_revoked([(TOKEN, "jti-1"), (GRANT, "grant-1")])
+
+
+def test_a_revoked_grant_is_found_among_other_entries(revocations):
+    revocations.revoke(GRANT, "grant-1", int(time.time()) + 60)
+
+    assert revocations.any_revoked([(TOKEN, "jti-1"), (GRANT, "grant-1")])
+    assert not revocations.any_revoked([(TOKEN, "grant-1"), (GRANT, "grant-2")])
+
+
+def test_an_entry_ends_when_the_tokens_it_covers_have_expired(revocations):
+    revocations.revoke(TOKEN, "jti-old", int(time.time()) - 5)
+
+    assert not revocations.any_revoked([(TOKEN, "jti-old")])
