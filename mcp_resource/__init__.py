@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mcp_resource import http_errors, resource_metadata
+from mcp_resource import cancellation, http_errors, notifications, resource_metadata, sessions
 from mcp_resource.auth import TokenVerifier
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
@@ -29,6 +29,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         jwks=JwksCache(settings.jwks_url, settings.jwks_cache_seconds),
         revocations=revocation.for_client(app.extensions["drawbridge.redis"]),
     )
+    hub = notifications.Hub()
+    app.extensions["drawbridge.hub"] = hub
+    watcher = notifications.ToolStateWatcher(app, app.extensions["drawbridge.tools"], hub)
+    watcher.refresh()  # switched-off tools are hidden from the first request on
+    app.extensions["drawbridge.tool_watcher"] = watcher
+    redis_client = app.extensions["drawbridge.redis"]
+    app.extensions["drawbridge.sessions"] = sessions.for_client(redis_client)
+    app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
     app.register_blueprint(http.bp)
     app.register_blueprint(resource_metadata.bp)
     http_errors.init_app(app)

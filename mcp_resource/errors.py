@@ -17,11 +17,13 @@ class JsonRpcError(Exception):
     code: int = -32603
     http_status: int = 500
 
-    def __init__(self, message: str, data: Any = None) -> None:
+    def __init__(self, message: str, data: Any = None, http_status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.data = data
         self.message_id: MessageId | None = None
+        if http_status is not None:
+            self.http_status = http_status
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code}, message={self.message!r})"
@@ -43,6 +45,18 @@ class InvalidParams(JsonRpcError):
     code, http_status = -32602, 200
 
 
+class HeaderMismatch(JsonRpcError):
+    """MCP 2026-07-28: an MCP-Protocol-Version, Mcp-Method or Mcp-Name header disagrees with the body."""
+
+    code, http_status = -32020, 400
+
+
+class MissingRequiredClientCapability(JsonRpcError):
+    """MCP 2026-07-28: the request needs a client capability the client did not declare."""
+
+    code, http_status = -32021, 400
+
+
 class UnsupportedProtocolVersion(JsonRpcError):
     """MCP 2026-07-28 `UnsupportedProtocolVersionError`: data names the versions we speak."""
 
@@ -51,6 +65,19 @@ class UnsupportedProtocolVersion(JsonRpcError):
 
 class InternalError(JsonRpcError):
     code, http_status = -32603, 500
+
+
+class SessionNotFound(JsonRpcError):
+    """Legacy era: the Mcp-Session-Id is unknown, ended, or not this caller's (404 tells the
+    client to start a new session). Application code, outside the ranges MCP reserves."""
+
+    code, http_status = -31404, 404
+
+
+class ForbiddenOrigin(JsonRpcError):
+    """A browser page from an origin we do not trust (DNS rebinding protection)."""
+
+    code, http_status = -31403, 403
 
 
 class AuthError(Exception):
@@ -88,3 +115,7 @@ class KeysUnavailable(Exception):
 
 class ToolError(Exception):
     """A failure the model can act on; becomes a tool result with `isError: true` and this text."""
+
+
+class Cancelled(Exception):
+    """The client cancelled the request (closed its stream, or sent notifications/cancelled)."""

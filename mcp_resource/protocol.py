@@ -1,47 +1,90 @@
-"""MCP methods of the handshake era (2025-11-25, 2025-06-18, 2025-03-26), one handler each."""
+"""MCP methods, one handler each, and which era serves which.
+
+Modern (2026-07-28): stateless; every request carries its version and capabilities in `_meta`;
+`server/discover` describes the server; results carry `resultType` and serverInfo.
+Legacy (2025-11-25, 2025-06-18, 2025-03-26): `initialize` starts a session; `ping` exists.
+The same tool registry, auth and guardrails serve both.
+"""
 
 from __future__ import annotations
 
+import base64
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
 from mcp_resource.auth import Principal
 from mcp_resource.errors import InsufficientScope, InvalidParams, MethodNotFound
-from mcp_resource.tools.base import ToolCall
+from mcp_resource.tools.base import ProgressReporter, Tool, ToolCall
 from mcp_resource.tools.registry import ToolRegistry
 
+MODERN = "modern"
+LEGACY = "legacy"
+MODERN_VERSIONS = ("2026-07-28",)
 # Newest first: `initialize` answers with the client's version when we speak it, else our newest.
 HANDSHAKE_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
-# What a request without MCP-Protocol-Version is taken to speak (2025-11-25 transports section).
-DEFAULT_VERSION = "2025-03-26"
+SUPPORTED_VERSIONS = MODERN_VERSIONS + HANDSHAKE_VERSIONS
+# What a legacy request without MCP-Protocol-Version is taken to speak (2025-11-25 transports).
+DEFAULT_LEGACY_VERSION = "2025-03-26"
+
+PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"
+CLIENT_CAPABILITIES_META = "io.modelcontextprotocol/clientCapabilities"
+SERVER_INFO_META = "io.modelcontextprotocol/serverInfo"
+SUBSCRIPTION_ID_META = "io.modelcontextprotocol/subscriptionId"
+
 SERVER_INFO = {"name": "drawbridge", "title": "Drawbridge MCP server", "version": version("mcp-drawbridge")}
 INSTRUCTIONS = "Tools over a small shop-and-blog application. Each tool's description says what it does."
+# Cache hints (2026-07-28 caching): the tool list depends on the token, so it is private.
+DISCOVER_TTL_MS = 300_000
+TOOLS_LIST_TTL_MS = 60_000
+TOOLS_PAGE_SIZE = 100
 
 
-@dataclass(frozen=True)
+@dataclass
 class Context:
-    """What a method handler may use: the caller, the tools, and the HTTP request id."""
+    """What a method handler may use: the caller, the tools, the era, and the call's plumbing."""
 
     principal: Principal
     tools: ToolRegistry
     request_id: str
+    era: str
+    protocol_version: str
+    progress: ProgressReporter | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
 
 Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]
+
+
+def capabilities() -> dict[str, Any]:
+    return {"tools": {"listChanged": True}}
 
 
 def initialize(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     requested = params.get("protocolVersion")
     if not isinstance(requested, str):
         raise InvalidParams('Invalid params: "protocolVersion" must be a string.')
-    chosen = requested if requested in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[0]
     return {
-        "protocolVersion": chosen,
-        "capabilities": {"tools": {"listChanged": False}},
+        "protocolVersion": negotiate(requested),
+        "capabilities": capabilities(),
         "serverInfo": SERVER_INFO,
         "instructions": INSTRUCTIONS,
+    }
+
+
+def negotiate(requested: str) -> str:
+    return requested if requested in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[0]
+
+
+def discover(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "supportedVersions": list(SUPPORTED_VERSIONS),
+        "capabilities": capabilities(),
+        "instructions": INSTRUCTIONS,
+        "ttlMs": DISCOVER_TTL_MS,
+        "cacheScope": "public",
     }
 
 
@@ -50,10 +93,19 @@ def ping(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_tools(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return {"tools": list(ctx.tools.visible_to(ctx.principal.scopes))}
+    visible = ctx.tools.visible_to(ctx.principal.scopes)
+    start = _cursor_offset(params.get("cursor"), len(visible))
+    page = list(visible[start : start + TOOLS_PAGE_SIZE])
+    result: dict[str, Any] = {"tools": page}
+    if start + TOOLS_PAGE_SIZE < len(visible):
+        result["nextCursor"] = _cursor(start + TOOLS_PAGE_SIZE)
+    if ctx.era == MODERN:
+        result.update(ttlMs=TOOLS_LIST_TTL_MS, cacheScope="private")
+    return result
 
 
-def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+def check_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[str, Any]]:
+    """The tool and its arguments, or the protocol error or step-up challenge that refuses the call."""
     name = params.get("name")
     arguments = params.get("arguments", {})
     if not isinstance(name, str):
@@ -65,19 +117,53 @@ def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParams(f"Unknown tool: {name}. Call tools/list for the tools you can use.")
     if tool.scope not in ctx.principal.scopes:
         raise InsufficientScope(f"The tool {name} needs the scope {tool.scope}.", scope=tool.scope)
-    return tool.call(ToolCall(principal=ctx.principal, request_id=ctx.request_id), arguments).to_mcp()
+    return tool, arguments
 
 
-METHODS: dict[str, Handler] = {
+def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    tool, arguments = check_tool_call(ctx, params)
+    call = ToolCall(principal=ctx.principal, request_id=ctx.request_id, progress=ctx.progress, cancelled=ctx.cancelled)
+    return tool.call(call, arguments).to_mcp()
+
+
+LEGACY_METHODS: dict[str, Handler] = {
     "initialize": initialize,
     "ping": ping,
+    "tools/list": list_tools,
+    "tools/call": call_tool,
+}
+MODERN_METHODS: dict[str, Handler] = {
+    "server/discover": discover,
     "tools/list": list_tools,
     "tools/call": call_tool,
 }
 
 
 def dispatch(ctx: Context, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    handler = METHODS.get(method)
+    table = MODERN_METHODS if ctx.era == MODERN else LEGACY_METHODS
+    handler = table.get(method)
     if handler is None:
-        raise MethodNotFound(f"Method not found: {method}.")
-    return handler(ctx, params)
+        # 2026-07-28: an unknown method is HTTP 404, which tells it apart from a legacy 404.
+        raise MethodNotFound(f"Method not found: {method}.", http_status=404 if ctx.era == MODERN else 200)
+    result = handler(ctx, params)
+    if ctx.era == MODERN:
+        result = {**result, "resultType": "complete", "_meta": {**result.get("_meta", {}), SERVER_INFO_META: SERVER_INFO}}
+    return result
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: Any, total: int) -> int:
+    """Cursors are opaque to clients; an invalid one is -32602 (pagination utility)."""
+    if cursor is None:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(str(cursor).encode()).decode().partition(":")
+        offset = int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidParams("Invalid cursor: pass back a nextCursor from tools/list unchanged.") from None
+    if kind != "o" or not 0 <= offset <= total:
+        raise InvalidParams("Invalid cursor: pass back a nextCursor from tools/list unchanged.")
+    return offset

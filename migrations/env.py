@@ -8,6 +8,7 @@ from flask import current_app
 # Every models module, so autogenerate and the schema test see every table.
 import authserver.models  # noqa: F401
 import mcp_resource.demo.models  # noqa: F401
+import mcp_resource.models  # noqa: F401
 import shared.revocation  # noqa: F401
 from shared.db import db
 

@@ -8,6 +8,7 @@ from functools import cache
 from importlib.metadata import entry_points
 
 TOOLS_ENTRY_POINT_GROUP = "drawbridge.tools"
+SCOPES_ENTRY_POINT_GROUP = "drawbridge.scopes"
 
 
 @dataclass(frozen=True)
@@ -16,10 +17,19 @@ class Scope:
     description: str
 
 
-SCOPES: tuple[Scope, ...] = (
+CORE_SCOPES: tuple[Scope, ...] = (
     Scope("posts:read", "Read the blog's posts, drafts included."),
     Scope("posts:write", "Write new blog posts as drafts."),
 )
+
+
+def _with_installed_scopes() -> tuple[Scope, ...]:
+    """The core scopes plus those a separately installed tool package declares for its tools."""
+    extra = [scope for entry_point in entry_points(group=SCOPES_ENTRY_POINT_GROUP) for scope in entry_point.load()]
+    return CORE_SCOPES + tuple(extra)
+
+
+SCOPES: tuple[Scope, ...] = _with_installed_scopes()
 SCOPE_NAMES: frozenset[str] = frozenset(s.name for s in SCOPES)
 
 

@@ -40,6 +40,8 @@ class Settings:
     trusted_proxy_count: int = 0
     registrations_per_ip_per_hour: int = 60
     unused_client_days: int = 90
+    allowed_origins: tuple[str, ...] = ()
+    sse_keepalive_seconds: float = 15.0
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -49,6 +51,8 @@ class Settings:
             object.__setattr__(self, "known_resources", (self.resource_url,))
         if not self.jwks_url:
             object.__setattr__(self, "jwks_url", self.issuer.rstrip("/") + "/jwks")
+        if not self.allowed_origins:
+            object.__setattr__(self, "allowed_origins", tuple({origin_of(self.resource_url), origin_of(self.issuer)}))
 
     @property
     def is_production(self) -> bool:
@@ -73,6 +77,8 @@ class Settings:
             "trusted_proxy_count": reader.integer("DRAWBRIDGE_TRUSTED_PROXY_COUNT", 0, 0, 5),
             "registrations_per_ip_per_hour": reader.integer("DRAWBRIDGE_REGISTRATIONS_PER_IP_PER_HOUR", 60, 1, 100000),
             "unused_client_days": reader.integer("DRAWBRIDGE_UNUSED_CLIENT_DAYS", 90, 1, 3650),
+            "allowed_origins": tuple(u.rstrip("/") for u in reader.url_list("DRAWBRIDGE_ALLOWED_ORIGINS")),
+            "sse_keepalive_seconds": reader.integer("DRAWBRIDGE_SSE_KEEPALIVE_SECONDS", 15, 1, 3600),
             "log_level": reader.choice("DRAWBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         }
         settings = cls(**values)
@@ -148,6 +154,12 @@ class _Reader:
             self.problems.append(f"{name} holds values that are not absolute http(s) URLs: {', '.join(bad)}.")
             return []
         return values
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port], as browsers send it in the Origin header."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _is_absolute_http_url(value: str) -> bool:

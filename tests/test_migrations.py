@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 import authserver.models  # noqa: F401 (registers the tables)
 import mcp_resource.demo.models  # noqa: F401
+import mcp_resource.models  # noqa: F401
 import shared.revocation  # noqa: F401
 from shared.db import db
 from tests.conftest import migrate
@@ -33,5 +34,5 @@ def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
     assert differences == []
     assert {
         "oauth_clients", "signing_keys", "demo_posts", "users", "consents", "authorization_codes",
-        "grants", "refresh_tokens", "revocations", "alembic_version",
+        "grants", "refresh_tokens", "revocations", "tool_states", "alembic_version",
     } == tables

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -11,7 +13,7 @@ from typing import Any, ClassVar
 from marshmallow import Schema, ValidationError
 
 from mcp_resource.auth import Principal
-from mcp_resource.errors import ToolError
+from mcp_resource.errors import Cancelled, ToolError
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +36,27 @@ class Annotations:
         }
 
 
+ProgressReporter = Callable[[float, "float | None", "str | None"], None]
+
+
 @dataclass(frozen=True)
 class ToolCall:
-    """The context of one call: who makes it and the request it belongs to."""
+    """The context of one call: who makes it, the request it belongs to, and its progress line."""
 
     principal: Principal
     request_id: str
+    progress: ProgressReporter | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """Tell the client how far the work is (if it asked), and stop here if it was cancelled."""
+        self.check_cancelled()
+        if self.progress is not None:
+            self.progress(progress, total, message)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled(self.request_id)
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,8 @@ class Tool:
             return ToolResult(text=_describe_invalid(self.name, error), is_error=True)
         try:
             return self.run(call, args)
+        except Cancelled:
+            raise
         except ToolError as error:
             return ToolResult(text=str(error), is_error=True)
         except Exception:

@@ -32,7 +32,9 @@ class ToolRegistry:
                 raise ToolRegistryError(f"Two tools are named {tool.name!r}; tool names must be unique.")
             self._tools[tool.name] = tool
         self._listings = {name: _listing(tool) for name, tool in sorted(self._tools.items())}
-        self.visible_to = lru_cache(maxsize=256)(self._visible_to)
+        #: Tools an operator switched off (kept current by notifications.ToolStateWatcher).
+        self.disabled: frozenset[str] = frozenset()
+        self._visible = lru_cache(maxsize=256)(self._compute_visible)
 
     @classmethod
     def from_entry_points(cls) -> ToolRegistry:
@@ -47,11 +49,21 @@ class ToolRegistry:
         return cls(tools)
 
     def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
+        return None if name in self.disabled else self._tools.get(name)
 
-    def _visible_to(self, granted: frozenset[str]) -> tuple[dict[str, Any], ...]:
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def visible_to(self, granted: frozenset[str]) -> tuple[dict[str, Any], ...]:
         """The `tools/list` entries a token with these scopes may call, in name order."""
-        return tuple(listing for name, listing in self._listings.items() if self._tools[name].scope in granted)
+        return self._visible(granted, self.disabled)
+
+    def _compute_visible(self, granted: frozenset[str], disabled: frozenset[str]) -> tuple[dict[str, Any], ...]:
+        return tuple(
+            listing
+            for name, listing in self._listings.items()
+            if self._tools[name].scope in granted and name not in disabled
+        )
 
 
 def _check(entry_name: str, tool_class: Any) -> None:

@@ -1,40 +1,61 @@
-"""Streamable HTTP at `/mcp`: authenticate, check the headers, parse, dispatch, answer in JSON."""
+"""Streamable HTTP at `/mcp`: Origin, authentication, content negotiation, then the request's era."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from mcp_resource import jsonrpc, protocol
-from mcp_resource.errors import InvalidRequest, JsonRpcError, UnsupportedProtocolVersion
+from mcp_resource import jsonrpc
+from mcp_resource.auth import Principal
+from mcp_resource.errors import ForbiddenOrigin, InvalidRequest
+from mcp_resource.transport import legacy, modern
 
 bp = Blueprint("mcp", __name__)
 
-PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
 JSON = "application/json"
+
+
+@bp.before_request
+def check_origin() -> None:
+    """Every request: a browser page from a foreign origin is refused (DNS rebinding protection)."""
+    current_app.extensions["drawbridge.tool_watcher"].ensure_started()
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/") not in current_app.config["SETTINGS"].allowed_origins:
+        raise ForbiddenOrigin("Forbidden: this Origin may not call the MCP server.")
 
 
 @bp.post("/mcp")
 def post() -> Response | tuple[Response, int]:
-    principal = current_app.extensions["drawbridge.verifier"].verify_header(request.headers.get("Authorization"))
-    g.client_id = principal.client_id
+    principal = authenticate()
     _check_content_negotiation()
     message = jsonrpc.parse(request.get_data())
-    if not message.is_request:
-        return Response(status=202)  # notifications and client responses get no body
-    try:
-        if message.method != "initialize":
-            _check_protocol_version()
-        ctx = protocol.Context(principal=principal, tools=current_app.extensions["drawbridge.tools"], request_id=g.request_id)
-        result = protocol.dispatch(ctx, message.method or "", message.params)
-    except JsonRpcError as error:
-        error.message_id = message.id
-        raise
-    return jsonify(jsonrpc.success(message.id, result))  # type: ignore[arg-type]
+    if modern.is_modern(message):
+        return modern.handle(principal, message)
+    return legacy.handle(principal, message)
 
 
-@bp.route("/mcp", methods=["GET", "DELETE"])
-def no_stream() -> tuple[Response, int, dict[str, str]]:
-    """This server keeps no sessions and offers no standalone stream (2025-11-25 transports: 405)."""
+@bp.get("/mcp")
+def get() -> Response | tuple[Response, int, dict[str, str]]:
+    """A legacy session's notification stream; the modern era has none (405)."""
+    if legacy.SESSION_HEADER not in request.headers:
+        return _method_not_allowed()
+    return legacy.open_stream(authenticate())
+
+
+@bp.delete("/mcp")
+def delete() -> Response | tuple[Response, int, dict[str, str]]:
+    """Ends a legacy session; the modern era has no sessions to end (405)."""
+    if legacy.SESSION_HEADER not in request.headers:
+        return _method_not_allowed()
+    return legacy.end_session(authenticate())
+
+
+def authenticate() -> Principal:
+    principal = current_app.extensions["drawbridge.verifier"].verify_header(request.headers.get("Authorization"))
+    g.client_id = principal.client_id
+    return principal
+
+
+def _method_not_allowed() -> tuple[Response, int, dict[str, str]]:
     return jsonify(error="method_not_allowed"), 405, {"Allow": "POST"}
 
 
@@ -44,12 +65,3 @@ def _check_content_negotiation() -> None:
     accept = request.accept_mimetypes
     if accept and not accept.accept_json:
         raise InvalidRequest("Accept must include application/json (and text/event-stream).")
-
-
-def _check_protocol_version() -> None:
-    version = request.headers.get(PROTOCOL_VERSION_HEADER, protocol.DEFAULT_VERSION)
-    if version not in protocol.HANDSHAKE_VERSIONS:
-        raise UnsupportedProtocolVersion(
-            f"Unsupported protocol version: {version}.",
-            data={"supported": list(protocol.HANDSHAKE_VERSIONS), "requested": version},
-        )

@@ -13,6 +13,7 @@ from authserver.models import AuthorizationCode
 from shared.db import db, utcnow
 from tests.browser_forms import FormBrowser, csrf_token, query
 from tests.factories import PASSWORD, make_user, pkce_pair, register
+from tests.mcp_http import rpc
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
@@ -61,9 +62,7 @@ def refresh(settings, client_id: str, refresh_token: str, **extra: str) -> httpx
 
 
 def call_tool(settings, access_token: str) -> httpx.Response:
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json, text/event-stream"}
-    return httpx.post(settings.resource_url, json=body, headers=headers, timeout=10)
+    return rpc(settings.resource_url, access_token, "tools/list")
 
 
 def code_for(settings, browser: FormBrowser, client: dict, **extra: str) -> tuple[str, str]:

@@ -6,6 +6,8 @@ import httpx
 import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
+from shared import scopes
+
 
 @pytest.mark.parametrize("path", ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"])
 def test_metadata_advertises_every_endpoint_grant_and_method(auth_app, settings, path):
@@ -20,7 +22,7 @@ def test_metadata_advertises_every_endpoint_grant_and_method(auth_app, settings,
     assert document["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["response_types_supported"] == ["code"]
-    assert document["scopes_supported"] == ["posts:read", "posts:write"]
+    assert document["scopes_supported"] == sorted(scopes.SCOPE_NAMES)
     assert set(document["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post", "none"}
     assert document["authorization_response_iss_parameter_supported"] is True
 
@@ -43,7 +45,7 @@ def test_protected_resource_metadata_at_root_and_path_inserted_urls(live_service
 
         assert document["resource"] == settings.resource_url
         assert document["authorization_servers"] == [settings.issuer]
-        assert document["scopes_supported"] == ["posts:read", "posts:write"]
+        assert document["scopes_supported"] == sorted(scopes.SCOPE_NAMES)
         assert document["bearer_methods_supported"] == ["header"]
 
 

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.browser_forms import query
 from tests.conftest import ARTIFACTS
 from tests.factories import PASSWORD, make_user, pkce_pair, register
+from tests.mcp_http import rpc
 from tests.services import ServiceUnavailable, find_chromium
 
 CALLBACK = "http://127.0.0.1:47999/callback"
@@ -90,11 +91,6 @@ def test_a_person_logs_in_unticks_a_scope_and_the_token_lacks_it(settings, auth_
         timeout=10,
     ).json()
     assert token["scope"] == "posts:read"
-    refused = httpx.post(
-        settings.resource_url,
-        json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "create_post", "arguments": {"title": "t", "body": "b"}}},
-        headers={"Authorization": f"Bearer {token['access_token']}", "Accept": "application/json, text/event-stream"},
-        timeout=10,
-    )
+    refused = rpc(settings.resource_url, token["access_token"], "tools/call", {"name": "create_post", "arguments": {"title": "t", "body": "b"}})
     assert refused.status_code == 403
     assert 'scope="posts:write"' in refused.headers["WWW-Authenticate"]

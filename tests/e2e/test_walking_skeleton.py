@@ -12,9 +12,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from authserver.clients import NewClient
+from tests import mcp_http
 from tests.factories import fetch_token, foreign_key, make_client, sign, valid_claims
-
-MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
 @pytest.fixture
@@ -27,12 +26,8 @@ def reader(auth_context) -> NewClient:
     return make_client(scope="posts:read")
 
 
-def rpc(settings, token: str | None, method: str, params: dict | None = None, message_id: int = 1) -> httpx.Response:
-    headers = dict(MCP_HEADERS)
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    body = {"jsonrpc": "2.0", "id": message_id, "method": method, "params": params or {}}
-    return httpx.post(settings.resource_url, headers=headers, json=body, timeout=10)
+def rpc(settings, token: str | None, method: str, params: dict | None = None) -> httpx.Response:
+    return mcp_http.rpc(settings.resource_url, token, method, params)
 
 
 def test_token_then_tools_over_plain_http(settings, writer):

@@ -1,0 +1,44 @@
+"""Answering one JSON-RPC request in either era: a JSON body, or an SSE stream with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+
+from mcp_resource import jsonrpc, protocol
+from mcp_resource.errors import JsonRpcError
+from mcp_resource.jsonrpc import Message
+from mcp_resource.transport import sse
+
+
+def respond(ctx: protocol.Context, message: Message, on_disconnect: Callable[[], None]) -> Response:
+    """SSE when a tools/call carries a progress token and the client takes event streams, else JSON."""
+    try:
+        token = progress_token(message.params)
+        if message.method == "tools/call" and token is not None and accepts_event_stream():
+            protocol.check_tool_call(ctx, message.params)  # refusals (403 step-up) are HTTP answers
+            streamed = sse.StreamedRequest(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                message.id,  # type: ignore[arg-type]
+                current_app.config["SETTINGS"].sse_keepalive_seconds,
+                on_disconnect,
+            )
+            ctx.progress = sse.ProgressLine(token, streamed.send)
+            return sse.response(streamed.start(lambda: protocol.dispatch(ctx, message.method or "", message.params)))
+        result = protocol.dispatch(ctx, message.method or "", message.params)
+    except JsonRpcError as error:
+        error.message_id = message.id
+        raise
+    return jsonify(jsonrpc.success(message.id, result))  # type: ignore[arg-type]
+
+
+def progress_token(params: dict[str, Any]) -> str | int | None:
+    meta = params.get("_meta")
+    token = meta.get("progressToken") if isinstance(meta, dict) else None
+    return token if isinstance(token, (str, int)) and not isinstance(token, bool) else None
+
+
+def accepts_event_stream() -> bool:
+    return request.accept_mimetypes["text/event-stream"] > 0

@@ -1,0 +1,124 @@
+"""The handshake era on /mcp (2025-11-25, 2025-06-18, 2025-03-26): sessions, the GET stream, DELETE."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+
+from flask import Response, current_app, g, jsonify, request
+
+from mcp_resource import jsonrpc, protocol
+from mcp_resource.auth import Principal
+from mcp_resource.cancellation import CancelBoard
+from mcp_resource.errors import InvalidRequest, JsonRpcError, SessionNotFound, UnsupportedProtocolVersion
+from mcp_resource.jsonrpc import Message
+from mcp_resource.notifications import TOOLS_LIST_CHANGED
+from mcp_resource.sessions import Session
+from mcp_resource.transport import calls, sse
+
+SESSION_HEADER = "Mcp-Session-Id"
+PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
+
+
+class SharedCancellation(threading.Event):
+    """Set here, or by a notifications/cancelled that reached any worker."""
+
+    def __init__(self, board: CancelBoard, session_id: str, message_id: str | int) -> None:
+        super().__init__()
+        self.board, self.session_id, self.message_id = board, session_id, message_id
+
+    def is_set(self) -> bool:
+        return super().is_set() or self.board.is_cancelled(self.session_id, self.message_id)
+
+
+def handle(principal: Principal, message: Message) -> Response | tuple[Response, int]:
+    if message.method == "initialize" and message.is_request:
+        return initialize(principal, message)
+    session = current_session(principal)
+    _check_version_header()
+    if not message.is_request:
+        if message.method == "notifications/cancelled":
+            request_id = message.params.get("requestId")
+            if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
+                current_app.extensions["drawbridge.cancellations"].cancel(session.session_id, request_id)
+        return Response(status=202)
+    ctx = _context(principal, session.protocol_version)
+    ctx.cancelled = SharedCancellation(current_app.extensions["drawbridge.cancellations"], session.session_id, message.id)  # type: ignore[arg-type]
+    # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on.
+    return calls.respond(ctx, message, on_disconnect=lambda: None)
+
+
+def initialize(principal: Principal, message: Message) -> Response:
+    ctx = _context(principal, protocol.DEFAULT_LEGACY_VERSION)
+    try:
+        result = protocol.dispatch(ctx, "initialize", message.params)
+    except JsonRpcError as error:
+        error.message_id = message.id
+        raise
+    session = current_app.extensions["drawbridge.sessions"].create(principal.client_id, principal.subject, result["protocolVersion"])
+    response = jsonify(jsonrpc.success(message.id, result))  # type: ignore[arg-type]
+    response.headers[SESSION_HEADER] = session.session_id
+    return response
+
+
+def current_session(principal: Principal) -> Session:
+    """The caller's own live session: 400 without an id, 404 for an unknown, ended or foreign one."""
+    session_id = request.headers.get(SESSION_HEADER)
+    if not session_id:
+        raise InvalidRequest("Missing Mcp-Session-Id: send initialize first and echo the session id it returns.")
+    session = current_app.extensions["drawbridge.sessions"].get(session_id)
+    # A session id is not a credential: one used with another client's or person's token is as
+    # unknown as a made-up one.
+    if session is None or not session.belongs_to(principal.client_id, principal.subject):
+        raise SessionNotFound("Session not found; send initialize to start a new one.")
+    return session
+
+
+def open_stream(principal: Principal) -> Response:
+    """GET /mcp: the session's stream of server notifications, with keep-alive comments."""
+    current_session(principal)
+    hub = current_app.extensions["drawbridge.hub"]
+    keepalive = current_app.config["SETTINGS"].sse_keepalive_seconds
+    inbox = hub.subscribe()
+
+    def stream() -> Iterator[str]:
+        try:
+            yield sse.KEEPALIVE  # sends the headers now, so the client knows the stream is open
+            while True:
+                try:
+                    method = inbox.get(timeout=keepalive)
+                except queue.Empty:
+                    yield sse.KEEPALIVE
+                    continue
+                if method == TOOLS_LIST_CHANGED:
+                    yield sse.event(sse.notification(method, {}))
+        finally:
+            hub.unsubscribe(inbox)
+
+    return sse.response(stream())
+
+
+def end_session(principal: Principal) -> Response:
+    session = current_session(principal)
+    current_app.extensions["drawbridge.sessions"].end(session.session_id)
+    return Response(status=204)
+
+
+def _check_version_header() -> None:
+    version = request.headers.get(PROTOCOL_VERSION_HEADER)
+    if version is not None and version not in protocol.HANDSHAKE_VERSIONS:
+        raise UnsupportedProtocolVersion(
+            f"Unsupported protocol version: {version}.",
+            data={"supported": list(protocol.SUPPORTED_VERSIONS), "requested": version},
+        )
+
+
+def _context(principal: Principal, version: str) -> protocol.Context:
+    return protocol.Context(
+        principal=principal,
+        tools=current_app.extensions["drawbridge.tools"],
+        request_id=g.request_id,
+        era=protocol.LEGACY,
+        protocol_version=version,
+    )

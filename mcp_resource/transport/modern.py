@@ -1,0 +1,116 @@
+"""The 2026-07-28 era on /mcp: stateless requests validated against their own envelope and headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import queue
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, current_app, g, request
+
+from mcp_resource import protocol
+from mcp_resource.auth import Principal
+from mcp_resource.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
+from mcp_resource.jsonrpc import Message
+from mcp_resource.notifications import TOOLS_LIST_CHANGED
+from mcp_resource.transport import calls, sse
+
+PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
+METHOD_HEADER = "Mcp-Method"
+NAME_HEADER = "Mcp-Name"
+# Methods whose target is mirrored in Mcp-Name, and the params key it mirrors.
+NAME_BEARING = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_BASE64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
+
+
+def is_modern(message: Message) -> bool:
+    """A request is modern if it says so in its header or in its `_meta` (versioning: dual-era servers)."""
+    meta = message.params.get("_meta")
+    declared_in_meta = isinstance(meta, dict) and protocol.PROTOCOL_VERSION_META in meta
+    return request.headers.get(PROTOCOL_VERSION_HEADER) in protocol.MODERN_VERSIONS or declared_in_meta
+
+
+def handle(principal: Principal, message: Message) -> Response | tuple[Response, int]:
+    if not message.is_request:
+        return Response(status=202)
+    version = check_envelope(message)
+    ctx = protocol.Context(
+        principal=principal,
+        tools=current_app.extensions["drawbridge.tools"],
+        request_id=g.request_id,
+        era=protocol.MODERN,
+        protocol_version=version,
+    )
+    if message.method == "subscriptions/listen":
+        return listen(message)
+    # 2026-07-28: closing the response stream is the cancellation.
+    return calls.respond(ctx, message, on_disconnect=ctx.cancelled.set)
+
+
+def check_envelope(message: Message) -> str:
+    """The request's protocol version, after the `_meta`, header and version checks, in that order."""
+    meta = message.params.get("_meta")
+    missing = [k for k in (protocol.PROTOCOL_VERSION_META, protocol.CLIENT_CAPABILITIES_META) if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise InvalidParams(f"params._meta is missing the required key(s): {', '.join(missing)}.", http_status=400)
+    version = meta[protocol.PROTOCOL_VERSION_META]  # type: ignore[index]
+    if request.headers.get(PROTOCOL_VERSION_HEADER) != version:
+        raise HeaderMismatch("The MCP-Protocol-Version header does not match params._meta's protocol version.")
+    if request.headers.get(METHOD_HEADER) != message.method:
+        raise HeaderMismatch("The Mcp-Method header does not match the request's method.")
+    name_key = NAME_BEARING.get(message.method or "")
+    if name_key is not None and decode_header(request.headers.get(NAME_HEADER)) != message.params.get(name_key):
+        raise HeaderMismatch(f"The Mcp-Name header does not match the request's {name_key}.")
+    if not isinstance(version, str):
+        raise InvalidParams("The protocol version in params._meta must be a string.", http_status=400)
+    if version not in protocol.MODERN_VERSIONS:
+        raise UnsupportedProtocolVersion(
+            f"Unsupported protocol version: {version}.",
+            data={"supported": list(protocol.SUPPORTED_VERSIONS), "requested": version},
+        )
+    return version
+
+
+def decode_header(value: str | None) -> str | None:
+    """Header values outside visible ASCII travel as `=?base64?<UTF-8 base64>?=`; a bad one matches nothing."""
+    if value is None:
+        return None
+    match = _BASE64_SENTINEL.match(value)
+    if match is None:
+        return value
+    try:
+        raw = base64.b64decode(match.group("payload"), validate=True)
+        return raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def listen(message: Message) -> Response:
+    """subscriptions/listen: acknowledge, then only the notification types asked for, with keep-alives."""
+    wanted = message.params.get("notifications")
+    if not isinstance(wanted, dict):
+        raise InvalidParams('Invalid params: "notifications" must be an object of the types to receive.')
+    honored: dict[str, Any] = {"toolsListChanged": True} if wanted.get("toolsListChanged") is True else {}
+    hub = current_app.extensions["drawbridge.hub"]
+    keepalive = current_app.config["SETTINGS"].sse_keepalive_seconds
+    tag = {protocol.SUBSCRIPTION_ID_META: message.id}
+    inbox = hub.subscribe()  # before answering, so nothing published meanwhile is lost
+
+    def stream() -> Iterator[str]:
+        try:
+            yield sse.event(sse.notification("notifications/subscriptions/acknowledged", {"notifications": honored, "_meta": tag}))
+            while True:
+                try:
+                    method = inbox.get(timeout=keepalive)
+                except queue.Empty:
+                    yield sse.KEEPALIVE
+                    continue
+                if method == TOOLS_LIST_CHANGED and honored.get("toolsListChanged"):
+                    yield sse.event(sse.notification(method, {"_meta": tag}))
+        finally:
+            hub.unsubscribe(inbox)
+
+    return sse.response(stream())
