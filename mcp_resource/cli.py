@@ -1,11 +1,13 @@
-"""`drawbridge demo ...`: the demo domain's data."""
+"""`drawbridge demo ...` (the demo domain's data) and `drawbridge tools ...` (switch tools on and off)."""
 
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
 
+from mcp_resource import tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
+from mcp_resource.tools.registry import ToolRegistry
 
 
 @click.group(help="The demo shop-and-blog domain.")
@@ -19,3 +21,42 @@ def seed() -> None:
     """Add the demo data to an empty database (does nothing if it has data)."""
     added = seed_demo_data()
     click.echo(f"Added {added} demo posts." if added else "Demo data present; nothing to do.")
+
+
+@click.group(help="The tools the MCP server offers.")
+def tools() -> None:
+    pass
+
+
+@tools.command("list")
+@with_appcontext
+def list_tools() -> None:
+    """Every installed tool, its scope, and whether it is switched on."""
+    disabled = tool_states.disabled()
+    registry = ToolRegistry.from_entry_points()
+    for name in registry.names():
+        tool = registry.get(name)
+        click.echo(f"{name}\t{tool.scope}\t{'off' if name in disabled else 'on'}")  # type: ignore[union-attr]
+
+
+@tools.command("enable")
+@click.argument("name")
+@with_appcontext
+def enable(name: str) -> None:
+    """Switch a tool on; connected clients hear tools/list_changed within seconds."""
+    _switch(name, True)
+
+
+@tools.command("disable")
+@click.argument("name")
+@with_appcontext
+def disable(name: str) -> None:
+    """Switch a tool off everywhere: hidden from tools/list and refused when called."""
+    _switch(name, False)
+
+
+def _switch(name: str, enabled: bool) -> None:
+    if name not in ToolRegistry.from_entry_points().names():
+        raise click.UsageError(f"No tool named {name!r}; `drawbridge tools list` shows them.")
+    tool_states.switch(name, enabled)
+    click.echo(f"{name} is {'on' if enabled else 'off'}.")

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from mcp_resource import tool_states
 from mcp_resource.models import ToolState
 from mcp_resource.tools.registry import ToolRegistry
 from shared.db import db
@@ -81,7 +82,7 @@ class ToolStateWatcher:
             marker = db.session.execute(select(func.max(ToolState.changed_at), func.count())).one()
             if tuple(marker) == self._seen:
                 return False
-            disabled = frozenset(db.session.scalars(select(ToolState.name).where(ToolState.enabled.is_(False))))
+            disabled = tool_states.disabled()
         first = self._seen is None
         self._seen = tuple(marker)
         if disabled != self.registry.disabled:

@@ -41,7 +41,7 @@ class Settings:
     registrations_per_ip_per_hour: int = 60
     unused_client_days: int = 90
     allowed_origins: tuple[str, ...] = ()
-    sse_keepalive_seconds: float = 15.0
+    sse_keepalive_seconds: int = 15
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:

@@ -78,6 +78,7 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
         resource_url=f"http://127.0.0.1:{mcp_port}/mcp",
         # Every test registers from 127.0.0.1; the limit itself is tested on its own app.
         registrations_per_ip_per_hour=100000,
+        sse_keepalive_seconds=1,
         log_level="INFO",
     )
     redis.Redis.from_url(services.redis_url).flushdb()
@@ -91,6 +92,7 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
         "DRAWBRIDGE_ISSUER": settings.issuer,
         "DRAWBRIDGE_RESOURCE_URL": settings.resource_url,
         "DRAWBRIDGE_REGISTRATIONS_PER_IP_PER_HOUR": str(settings.registrations_per_ip_per_hour),
+        "DRAWBRIDGE_SSE_KEEPALIVE_SECONDS": str(int(settings.sse_keepalive_seconds)),
         "DRAWBRIDGE_LOG_LEVEL": settings.log_level,
     }
     auth = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", auth_port, env, ARTIFACTS / "authserver.log")

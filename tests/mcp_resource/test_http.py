@@ -182,3 +182,21 @@ def test_malformed_authorization_headers_are_invalid_tokens(http, header):
 
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1.evil.example", "null"])
+def test_a_foreign_origin_is_403_on_every_method(http, token, origin):
+    """Streamable HTTP: servers MUST validate Origin; an invalid one gets 403 (DNS rebinding)."""
+    for method in ("POST", "GET", "DELETE"):
+        response = http.open("/mcp", method=method, data="{}", headers={"Origin": origin, "Authorization": f"Bearer {token}"})
+
+        assert response.status_code == 403
+        assert response.json["error"]["code"] == -31403
+        assert "id" not in response.json
+
+
+def test_our_own_origin_and_no_origin_are_let_in(http, token, settings):
+    own = settings.resource_url.rsplit("/", 1)[0]
+
+    assert post(http, token, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, Origin=own).status_code == 200
+    assert post(http, token, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).status_code == 200
