@@ -9,12 +9,20 @@ from flask import Response, current_app, jsonify, request
 
 from mcp_resource import jsonrpc, protocol
 from mcp_resource.errors import JsonRpcError
+from mcp_resource.events import EventLog
 from mcp_resource.jsonrpc import Message
 from mcp_resource.transport import sse
 
 
-def respond(ctx: protocol.Context, message: Message, on_disconnect: Callable[[], None]) -> Response:
-    """SSE when a tools/call carries a progress token and the client takes event streams, else JSON."""
+def respond(
+    ctx: protocol.Context,
+    message: Message,
+    on_disconnect: Callable[[], None],
+    log: EventLog | None = None,
+    session_id: str = "",
+) -> Response:
+    """SSE when a tools/call carries a progress token and the client takes event streams, else JSON.
+    With an event log (legacy era) the stream can be resumed."""
     try:
         token = progress_token(message.params)
         if message.method == "tools/call" and token is not None and accepts_event_stream():
@@ -24,6 +32,8 @@ def respond(ctx: protocol.Context, message: Message, on_disconnect: Callable[[],
                 message.id,  # type: ignore[arg-type]
                 current_app.config["SETTINGS"].sse_keepalive_seconds,
                 on_disconnect,
+                log,
+                session_id,
             )
             ctx.progress = sse.ProgressLine(token, streamed.send)
             return sse.response(streamed.start(lambda: protocol.dispatch(ctx, message.method or "", message.params)))

@@ -12,6 +12,7 @@ from mcp_resource import jsonrpc, protocol
 from mcp_resource.auth import Principal
 from mcp_resource.cancellation import CancelBoard
 from mcp_resource.errors import InvalidRequest, JsonRpcError, SessionNotFound, UnsupportedProtocolVersion
+from mcp_resource.events import parse_event_id
 from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
 from mcp_resource.sessions import Session
@@ -45,8 +46,9 @@ def handle(principal: Principal, message: Message) -> Response | tuple[Response,
         return Response(status=202)
     ctx = _context(principal, session.protocol_version)
     ctx.cancelled = SharedCancellation(current_app.extensions["drawbridge.cancellations"], session.session_id, message.id)  # type: ignore[arg-type]
-    # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on.
-    return calls.respond(ctx, message, on_disconnect=lambda: None)
+    # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on, logged for a resume.
+    log = current_app.extensions["drawbridge.events"]
+    return calls.respond(ctx, message, on_disconnect=lambda: None, log=log, session_id=session.session_id)
 
 
 def initialize(principal: Principal, message: Message) -> Response:
@@ -76,8 +78,11 @@ def current_session(principal: Principal) -> Session:
 
 
 def open_stream(principal: Principal) -> Response:
-    """GET /mcp: the session's stream of server notifications, with keep-alive comments."""
-    current_session(principal)
+    """GET /mcp: resume a dropped response stream after Last-Event-ID, or the session's stream of
+    server notifications, with keep-alive comments."""
+    session = current_session(principal)
+    if last_event_id := request.headers.get("Last-Event-ID"):
+        return resume(session, last_event_id)
     hub = current_app.extensions["drawbridge.hub"]
     keepalive = current_app.config["SETTINGS"].sse_keepalive_seconds
     inbox = hub.subscribe()
@@ -97,6 +102,16 @@ def open_stream(principal: Principal) -> Response:
             hub.unsubscribe(inbox)
 
     return sse.response(stream())
+
+
+def resume(session: Session, last_event_id: str) -> Response:
+    """Replay exactly the events of that one stream after the given id, then continue it live."""
+    log = current_app.extensions["drawbridge.events"]
+    parsed = parse_event_id(last_event_id)
+    if parsed is None or log.owner(parsed[0]) != session.session_id:
+        raise InvalidRequest("Last-Event-ID names no stream of this session.")
+    stream_id, after = parsed
+    return sse.response(sse.replay(log, stream_id, after, current_app.config["SETTINGS"].sse_keepalive_seconds))
 
 
 def end_session(principal: Principal) -> Response:

@@ -13,6 +13,7 @@ from flask import Flask, Response
 
 from mcp_resource import jsonrpc
 from mcp_resource.errors import Cancelled, InternalError, JsonRpcError, MessageId
+from mcp_resource.events import EventLog, event_id, new_stream_id
 
 logger = logging.getLogger(__name__)
 
@@ -60,54 +61,94 @@ class StreamedRequest:
     """One request's work run beside its SSE response: notifications as they come, then the response.
 
     `send` is the sink for notifications; `start(work)` runs the work on its own greenlet and
-    returns the stream. `on_disconnect` runs if the client leaves before the response.
+    returns the stream. Given an event log (legacy era), every event is logged with an id, so a
+    client that drops the stream can resume it with Last-Event-ID; without one (modern era) the
+    events live only in this process. `on_disconnect` runs if the client leaves before the end.
     """
 
-    def __init__(self, app: Flask, message_id: MessageId, keepalive_seconds: float, on_disconnect: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        message_id: MessageId,
+        keepalive_seconds: float,
+        on_disconnect: Callable[[], None],
+        log: EventLog | None = None,
+        session_id: str = "",
+    ) -> None:
         self.app = app
         self.message_id = message_id
         self.keepalive_seconds = keepalive_seconds
         self.on_disconnect = on_disconnect
-        self._outbox: queue.Queue[tuple[str, dict[str, Any] | None]] = queue.Queue()
+        self.log = log
+        self.stream_id = new_stream_id()
+        self._seq = 0
+        self._outbox: queue.Queue[tuple[dict[str, Any], bool]] = queue.Queue()
+        if log is not None:
+            log.open(self.stream_id, session_id)
 
     def send(self, message: dict[str, Any]) -> None:
-        self._outbox.put(("notification", message))
+        self._put(message, final=False)
 
     def start(self, work: Callable[[], dict[str, Any]]) -> Iterator[str]:
         threading.Thread(target=self._run, args=(work,), name=f"mcp-request-{self.message_id}", daemon=True).start()
-        return self._stream()
+        if self.log is not None:
+            return self._watch_disconnect(replay(self.log, self.stream_id, 0, self.keepalive_seconds))
+        return self._watch_disconnect(self._from_memory())
+
+    def _put(self, message: dict[str, Any], final: bool) -> None:
+        if self.log is None:
+            self._outbox.put((message, final))
+            return
+        self._seq += 1
+        self.log.append(self.stream_id, self._seq, message, final)
 
     def _run(self, work: Callable[[], dict[str, Any]]) -> None:
         with self.app.app_context():
             try:
-                self._outbox.put(("final", jsonrpc.success(self.message_id, work())))
+                self._put(jsonrpc.success(self.message_id, work()), final=True)
             except Cancelled:
-                self._outbox.put(("cancelled", None))
+                self._put({}, final=True)  # a cancelled request gets no response
             except JsonRpcError as error:
                 error.message_id = self.message_id
-                self._outbox.put(("final", jsonrpc.failure(error)))
+                self._put(jsonrpc.failure(error), final=True)
             except Exception:
                 logger.exception("streamed_request_failed")
                 failure = InternalError("Internal error.")
                 failure.message_id = self.message_id
-                self._outbox.put(("final", jsonrpc.failure(failure)))
+                self._put(jsonrpc.failure(failure), final=True)
 
-    def _stream(self) -> Iterator[str]:
+    def _from_memory(self) -> Iterator[str]:
+        while True:
+            try:
+                message, final = self._outbox.get(timeout=self.keepalive_seconds)
+            except queue.Empty:
+                yield KEEPALIVE
+                continue
+            if message:
+                yield event(message)
+            if final:
+                return
+
+    def _watch_disconnect(self, stream: Iterator[str]) -> Iterator[str]:
         finished = False
         try:
-            while True:
-                try:
-                    kind, payload = self._outbox.get(timeout=self.keepalive_seconds)
-                except queue.Empty:
-                    yield KEEPALIVE
-                    continue
-                if kind == "cancelled":
-                    finished = True
-                    return
-                yield event(payload)  # type: ignore[arg-type]
-                if kind == "final":
-                    finished = True
-                    return
+            yield from stream
+            finished = True
         finally:
             if not finished:
                 self.on_disconnect()
+
+
+def replay(log: EventLog, stream_id: str, after: int, keepalive_seconds: float) -> Iterator[str]:
+    """A logged stream from just after `after` to its end, with keep-alives while it waits."""
+    while True:
+        events = log.read(stream_id, after, keepalive_seconds)
+        if not events:
+            yield KEEPALIVE
+            continue
+        for logged in events:
+            after = logged.seq
+            if logged.message:
+                yield event(logged.message, event_id(stream_id, logged.seq))
+            if logged.final:
+                return

@@ -109,3 +109,50 @@ def test_a_legacy_get_stream_hears_tool_changes(settings, token, auth_context):
     tool_states.switch("test_simple_text", True)
 
     assert json.loads(data[6:])["method"] == "notifications/tools/list_changed"
+
+
+def test_last_event_id_replays_exactly_the_missed_events(settings, token):
+    """2025-11-25 resumability: after a drop, GET with Last-Event-ID replays that stream only."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}}}
+    headers["Mcp-Session-Id"] = httpx.post(settings.resource_url, json=init, headers=headers, timeout=10).headers["Mcp-Session-Id"]
+    params = {"name": "test_tool_with_progress", "arguments": {"steps": 6, "step_seconds": 0.2}, "_meta": {"progressToken": "r"}}
+    call = {"jsonrpc": "2.0", "id": 41, "method": "tools/call", "params": params}
+
+    seen: list[tuple[str, dict]] = []
+    with httpx.stream("POST", settings.resource_url, json=call, headers=headers, timeout=10) as stream:
+        event_id = None
+        for line in stream.iter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                seen.append((event_id, json.loads(line[6:])))
+                if len(seen) == 2:
+                    break  # the connection drops here
+
+    resumed: list[tuple[str, dict]] = []
+    with httpx.stream("GET", settings.resource_url, headers={**headers, "Last-Event-ID": seen[-1][0]}, timeout=10) as stream:
+        event_id = None
+        for line in stream.iter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                resumed.append((event_id, json.loads(line[6:])))
+                if "result" in resumed[-1][1]:
+                    break
+
+    assert [m["params"]["progress"] for _, m in seen] == pytest.approx([0, 100 / 6])
+    assert [m["params"]["progress"] for _, m in resumed[:-1]] == pytest.approx([200 / 6, 300 / 6, 400 / 6, 500 / 6, 100])
+    assert resumed[-1][1]["id"] == 41
+    ids = [i for i, _ in seen + resumed]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_stream_of_another_session_cannot_be_resumed(settings, token):
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}}}
+    headers["Mcp-Session-Id"] = httpx.post(settings.resource_url, json=init, headers=headers, timeout=10).headers["Mcp-Session-Id"]
+
+    response = httpx.get(settings.resource_url, headers={**headers, "Last-Event-ID": "someone-elses-stream.3"}, timeout=10)
+
+    assert response.status_code == 400

@@ -1,0 +1,125 @@
+"""Legacy-era resumability: each streamed response's events, kept so a client can resume after
+`Last-Event-ID`. Redis streams when configured (any worker can replay); in process otherwise."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from shared import redis as drawbridge_redis
+
+KEEP_SECONDS = 3600
+MAX_EVENTS_PER_STREAM = 10_000
+
+
+@dataclass(frozen=True)
+class Event:
+    """One logged message; `final` marks the end of its stream (an empty final message: cancelled)."""
+
+    seq: int
+    message: dict[str, Any]
+    final: bool
+
+
+def new_stream_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def event_id(stream_id: str, seq: int) -> str:
+    """The SSE id encodes the stream it belongs to, so a resume replays only that stream."""
+    return f"{stream_id}.{seq}"
+
+
+def parse_event_id(value: str) -> tuple[str, int] | None:
+    stream_id, _, seq = value.rpartition(".")
+    return (stream_id, int(seq)) if stream_id and seq.isdigit() else None
+
+
+class EventLog(ABC):
+    @abstractmethod
+    def open(self, stream_id: str, session_id: str) -> None:
+        """Start a stream owned by a session (only that session may resume it)."""
+
+    @abstractmethod
+    def owner(self, stream_id: str) -> str | None: ...
+
+    @abstractmethod
+    def append(self, stream_id: str, seq: int, message: dict[str, Any], final: bool) -> None: ...
+
+    @abstractmethod
+    def read(self, stream_id: str, after: int, timeout_seconds: float) -> list[Event]:
+        """Events after `after`, waiting up to the timeout for the first one."""
+
+
+class RedisEventLog(EventLog):
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def _key(self, stream_id: str) -> str:
+        return drawbridge_redis.key("events", stream_id)
+
+    def open(self, stream_id: str, session_id: str) -> None:
+        self.client.set(self._key(stream_id) + ":owner", session_id, ex=KEEP_SECONDS)
+
+    def owner(self, stream_id: str) -> str | None:
+        raw = self.client.get(self._key(stream_id) + ":owner")
+        return raw.decode() if raw else None
+
+    def append(self, stream_id: str, seq: int, message: dict[str, Any], final: bool) -> None:
+        key = self._key(stream_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xadd(key, {"m": json.dumps(message), "f": int(final)}, id=f"0-{seq}", maxlen=MAX_EVENTS_PER_STREAM)
+        pipe.expire(key, KEEP_SECONDS)
+        pipe.execute()
+
+    def read(self, stream_id: str, after: int, timeout_seconds: float) -> list[Event]:
+        found = self.client.xread({self._key(stream_id): f"0-{after}"}, block=max(1, int(timeout_seconds * 1000)))
+        return [
+            Event(seq=int(entry_id.decode().split("-")[1]), message=json.loads(fields[b"m"]), final=fields[b"f"] == b"1")
+            for _, entries in found
+            for entry_id, fields in entries
+        ]
+
+
+class LocalEventLog(EventLog):
+    def __init__(self) -> None:
+        self._streams: dict[str, list[Event]] = {}
+        self._owners: dict[str, str] = {}
+        self._finished: deque[tuple[float, str]] = deque()
+        self._changed = threading.Condition()
+
+    def open(self, stream_id: str, session_id: str) -> None:
+        with self._changed:
+            while self._finished and time.monotonic() - self._finished[0][0] > KEEP_SECONDS:
+                _, old = self._finished.popleft()
+                self._streams.pop(old, None)
+                self._owners.pop(old, None)
+            self._owners[stream_id] = session_id
+            self._streams[stream_id] = []
+
+    def owner(self, stream_id: str) -> str | None:
+        return self._owners.get(stream_id)
+
+    def append(self, stream_id: str, seq: int, message: dict[str, Any], final: bool) -> None:
+        with self._changed:
+            self._streams.setdefault(stream_id, []).append(Event(seq, message, final))
+            if final:
+                self._finished.append((time.monotonic(), stream_id))
+            self._changed.notify_all()
+
+    def read(self, stream_id: str, after: int, timeout_seconds: float) -> list[Event]:
+        with self._changed:
+            self._changed.wait_for(lambda: any(e.seq > after for e in self._streams.get(stream_id, [])), timeout_seconds)
+            return [e for e in self._streams.get(stream_id, []) if e.seq > after]
+
+
+def for_client(client: redis.Redis | None) -> EventLog:
+    return RedisEventLog(client) if client is not None else LocalEventLog()
