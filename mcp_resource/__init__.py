@@ -8,7 +8,7 @@ from mcp_resource import cancellation, events, http_errors, notifications, resou
 from mcp_resource.auth import TokenVerifier
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
-from mcp_resource.transport import http
+from mcp_resource.transport import http, legacy_sse
 from shared import revocation
 from shared.app import configure_app
 from shared.settings import Settings
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
     app.extensions["drawbridge.events"] = events.for_client(redis_client)
     app.register_blueprint(http.bp)
+    app.register_blueprint(legacy_sse.bp)
     app.register_blueprint(resource_metadata.bp)
     http_errors.init_app(app)
     return app

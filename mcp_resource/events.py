@@ -52,7 +52,8 @@ class EventLog(ABC):
     def owner(self, stream_id: str) -> str | None: ...
 
     @abstractmethod
-    def append(self, stream_id: str, seq: int, message: dict[str, Any], final: bool) -> None: ...
+    def append(self, stream_id: str, message: dict[str, Any], final: bool) -> None:
+        """Add an event; its sequence number is the stream's next (several writers may share a stream)."""
 
     @abstractmethod
     def read(self, stream_id: str, after: int, timeout_seconds: float) -> list[Event]:
@@ -73,11 +74,13 @@ class RedisEventLog(EventLog):
         raw = self.client.get(self._key(stream_id) + ":owner")
         return raw.decode() if raw else None
 
-    def append(self, stream_id: str, seq: int, message: dict[str, Any], final: bool) -> None:
+    def append(self, stream_id: str, message: dict[str, Any], final: bool) -> None:
         key = self._key(stream_id)
+        seq = self.client.incr(key + ":seq")
         pipe = self.client.pipeline(transaction=False)
         pipe.xadd(key, {"m": json.dumps(message), "f": int(final)}, id=f"0-{seq}", maxlen=MAX_EVENTS_PER_STREAM)
         pipe.expire(key, KEEP_SECONDS)
+        pipe.expire(key + ":seq", KEEP_SECONDS)
         pipe.execute()
 
     def read(self, stream_id: str, after: int, timeout_seconds: float) -> list[Event]:
@@ -108,9 +111,10 @@ class LocalEventLog(EventLog):
     def owner(self, stream_id: str) -> str | None:
         return self._owners.get(stream_id)
 
-    def append(self, stream_id: str, seq: int, message: dict[str, Any], final: bool) -> None:
+    def append(self, stream_id: str, message: dict[str, Any], final: bool) -> None:
         with self._changed:
-            self._streams.setdefault(stream_id, []).append(Event(seq, message, final))
+            stream = self._streams.setdefault(stream_id, [])
+            stream.append(Event(len(stream) + 1, message, final))
             if final:
                 self._finished.append((time.monotonic(), stream_id))
             self._changed.notify_all()

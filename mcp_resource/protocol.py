@@ -24,7 +24,7 @@ MODERN = "modern"
 LEGACY = "legacy"
 MODERN_VERSIONS = ("2026-07-28",)
 # Newest first: `initialize` answers with the client's version when we speak it, else our newest.
-HANDSHAKE_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
+HANDSHAKE_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 SUPPORTED_VERSIONS = MODERN_VERSIONS + HANDSHAKE_VERSIONS
 # What a legacy request without MCP-Protocol-Version is taken to speak (2025-11-25 transports).
 DEFAULT_LEGACY_VERSION = "2025-03-26"

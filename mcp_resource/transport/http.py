@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from mcp_resource import jsonrpc
-from mcp_resource.auth import Principal
-from mcp_resource.errors import ForbiddenOrigin, InvalidRequest
+from mcp_resource.errors import InvalidRequest
 from mcp_resource.transport import legacy, modern
+from mcp_resource.transport.access import authenticate, check_origin
 
 bp = Blueprint("mcp", __name__)
 
 JSON = "application/json"
 
 
-@bp.before_request
-def check_origin() -> None:
-    """Every request: a browser page from a foreign origin is refused (DNS rebinding protection)."""
-    current_app.extensions["drawbridge.tool_watcher"].ensure_started()
-    origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/") not in current_app.config["SETTINGS"].allowed_origins:
-        raise ForbiddenOrigin("Forbidden: this Origin may not call the MCP server.")
+bp.before_request(check_origin)
 
 
 @bp.post("/mcp")
@@ -47,12 +41,6 @@ def delete() -> Response | tuple[Response, int, dict[str, str]]:
     if legacy.SESSION_HEADER not in request.headers:
         return _method_not_allowed()
     return legacy.end_session(authenticate())
-
-
-def authenticate() -> Principal:
-    principal = current_app.extensions["drawbridge.verifier"].verify_header(request.headers.get("Authorization"))
-    g.client_id = principal.client_id
-    return principal
 
 
 def _method_not_allowed() -> tuple[Response, int, dict[str, str]]:

@@ -81,7 +81,6 @@ class StreamedRequest:
         self.on_disconnect = on_disconnect
         self.log = log
         self.stream_id = new_stream_id()
-        self._seq = 0
         self._outbox: queue.Queue[tuple[dict[str, Any], bool]] = queue.Queue()
         if log is not None:
             log.open(self.stream_id, session_id)
@@ -99,8 +98,7 @@ class StreamedRequest:
         if self.log is None:
             self._outbox.put((message, final))
             return
-        self._seq += 1
-        self.log.append(self.stream_id, self._seq, message, final)
+        self.log.append(self.stream_id, message, final)
 
     def _run(self, work: Callable[[], dict[str, Any]]) -> None:
         with self.app.app_context():

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -156,3 +157,35 @@ def test_a_stream_of_another_session_cannot_be_resumed(settings, token):
     response = httpx.get(settings.resource_url, headers={**headers, "Last-Event-ID": "someone-elses-stream.3"}, timeout=10)
 
     assert response.status_code == 400
+
+
+def test_the_oldest_clients_use_the_2024_sse_pair(settings, token):
+    """2024-11-05 HTTP+SSE: GET /sse names the endpoint; POSTed requests are answered on the stream."""
+    base = settings.resource_url.rsplit("/", 1)[0]
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async def session() -> tuple[str, str]:
+        transport = sse_client(f"{base}/sse", headers={"Authorization": f"Bearer {token}"})
+        async with Client(transport, mode="legacy") as client:
+            result = await client.call_tool("test_tool_with_progress", {"steps": 2, "step_seconds": 0}, progress_callback=on_progress)
+            return client.protocol_version, result.content[0].text
+
+    version, text = asyncio.run(session())
+
+    assert version == "2025-11-25"
+    assert text == "Progress tool finished after 2 steps."
+    assert progress == [0, 50, 100]
+
+
+def test_messages_for_another_callers_sse_session_are_refused(settings, token, auth_context):
+    base = settings.resource_url.rsplit("/", 1)[0]
+    with httpx.stream("GET", f"{base}/sse", headers={"Authorization": f"Bearer {token}"}, timeout=10) as stream:
+        endpoint = next(line for line in stream.iter_lines() if line.startswith("data: "))[6:]
+    other = fetch_token(settings, make_client(scope=SCOPES))
+
+    response = httpx.post(f"{base}{endpoint}", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"Authorization": f"Bearer {other}"}, timeout=10)
+
+    assert response.status_code == 404

@@ -40,7 +40,7 @@ def test_discover_names_versions_capabilities_and_cache_hints(http, token):
 
     assert response.status_code == 200
     result = response.json["result"]
-    assert result["supportedVersions"] == ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]
+    assert result["supportedVersions"] == ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
     assert result["capabilities"]["tools"] == {"listChanged": True}
     assert result["resultType"] == "complete"
     assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "drawbridge"

@@ -1,0 +1,86 @@
+"""The 2024-11-05 HTTP+SSE transport, for the oldest clients: GET /sse opens the session's stream,
+whose first event names the endpoint; each POST /messages?session_id= is answered on that stream."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, current_app, g, request, url_for
+
+from mcp_resource import jsonrpc, protocol
+from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound
+from mcp_resource.events import EventLog
+from mcp_resource.jsonrpc import Message
+from mcp_resource.transport import calls, sse
+from mcp_resource.transport.access import authenticate, check_origin
+
+logger = logging.getLogger(__name__)
+VERSION = "2024-11-05"
+
+bp = Blueprint("legacy_sse", __name__)
+bp.before_request(check_origin)
+
+
+@bp.get("/sse")
+def open_stream() -> Response:
+    principal = authenticate()
+    session = current_app.extensions["drawbridge.sessions"].create(principal.client_id, principal.subject, VERSION)
+    log: EventLog = current_app.extensions["drawbridge.events"]
+    log.open(session.session_id, session.session_id)
+    endpoint = url_for("legacy_sse.post_message", session_id=session.session_id)
+    keepalive = current_app.config["SETTINGS"].sse_keepalive_seconds
+
+    def stream() -> Iterator[str]:
+        yield f"event: endpoint\ndata: {endpoint}\n\n"
+        yield from sse.replay(log, session.session_id, 0, keepalive)  # never ends: no final event
+
+    return sse.response(stream())
+
+
+@bp.post("/messages")
+def post_message() -> Response:
+    principal = authenticate()
+    session = current_app.extensions["drawbridge.sessions"].get(request.args.get("session_id", ""))
+    if session is None or not session.belongs_to(principal.client_id, principal.subject):
+        raise SessionNotFound("Session not found; open GET /sse again.")
+    message = jsonrpc.parse(request.get_data())
+    if not message.is_request:
+        return Response(status=202)
+    ctx = protocol.Context(
+        principal=principal,
+        tools=current_app.extensions["drawbridge.tools"],
+        request_id=g.request_id,
+        era=protocol.LEGACY,
+        protocol_version=session.protocol_version,
+    )
+    log: EventLog = current_app.extensions["drawbridge.events"]
+    if message.method == "tools/call":
+        try:
+            protocol.check_tool_call(ctx, message.params)  # refusals (403 step-up) answer the POST itself
+        except JsonRpcError as error:
+            error.message_id = message.id
+            raise
+        token = calls.progress_token(message.params)
+        if token is not None:
+            ctx.progress = sse.ProgressLine(token, lambda m: log.append(session.session_id, m, final=False))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    threading.Thread(target=_answer, args=(app, ctx, message, log, session.session_id), daemon=True).start()
+    return Response(status=202)
+
+
+def _answer(app: Flask, ctx: protocol.Context, message: Message, log: EventLog, stream_id: str) -> None:
+    """Run the request and put its response on the session's stream."""
+    with app.app_context():
+        try:
+            answer = jsonrpc.success(message.id, protocol.dispatch(ctx, message.method or "", message.params))  # type: ignore[arg-type]
+        except JsonRpcError as error:
+            error.message_id = message.id
+            answer = jsonrpc.failure(error)
+        except Exception:
+            logger.exception("legacy_sse_request_failed")
+            failure = InternalError("Internal error.")
+            failure.message_id = message.id
+            answer = jsonrpc.failure(failure)
+        log.append(stream_id, answer, final=False)
