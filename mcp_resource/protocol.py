@@ -53,6 +53,7 @@ class Context:
     protocol_version: str
     progress: ProgressReporter | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    close_stream: Callable[[], None] = lambda: None
 
 
 Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]
@@ -122,7 +123,13 @@ def check_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[st
 
 def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     tool, arguments = check_tool_call(ctx, params)
-    call = ToolCall(principal=ctx.principal, request_id=ctx.request_id, progress=ctx.progress, cancelled=ctx.cancelled)
+    call = ToolCall(
+        principal=ctx.principal,
+        request_id=ctx.request_id,
+        progress=ctx.progress,
+        cancelled=ctx.cancelled,
+        close_stream=ctx.close_stream,
+    )
     return tool.call(call, arguments).to_mcp()
 
 

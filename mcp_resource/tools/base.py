@@ -47,6 +47,8 @@ class ToolCall:
     request_id: str
     progress: ProgressReporter | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    close_stream: Callable[[], None] = field(default=lambda: None)
+    """Ends the response stream early (2025-11-25 SSE polling); the client resumes with Last-Event-ID."""
 
     def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Tell the client how far the work is (if it asked), and stop here if it was cancelled."""
@@ -61,18 +63,21 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class ToolResult:
-    """An MCP CallToolResult: text content, and `isError` for failures the model should read."""
+    """An MCP CallToolResult: text first, then any other content blocks (image, audio, resource),
+    and `isError` for failures the model should read."""
 
-    text: str
+    text: str = ""
     is_error: bool = False
     structured: Any = field(default=None)
+    blocks: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def json(cls, value: Any) -> ToolResult:
         return cls(text=json.dumps(value, default=_json_default))
 
     def to_mcp(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"content": [{"type": "text", "text": self.text}], "isError": self.is_error}
+        content = ([{"type": "text", "text": self.text}] if self.text or not self.blocks else []) + list(self.blocks)
+        result: dict[str, Any] = {"content": content, "isError": self.is_error}
         if self.structured is not None:
             result["structuredContent"] = self.structured
         return result
@@ -86,6 +91,8 @@ class Tool:
     scope: ClassVar[str]
     Input: ClassVar[type[Schema]]
     annotations: ClassVar[Annotations] = Annotations()
+    #: Answer on an SSE stream even without a progress token (a long call that may close it early).
+    streams: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._input = self.Input()

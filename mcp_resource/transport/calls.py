@@ -25,8 +25,9 @@ def respond(
     With an event log (legacy era) the stream can be resumed."""
     try:
         token = progress_token(message.params)
-        if message.method == "tools/call" and token is not None and accepts_event_stream():
-            protocol.check_tool_call(ctx, message.params)  # refusals (403 step-up) are HTTP answers
+        # Refusals (an unknown tool, a 403 step-up) are answered before any stream opens.
+        tool = protocol.check_tool_call(ctx, message.params)[0] if message.method == "tools/call" else None
+        if tool is not None and (token is not None or tool.streams) and accepts_event_stream():
             streamed = sse.StreamedRequest(
                 current_app._get_current_object(),  # type: ignore[attr-defined]
                 message.id,  # type: ignore[arg-type]
@@ -35,7 +36,9 @@ def respond(
                 log,
                 session_id,
             )
-            ctx.progress = sse.ProgressLine(token, streamed.send)
+            if token is not None:
+                ctx.progress = sse.ProgressLine(token, streamed.send)
+            ctx.close_stream = streamed.close_stream
             return sse.response(streamed.start(lambda: protocol.dispatch(ctx, message.method or "", message.params)))
         result = protocol.dispatch(ctx, message.method or "", message.params)
     except JsonRpcError as error:

@@ -6,6 +6,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +19,8 @@ from mcp_resource.events import EventLog, event_id, new_stream_id
 logger = logging.getLogger(__name__)
 
 KEEPALIVE = ": keep-alive\n\n"
+# How long a client waits before resuming a stream the server closed (SSE `retry`, SEP-1699).
+RETRY_MILLISECONDS = 1000
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -81,6 +84,7 @@ class StreamedRequest:
         self.on_disconnect = on_disconnect
         self.log = log
         self.stream_id = new_stream_id()
+        self._closing = threading.Event()
         self._outbox: queue.Queue[tuple[dict[str, Any], bool]] = queue.Queue()
         if log is not None:
             log.open(self.stream_id, session_id)
@@ -88,10 +92,18 @@ class StreamedRequest:
     def send(self, message: dict[str, Any]) -> None:
         self._put(message, final=False)
 
+    def close_stream(self) -> None:
+        """End this HTTP response now; the work goes on and a resume picks up its events."""
+        if self.log is not None:
+            self._closing.set()
+
     def start(self, work: Callable[[], dict[str, Any]]) -> Iterator[str]:
         threading.Thread(target=self._run, args=(work,), name=f"mcp-request-{self.message_id}", daemon=True).start()
         if self.log is not None:
-            return self._watch_disconnect(replay(self.log, self.stream_id, 0, self.keepalive_seconds))
+            # The priming event gives the client an id to resume from before anything else arrives.
+            priming = f"id: {event_id(self.stream_id, 0)}\nretry: {RETRY_MILLISECONDS}\ndata:\n\n"
+            logged = replay(self.log, self.stream_id, 0, self.keepalive_seconds, self._closing)
+            return self._watch_disconnect(_prefixed(priming, logged))
         return self._watch_disconnect(self._from_memory())
 
     def _put(self, message: dict[str, Any], final: bool) -> None:
@@ -137,13 +149,25 @@ class StreamedRequest:
                 self.on_disconnect()
 
 
-def replay(log: EventLog, stream_id: str, after: int, keepalive_seconds: float) -> Iterator[str]:
-    """A logged stream from just after `after` to its end, with keep-alives while it waits."""
-    while True:
-        events = log.read(stream_id, after, keepalive_seconds)
+def _prefixed(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def replay(
+    log: EventLog, stream_id: str, after: int, keepalive_seconds: float, stop: threading.Event | None = None
+) -> Iterator[str]:
+    """A logged stream from just after `after` to its end (or until `stop`), with keep-alives."""
+    wait = min(keepalive_seconds, 0.5) if stop is not None else keepalive_seconds
+    quiet_since = time.monotonic()
+    while stop is None or not stop.is_set():
+        events = log.read(stream_id, after, wait)
         if not events:
-            yield KEEPALIVE
+            if time.monotonic() - quiet_since >= keepalive_seconds:
+                quiet_since = time.monotonic()
+                yield KEEPALIVE
             continue
+        quiet_since = time.monotonic()
         for logged in events:
             after = logged.seq
             if logged.message:

@@ -3,18 +3,28 @@ the proof that a separate package can bring tools (and their scope) without touc
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
 from marshmallow import Schema, fields
 
+from drawbridge_conformance_tools.scopes import SCOPE
 from mcp_resource.errors import ToolError
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
-from shared.scopes import Scope
 
-SCOPE = "conformance:run"
-SCOPES = (Scope(SCOPE, "Run the MCP conformance suite's fixture tools."),)
 PROGRESS_STEP_SECONDS = 0.05
+# A 1x1 transparent PNG and a short silent WAV: real files of their types, small enough to inline.
+PNG_1X1 = base64.b64encode(
+    bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+).decode()
+WAV_SILENCE = base64.b64encode(
+    b"RIFF" + (36 + 8).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little") + (1).to_bytes(2, "little")
+    + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little") + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little")
+    + (16).to_bytes(2, "little") + b"data" + (8).to_bytes(4, "little") + bytes(8)
+).decode()
+IMAGE = {"type": "image", "data": PNG_1X1, "mimeType": "image/png"}
+RESOURCE = {"type": "resource", "resource": {"uri": "test://embedded-resource", "mimeType": "text/plain", "text": "This is an embedded resource content."}}
 
 
 class NoArguments(Schema):
@@ -61,3 +71,60 @@ class ErrorHandling(Tool):
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
         raise ToolError("This tool intentionally returns an error for testing")
+
+
+class ImageContent(Tool):
+    name = "test_image_content"
+    description = "Return a small PNG image."
+    scope = SCOPE
+    annotations = Annotations(read_only=True, idempotent=True)
+    Input = NoArguments
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        return ToolResult(blocks=(IMAGE,))
+
+
+class AudioContent(Tool):
+    name = "test_audio_content"
+    description = "Return a short silent WAV clip."
+    scope = SCOPE
+    annotations = Annotations(read_only=True, idempotent=True)
+    Input = NoArguments
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        return ToolResult(blocks=({"type": "audio", "data": WAV_SILENCE, "mimeType": "audio/wav"},))
+
+
+class EmbeddedResource(Tool):
+    name = "test_embedded_resource"
+    description = "Return an embedded text resource."
+    scope = SCOPE
+    annotations = Annotations(read_only=True, idempotent=True)
+    Input = NoArguments
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        return ToolResult(blocks=(RESOURCE,))
+
+
+class MultipleContentTypes(Tool):
+    name = "test_multiple_content_types"
+    description = "Return text, an image and an embedded resource together."
+    scope = SCOPE
+    annotations = Annotations(read_only=True, idempotent=True)
+    Input = NoArguments
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        return ToolResult(text="Multiple content types test:", blocks=(IMAGE, RESOURCE))
+
+
+class Reconnection(Tool):
+    name = "test_reconnection"
+    description = "Close the response stream mid-call, then finish, so the client must resume."
+    scope = SCOPE
+    Input = NoArguments
+    streams = True
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        call.close_stream()
+        time.sleep(0.8)  # long enough for the client to see the stream end and come back
+        return ToolResult(text="Reconnection test completed successfully.")
