@@ -119,3 +119,13 @@ class ToolError(Exception):
 
 class Cancelled(Exception):
     """The client cancelled the request (closed its stream, or sent notifications/cancelled)."""
+
+
+class InputRequired(Exception):
+    """A tool needs something from the client first (2026-07-28 multi-round-trip requests): the
+    call answers with `resultType: input_required` and these input requests, never a server request."""
+
+    def __init__(self, input_requests: dict[str, Any], request_state: str | None = None) -> None:
+        super().__init__("input required")
+        self.input_requests = input_requests
+        self.request_state = request_state

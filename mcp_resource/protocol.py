@@ -16,7 +16,14 @@ from importlib.metadata import version
 from typing import Any
 
 from mcp_resource.auth import Principal
-from mcp_resource.errors import InsufficientScope, InvalidParams, MethodNotFound
+from mcp_resource.errors import (
+    InputRequired,
+    InsufficientScope,
+    InternalError,
+    InvalidParams,
+    MethodNotFound,
+    MissingRequiredClientCapability,
+)
 from mcp_resource.tools.base import ProgressReporter, Tool, ToolCall
 from mcp_resource.tools.registry import ToolRegistry
 
@@ -33,6 +40,9 @@ PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"
 CLIENT_CAPABILITIES_META = "io.modelcontextprotocol/clientCapabilities"
 SERVER_INFO_META = "io.modelcontextprotocol/serverInfo"
 SUBSCRIPTION_ID_META = "io.modelcontextprotocol/subscriptionId"
+LOG_LEVEL_META = "io.modelcontextprotocol/logLevel"
+# RFC 5424 severities, as MCP logging names them, least severe first.
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 SERVER_INFO = {"name": "drawbridge", "title": "Drawbridge MCP server", "version": version("mcp-drawbridge")}
 INSTRUCTIONS = "Tools over a small shop-and-blog application. Each tool's description says what it does."
@@ -54,6 +64,8 @@ class Context:
     progress: ProgressReporter | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     close_stream: Callable[[], None] = lambda: None
+    client_capabilities: dict[str, Any] = field(default_factory=dict)
+    log_sink: Callable[[str, Any], None] | None = None
 
 
 Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]
@@ -118,6 +130,12 @@ def check_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[st
         raise InvalidParams(f"Unknown tool: {name}. Call tools/list for the tools you can use.")
     if tool.scope not in ctx.principal.scopes:
         raise InsufficientScope(f"The tool {name} needs the scope {tool.scope}.", scope=tool.scope)
+    missing = [c for c in tool.requires_client_capabilities if c not in ctx.client_capabilities]
+    if ctx.era == MODERN and missing:
+        raise MissingRequiredClientCapability(
+            f"The tool {name} needs the client capabilities: {', '.join(missing)}.",
+            data={"requiredCapabilities": {c: {} for c in missing}},
+        )
     return tool, arguments
 
 
@@ -129,8 +147,17 @@ def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         progress=ctx.progress,
         cancelled=ctx.cancelled,
         close_stream=ctx.close_stream,
+        log_sink=ctx.log_sink,
     )
-    return tool.call(call, arguments).to_mcp()
+    try:
+        return tool.call(call, arguments).to_mcp()
+    except InputRequired as needed:
+        if ctx.era != MODERN:
+            raise InternalError("This tool needs input the 2026-07-28 protocol asks for; upgrade the client.") from None
+        result: dict[str, Any] = {"resultType": "input_required", "inputRequests": needed.input_requests}
+        if needed.request_state is not None:
+            result["requestState"] = needed.request_state
+        return result
 
 
 LEGACY_METHODS: dict[str, Handler] = {
@@ -154,7 +181,7 @@ def dispatch(ctx: Context, method: str, params: dict[str, Any]) -> dict[str, Any
         raise MethodNotFound(f"Method not found: {method}.", http_status=404 if ctx.era == MODERN else 200)
     result = handler(ctx, params)
     if ctx.era == MODERN:
-        result = {**result, "resultType": "complete", "_meta": {**result.get("_meta", {}), SERVER_INFO_META: SERVER_INFO}}
+        result = {"resultType": "complete", **result, "_meta": {**result.get("_meta", {}), SERVER_INFO_META: SERVER_INFO}}
     return result
 
 

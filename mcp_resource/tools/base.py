@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from marshmallow import Schema, ValidationError
 
 from mcp_resource.auth import Principal
-from mcp_resource.errors import Cancelled, ToolError
+from mcp_resource.errors import Cancelled, InputRequired, ToolError
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,13 @@ class ToolCall:
     cancelled: threading.Event = field(default_factory=threading.Event)
     close_stream: Callable[[], None] = field(default=lambda: None)
     """Ends the response stream early (2025-11-25 SSE polling); the client resumes with Last-Event-ID."""
+    log_sink: Callable[[str, Any], None] | None = None
+    """Set when the request opted in to log messages (2026-07-28 `_meta` logLevel)."""
+
+    def log(self, level: str, data: Any) -> None:
+        """Send the client a log message, only if its request asked for them at this level or lower."""
+        if self.log_sink is not None:
+            self.log_sink(level, data)
 
     def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Tell the client how far the work is (if it asked), and stop here if it was cancelled."""
@@ -93,6 +100,10 @@ class Tool:
     annotations: ClassVar[Annotations] = Annotations()
     #: Answer on an SSE stream even without a progress token (a long call that may close it early).
     streams: ClassVar[bool] = False
+    #: Client capabilities the tool cannot work without (e.g. "sampling"); undeclared -> -32021.
+    requires_client_capabilities: ClassVar[tuple[str, ...]] = ()
+    #: (property, header, type) of the arguments mirrored in Mcp-Param-* headers; set by the registry.
+    header_params: tuple[tuple[str, str, str], ...] = ()
 
     def __init__(self) -> None:
         self._input = self.Input()
@@ -108,7 +119,7 @@ class Tool:
             return ToolResult(text=_describe_invalid(self.name, error), is_error=True)
         try:
             return self.run(call, args)
-        except Cancelled:
+        except (Cancelled, InputRequired):
             raise
         except ToolError as error:
             return ToolResult(text=str(error), is_error=True)

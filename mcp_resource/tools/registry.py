@@ -32,6 +32,8 @@ class ToolRegistry:
                 raise ToolRegistryError(f"Two tools are named {tool.name!r}; tool names must be unique.")
             self._tools[tool.name] = tool
         self._listings = {name: _listing(tool) for name, tool in sorted(self._tools.items())}
+        for name, tool in self._tools.items():
+            tool.header_params = _header_params(self._listings[name]["inputSchema"])
         #: Tools an operator switched off (kept current by notifications.ToolStateWatcher).
         self.disabled: frozenset[str] = frozenset()
         self._visible = lru_cache(maxsize=256)(self._compute_visible)
@@ -81,6 +83,15 @@ def _check(entry_name: str, tool_class: Any) -> None:
         raise ToolRegistryError(f"{where} requires scope {tool_class.scope!r}, which is not in shared/scopes.py.")
     if not (isinstance(tool_class.Input, type) and issubclass(tool_class.Input, Schema)):
         raise ToolRegistryError(f"{where}: Input must be a marshmallow Schema class.")
+
+
+def _header_params(schema: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """(property, header name, JSON type) for each top-level property marked `x-mcp-header`."""
+    return tuple(
+        (prop, spec["x-mcp-header"], spec.get("type", "string"))
+        for prop, spec in schema.get("properties", {}).items()
+        if isinstance(spec, dict) and "x-mcp-header" in spec
+    )
 
 
 def _listing(tool: Tool) -> dict[str, Any]:

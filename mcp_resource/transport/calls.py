@@ -27,7 +27,8 @@ def respond(
         token = progress_token(message.params)
         # Refusals (an unknown tool, a 403 step-up) are answered before any stream opens.
         tool = protocol.check_tool_call(ctx, message.params)[0] if message.method == "tools/call" else None
-        if tool is not None and (token is not None or tool.streams) and accepts_event_stream():
+        log_level = requested_log_level(message.params) if ctx.era == protocol.MODERN else None
+        if tool is not None and (token is not None or tool.streams or log_level) and accepts_event_stream():
             streamed = sse.StreamedRequest(
                 current_app._get_current_object(),  # type: ignore[attr-defined]
                 message.id,  # type: ignore[arg-type]
@@ -39,6 +40,8 @@ def respond(
             if token is not None:
                 ctx.progress = sse.ProgressLine(token, streamed.send)
             ctx.close_stream = streamed.close_stream
+            if log_level is not None:
+                ctx.log_sink = sse.LogLine(log_level, streamed.send)
             return sse.response(streamed.start(lambda: protocol.dispatch(ctx, message.method or "", message.params)))
         result = protocol.dispatch(ctx, message.method or "", message.params)
     except JsonRpcError as error:
@@ -51,6 +54,13 @@ def progress_token(params: dict[str, Any]) -> str | int | None:
     meta = params.get("_meta")
     token = meta.get("progressToken") if isinstance(meta, dict) else None
     return token if isinstance(token, (str, int)) and not isinstance(token, bool) else None
+
+
+def requested_log_level(params: dict[str, Any]) -> str | None:
+    """2026-07-28: log messages only for a request that asked for them in `_meta`."""
+    meta = params.get("_meta")
+    level = meta.get(protocol.LOG_LEVEL_META) if isinstance(meta, dict) else None
+    return level if level in protocol.LOG_LEVELS else None
 
 
 def accepts_event_stream() -> bool:

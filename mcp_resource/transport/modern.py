@@ -13,7 +13,7 @@ from flask import Response, current_app, g, request
 
 from mcp_resource import protocol
 from mcp_resource.auth import Principal
-from mcp_resource.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
+from mcp_resource.errors import HeaderMismatch, InvalidParams, JsonRpcError, UnsupportedProtocolVersion
 from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
 from mcp_resource.transport import calls, sse
@@ -36,16 +36,22 @@ def is_modern(message: Message) -> bool:
 def handle(principal: Principal, message: Message) -> Response | tuple[Response, int]:
     if not message.is_request:
         return Response(status=202)
-    version = check_envelope(message)
+    try:
+        version = check_envelope(message)
+        if message.method == "subscriptions/listen":
+            return listen(message)
+    except JsonRpcError as error:
+        error.message_id = message.id
+        raise
+    capabilities = message.params["_meta"][protocol.CLIENT_CAPABILITIES_META]
     ctx = protocol.Context(
         principal=principal,
         tools=current_app.extensions["drawbridge.tools"],
         request_id=g.request_id,
         era=protocol.MODERN,
         protocol_version=version,
+        client_capabilities=capabilities if isinstance(capabilities, dict) else {},
     )
-    if message.method == "subscriptions/listen":
-        return listen(message)
     # 2026-07-28: closing the response stream is the cancellation.
     return calls.respond(ctx, message, on_disconnect=ctx.cancelled.set)
 
@@ -64,6 +70,8 @@ def check_envelope(message: Message) -> str:
     name_key = NAME_BEARING.get(message.method or "")
     if name_key is not None and decode_header(request.headers.get(NAME_HEADER)) != message.params.get(name_key):
         raise HeaderMismatch(f"The Mcp-Name header does not match the request's {name_key}.")
+    if message.method == "tools/call":
+        check_param_headers(message.params)
     if not isinstance(version, str):
         raise InvalidParams("The protocol version in params._meta must be a string.", http_status=400)
     if version not in protocol.MODERN_VERSIONS:
@@ -74,6 +82,30 @@ def check_envelope(message: Message) -> str:
     return version
 
 
+def check_param_headers(params: dict[str, Any]) -> None:
+    """Arguments a tool marks with `x-mcp-header` travel in Mcp-Param-<Name> too, and must agree."""
+    tool = current_app.extensions["drawbridge.tools"].get(params.get("name"))
+    arguments = params.get("arguments")
+    if tool is None or not isinstance(arguments, dict):
+        return  # the call itself is refused with a precise error later
+    for prop, header, kind in tool.header_params:
+        raw = request.headers.get(f"Mcp-Param-{header}")
+        value = arguments.get(prop)
+        if value is None and raw is None:
+            continue
+        decoded = decode_header(raw)
+        if value is None or decoded is None or not _same_param(kind, value, decoded):
+            raise HeaderMismatch(f"The Mcp-Param-{header} header does not match the argument {prop}.")
+
+
+def _same_param(kind: str, value: Any, header: str) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool) and header == ("true" if value else "false")
+    if kind == "integer" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return re.fullmatch(r"-?\d+(\.0+)?", header) is not None and int(header.split(".")[0]) == value
+    return isinstance(value, str) and header == value
+
+
 def decode_header(value: str | None) -> str | None:
     """Header values outside visible ASCII travel as `=?base64?<UTF-8 base64>?=`; a bad one matches nothing."""
     if value is None:
@@ -81,11 +113,14 @@ def decode_header(value: str | None) -> str | None:
     match = _BASE64_SENTINEL.match(value)
     if match is None:
         return value
+    payload = match.group("payload")
     try:
-        raw = base64.b64decode(match.group("payload"), validate=True)
-        return raw.decode("utf-8")
+        raw = base64.b64decode(payload, validate=True)
+        decoded = raw.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return None
+    # Only canonical base64 (what an encoder emits) is accepted, so no two spellings of one value.
+    return decoded if base64.b64encode(raw).decode("ascii") == payload else None
 
 
 def listen(message: Message) -> Response:

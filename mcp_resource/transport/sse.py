@@ -15,6 +15,7 @@ from flask import Flask, Response
 from mcp_resource import jsonrpc
 from mcp_resource.errors import Cancelled, InternalError, JsonRpcError, MessageId
 from mcp_resource.events import EventLog, event_id, new_stream_id
+from mcp_resource.protocol import LOG_LEVELS
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,18 @@ class ProgressLine:
         if message:
             params["message"] = message
         self.sink(notification("notifications/progress", params))
+
+
+class LogLine:
+    """notifications/message for one request, at or above the level it asked for."""
+
+    def __init__(self, minimum: str, sink: Callable[[dict[str, Any]], None]) -> None:
+        self.minimum = LOG_LEVELS.index(minimum)
+        self.sink = sink
+
+    def __call__(self, level: str, data: Any) -> None:
+        if level in LOG_LEVELS and LOG_LEVELS.index(level) >= self.minimum:
+            self.sink(notification("notifications/message", {"level": level, "logger": "drawbridge", "data": data}))
 
 
 class StreamedRequest:

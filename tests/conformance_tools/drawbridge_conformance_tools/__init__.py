@@ -10,7 +10,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from drawbridge_conformance_tools.scopes import SCOPE
-from mcp_resource.errors import ToolError
+from mcp_resource.errors import InputRequired, ToolError
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
 
 PROGRESS_STEP_SECONDS = 0.05
@@ -128,3 +128,93 @@ class Reconnection(Tool):
         call.close_stream()
         time.sleep(0.8)  # long enough for the client to see the stream end and come back
         return ToolResult(text="Reconnection test completed successfully.")
+
+
+class AddressSchema(Schema):
+    class Meta:
+        json_schema_extra = {"$anchor": "address"}
+
+    street = fields.String()
+    city = fields.String()
+
+
+class JsonSchemaInput(Schema):
+    class Meta:
+        json_schema_extra = {
+            "allOf": [{"anyOf": [{"required": ["name"]}, {"required": ["address"]}]}],
+            "if": {"required": ["address"]},
+            "then": {"properties": {"name": {"minLength": 1}}},
+            "else": {"properties": {"name": {"minLength": 0}}},
+        }
+
+    name = fields.String()
+    address = fields.Nested(AddressSchema)
+
+
+class JsonSchema202012(Tool):
+    name = "json_schema_2020_12_tool"
+    description = "Take an input schema that uses JSON Schema 2020-12 features ($defs, $ref)."
+    scope = SCOPE
+    annotations = Annotations(read_only=True, idempotent=True)
+    Input = JsonSchemaInput
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        return ToolResult(text="ok")
+
+
+class MissingCapability(Tool):
+    name = "test_missing_capability"
+    description = "Need the client's sampling capability, so a client without it is refused."
+    scope = SCOPE
+    Input = NoArguments
+    requires_client_capabilities = ("sampling",)
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        return ToolResult(text="The client declared sampling.")
+
+
+class LoggingTool(Tool):
+    name = "test_logging_tool"
+    description = "Log three messages, which reach only clients that asked for log messages."
+    scope = SCOPE
+    Input = NoArguments
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        for step in range(3):
+            call.log("info", f"Tool execution step {step + 1}")
+        return ToolResult(text="Logging tool finished.")
+
+
+class StreamingElicitation(Tool):
+    name = "test_streaming_elicitation"
+    description = "Ask the person a question through the client, as an input-required result."
+    scope = SCOPE
+    Input = NoArguments
+    requires_client_capabilities = ("elicitation",)
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        question = {
+            "method": "elicitation/create",
+            "params": {
+                "message": "Please confirm to continue.",
+                "requestedSchema": {"type": "object", "properties": {"confirmed": {"type": "boolean"}}, "required": ["confirmed"]},
+            },
+        }
+        raise InputRequired({"confirm": question})
+
+
+class HeaderParamsInput(Schema):
+    region = fields.String(required=True, metadata={"x-mcp-header": "Region"})
+    priority = fields.Integer(metadata={"x-mcp-header": "Priority"})
+    query = fields.String()
+
+
+class HeaderParams(Tool):
+    name = "test_header_params"
+    description = "Echo arguments that are mirrored in Mcp-Param headers for routing."
+    scope = SCOPE
+    annotations = Annotations(read_only=True, idempotent=True)
+    Input = HeaderParamsInput
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        return ToolResult(text=f"region={args['region']} priority={args.get('priority')}")

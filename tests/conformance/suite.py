@@ -1,0 +1,59 @@
+"""Install the pinned conformance suite (with its own Node 22) and run scenarios against a URL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NODE = HERE / "node_modules" / ".bin" / "node"
+PACKAGES = {"0.1": "conformance-0.1", "0.2": "conformance-0.2"}
+SCENARIO_TIMEOUT_SECONDS = 120
+
+
+def ensure_installed() -> None:
+    """`npm ci` from the committed lock file, once per checkout (Node 22 arrives as an npm package)."""
+    marker = HERE / "node_modules" / ".package-lock.json"
+    if NODE.exists() and marker.exists() and marker.stat().st_mtime >= (HERE / "package-lock.json").stat().st_mtime:
+        return
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True)
+
+
+@dataclass(frozen=True)
+class Check:
+    scenario: str
+    id: str
+    status: str
+    description: str
+    error: str
+    spec: str
+
+
+def run(line: str, command: str, output_dir: Path, *args: str) -> tuple[list[Check], str]:
+    """Run one suite command; return every check it recorded and the suite's own output."""
+    entry = HERE / "node_modules" / PACKAGES[line] / "dist" / "index.js"
+    process = subprocess.run(
+        [str(NODE), str(entry), command, *args, "--output-dir", str(output_dir)],
+        capture_output=True,
+        text=True,
+        timeout=SCENARIO_TIMEOUT_SECONDS,
+    )
+    checks = [
+        Check(
+            scenario=path.parent.name,
+            id=item.get("id", ""),
+            status=item.get("status", ""),
+            description=item.get("description", ""),
+            error=item.get("errorMessage") or "",
+            spec=" ".join(ref.get("url", "") for ref in item.get("specReferences") or []),
+        )
+        for path in sorted(output_dir.rglob("checks.json"))
+        for item in json.loads(path.read_text())
+    ]
+    return checks, process.stdout + process.stderr
+
+
+def describe_failures(checks: list[Check]) -> str:
+    return "\n".join(f"- {c.scenario} / {c.id}: {c.error or c.description} (spec: {c.spec})" for c in checks if c.status == "FAILURE")
