@@ -31,16 +31,27 @@ class Check:
     spec: str
 
 
+def _command(line: str, command: str, output_dir: Path, args: tuple[str, ...]) -> list[str]:
+    entry = HERE / "node_modules" / PACKAGES[line] / "dist" / "index.js"
+    return [str(NODE), str(entry), command, *args, "--output-dir", str(output_dir)]
+
+
 def run(line: str, command: str, output_dir: Path, *args: str) -> tuple[list[Check], str]:
     """Run one suite command; return every check it recorded and the suite's own output."""
-    entry = HERE / "node_modules" / PACKAGES[line] / "dist" / "index.js"
     process = subprocess.run(
-        [str(NODE), str(entry), command, *args, "--output-dir", str(output_dir)],
-        capture_output=True,
-        text=True,
-        timeout=SCENARIO_TIMEOUT_SECONDS,
+        _command(line, command, output_dir, args), capture_output=True, text=True, timeout=SCENARIO_TIMEOUT_SECONDS
     )
-    checks = [
+    return collect(output_dir), process.stdout + process.stderr
+
+
+def start(line: str, command: str, output_dir: Path, *args: str) -> subprocess.Popen[str]:
+    """Start a suite command that waits for something (a person at the authorization URL)."""
+    return subprocess.Popen(_command(line, command, output_dir, args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def collect(output_dir: Path) -> list[Check]:
+    """Every check the suite wrote under `output_dir`."""
+    return [
         Check(
             scenario=path.parent.name,
             id=item.get("id", ""),
@@ -52,7 +63,6 @@ def run(line: str, command: str, output_dir: Path, *args: str) -> tuple[list[Che
         for path in sorted(output_dir.rglob("checks.json"))
         for item in json.loads(path.read_text())
     ]
-    return checks, process.stdout + process.stderr
 
 
 def describe_failures(checks: list[Check]) -> str:
