@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Iterator
 
 from flask import Response, current_app, g, jsonify, request
 
@@ -83,25 +81,13 @@ def open_stream(principal: Principal) -> Response:
     session = current_session(principal)
     if last_event_id := request.headers.get("Last-Event-ID"):
         return resume(session, last_event_id)
-    hub = current_app.extensions["drawbridge.hub"]
-    keepalive = current_app.config["SETTINGS"].sse_keepalive_seconds
-    inbox = hub.subscribe()
-
-    def stream() -> Iterator[str]:
-        try:
-            yield sse.KEEPALIVE  # sends the headers now, so the client knows the stream is open
-            while True:
-                try:
-                    method = inbox.get(timeout=keepalive)
-                except queue.Empty:
-                    yield sse.KEEPALIVE
-                    continue
-                if method == TOOLS_LIST_CHANGED:
-                    yield sse.event(sse.notification(method, {}))
-        finally:
-            hub.unsubscribe(inbox)
-
-    return sse.response(stream())
+    stream = sse.server_notifications(
+        current_app.extensions["drawbridge.hub"],
+        sse.KEEPALIVE,  # sends the headers now, so the client knows the stream is open
+        current_app.config["SETTINGS"].sse_keepalive_seconds,
+        lambda method: {} if method == TOOLS_LIST_CHANGED else None,
+    )
+    return sse.response(stream)
 
 
 def resume(session: Session, last_event_id: str) -> Response:

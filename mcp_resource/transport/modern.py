@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import queue
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, g, request
@@ -129,23 +127,12 @@ def listen(message: Message) -> Response:
     if not isinstance(wanted, dict):
         raise InvalidParams('Invalid params: "notifications" must be an object of the types to receive.')
     honored: dict[str, Any] = {"toolsListChanged": True} if wanted.get("toolsListChanged") is True else {}
-    hub = current_app.extensions["drawbridge.hub"]
-    keepalive = current_app.config["SETTINGS"].sse_keepalive_seconds
     tag = {protocol.SUBSCRIPTION_ID_META: message.id}
-    inbox = hub.subscribe()  # before answering, so nothing published meanwhile is lost
-
-    def stream() -> Iterator[str]:
-        try:
-            yield sse.event(sse.notification("notifications/subscriptions/acknowledged", {"notifications": honored, "_meta": tag}))
-            while True:
-                try:
-                    method = inbox.get(timeout=keepalive)
-                except queue.Empty:
-                    yield sse.KEEPALIVE
-                    continue
-                if method == TOOLS_LIST_CHANGED and honored.get("toolsListChanged"):
-                    yield sse.event(sse.notification(method, {"_meta": tag}))
-        finally:
-            hub.unsubscribe(inbox)
-
-    return sse.response(stream())
+    acknowledgement = sse.event(sse.notification("notifications/subscriptions/acknowledged", {"notifications": honored, "_meta": tag}))
+    stream = sse.server_notifications(
+        current_app.extensions["drawbridge.hub"],
+        acknowledgement,
+        current_app.config["SETTINGS"].sse_keepalive_seconds,
+        lambda method: {"_meta": tag} if method == TOOLS_LIST_CHANGED and honored.get("toolsListChanged") else None,
+    )
+    return sse.response(stream)

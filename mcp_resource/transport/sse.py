@@ -15,6 +15,7 @@ from flask import Flask, Response
 from mcp_resource import jsonrpc
 from mcp_resource.errors import Cancelled, InternalError, JsonRpcError, MessageId
 from mcp_resource.events import EventLog, event_id, new_stream_id
+from mcp_resource.notifications import Hub
 from mcp_resource.protocol import LOG_LEVELS
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,32 @@ class ProgressLine:
         if message:
             params["message"] = message
         self.sink(notification("notifications/progress", params))
+
+
+def server_notifications(
+    hub: Hub, first: str, keepalive_seconds: float, wanted: Callable[[str], dict[str, Any] | None]
+) -> Iterator[str]:
+    """A long-lived stream: `first`, then each published notification `wanted` turns into params
+    (None: not for this stream), with keep-alive comments while quiet. Subscribes at once, so
+    nothing published while the response starts is lost."""
+    inbox = hub.subscribe()
+
+    def stream() -> Iterator[str]:
+        try:
+            yield first
+            while True:
+                try:
+                    method = inbox.get(timeout=keepalive_seconds)
+                except queue.Empty:
+                    yield KEEPALIVE
+                    continue
+                params = wanted(method)
+                if params is not None:
+                    yield event(notification(method, params))
+        finally:
+            hub.unsubscribe(inbox)
+
+    return stream()
 
 
 class LogLine:
