@@ -20,7 +20,7 @@ def demo() -> None:
 def seed() -> None:
     """Add the demo data to an empty database (does nothing if it has data)."""
     added = seed_demo_data()
-    click.echo(f"Added {added} demo posts." if added else "Demo data present; nothing to do.")
+    click.echo(f"Added {added} demo rows." if added else "Demo data present; nothing to do.")
 
 
 @click.group(help="The tools the MCP server offers.")

@@ -18,8 +18,12 @@ class Scope:
 
 
 CORE_SCOPES: tuple[Scope, ...] = (
+    Scope("customers:read", "See customers' names, email addresses and cities."),
+    Scope("products:read", "See the product catalogue with prices and stock."),
+    Scope("orders:read", "See orders and what is in them."),
+    Scope("orders:write", "Place and cancel orders for customers."),
     Scope("posts:read", "Read the blog's posts, drafts included."),
-    Scope("posts:write", "Write new blog posts as drafts."),
+    Scope("posts:write", "Write, edit and publish blog posts."),
 )
 
 

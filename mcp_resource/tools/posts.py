@@ -1,4 +1,4 @@
-"""Blog tools: list, read and draft posts."""
+"""Blog tools: list, read, draft, edit and publish posts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from mcp_resource.demo.models import Post
 from mcp_resource.errors import ToolError
+from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
-from shared.db import db
+from shared.db import db, utcnow
 
 
 class ListPostsInput(Schema):
@@ -19,7 +20,7 @@ class ListPostsInput(Schema):
         validate=validate.OneOf(("published", "draft", "all")),
         metadata={"description": "Which posts to list: published, draft or all."},
     )
-    limit = fields.Integer(
+    limit = json_fields.Integer(
         load_default=10, validate=validate.Range(min=1, max=50), metadata={"description": "At most this many posts."}
     )
 
@@ -39,7 +40,7 @@ class ListPosts(Tool):
 
 
 class GetPostInput(Schema):
-    post_id = fields.Integer(
+    post_id = json_fields.Integer(
         required=True, validate=validate.Range(min=1), metadata={"description": "The post's id, from list_posts."}
     )
 
@@ -52,18 +53,23 @@ class GetPost(Tool):
     Input = GetPostInput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
-        post = db.session.get(Post, args["post_id"])
-        if post is None:
-            raise ToolError(f"No post with id {args['post_id']}; call list_posts to find ids.")
-        return ToolResult.json(post.detail())
+        return ToolResult.json(_post(args["post_id"]).detail())
+
+
+TITLE_RULES = [validate.Length(max=200), validate.Regexp(r"\s*\S", error="The title must not be blank.")]
+BODY_RULES = validate.Length(min=1, max=20000)
+
+
+def _post(post_id: int) -> Post:
+    post = db.session.get(Post, post_id)
+    if post is None:
+        raise ToolError(f"No post with id {post_id}; call list_posts to find ids.")
+    return post
 
 
 class CreatePostInput(Schema):
-    title = fields.String(
-        required=True,
-        validate=[validate.Length(max=200), validate.Regexp(r"\s*\S", error="The title must not be blank.")],
-    )
-    body = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    title = fields.String(required=True, validate=TITLE_RULES)
+    body = fields.String(required=True, validate=BODY_RULES)
 
 
 class CreatePost(Tool):
@@ -77,3 +83,45 @@ class CreatePost(Tool):
         db.session.add(post)
         db.session.commit()
         return ToolResult.json(post.summary())
+
+
+class UpdatePostInput(Schema):
+    post_id = json_fields.Integer(required=True, validate=validate.Range(min=1))
+    title = fields.String(validate=TITLE_RULES)
+    body = fields.String(validate=BODY_RULES)
+
+
+class UpdatePost(Tool):
+    name = "update_post"
+    description = "Change the title or body of a draft post."
+    scope = "posts:write"
+    annotations = Annotations(idempotent=True)
+    Input = UpdatePostInput
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        post = _post(args["post_id"])
+        if post.status != "draft":
+            raise ToolError(f"Post {post.id} is published and can no longer be edited; create a new post instead.")
+        if "title" not in args and "body" not in args:
+            raise ToolError("Nothing to change: send a new title, a new body, or both.")
+        post.title = args.get("title", post.title).strip()
+        post.body = args.get("body", post.body)
+        db.session.commit()
+        return ToolResult.json(post.detail())
+
+
+class PublishPost(Tool):
+    name = "publish_post"
+    description = "Publish a draft post so readers can see it."
+    scope = "posts:write"
+    annotations = Annotations(idempotent=True)
+    Input = GetPostInput
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        post = _post(args["post_id"])
+        if post.status == "published":
+            raise ToolError(f"Post {post.id} is already published; nothing to do.")
+        post.status = "published"
+        post.published_at = utcnow()
+        db.session.commit()
+        return ToolResult.json(post.detail())

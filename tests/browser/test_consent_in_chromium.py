@@ -75,7 +75,7 @@ def test_a_person_logs_in_unticks_a_scope_and_the_token_lacks_it(settings, auth_
     assert page.inner_text("#client-name") == "Acme Research Agent"
     assert page.inner_text("#redirect-host") == "127.0.0.1"
     assert page.is_visible("text=Read the blog's posts, drafts included.")
-    assert page.is_visible("text=Write new blog posts as drafts.")
+    assert page.is_visible("text=Write, edit and publish blog posts.")
     assert "get_post" in page.inner_text("ul.scopes") and "create_post" in page.inner_text("ul.scopes")
     page.screenshot(path=str(ARTIFACTS / "consent.png"), full_page=True)
     page.uncheck("input[value='posts:write']")

@@ -37,7 +37,7 @@ def test_token_then_tools_over_plain_http(settings, writer):
     called = rpc(settings, token, "tools/call", {"name": "list_posts", "arguments": {"status": "published"}})
 
     assert listed.status_code == 200
-    assert {t["name"] for t in listed.json()["result"]["tools"]} == {"list_posts", "get_post", "create_post"}
+    assert {t["name"] for t in listed.json()["result"]["tools"]} == {"list_posts", "get_post", "create_post", "update_post", "publish_post"}
     assert called.status_code == 200
     result = called.json()["result"]
     assert result["isError"] is False
@@ -60,7 +60,7 @@ def test_official_mcp_client_lists_and_calls_tools_with_the_token(settings, writ
 
     names, post = asyncio.run(session())
 
-    assert sorted(names) == ["create_post", "get_post", "list_posts"]
+    assert sorted(names) == ["create_post", "get_post", "list_posts", "publish_post", "update_post"]
     assert post["title"] == "From the SDK"
     assert post["status"] == "draft"
     assert post["author"] == writer.client.client_id

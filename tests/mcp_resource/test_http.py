@@ -120,11 +120,13 @@ def test_tool_result_for_a_missing_post_tells_the_model_what_to_do(http, token):
     ("arguments", "expected"),
     [
         ({}, "post_id: Missing data for required field."),
-        ({"post_id": "abc"}, "post_id: Not a valid integer."),
+        ({"post_id": "abc"}, "post_id: Not a whole number; send a JSON integer such as 3."),
+        ({"post_id": 1.5}, "post_id: Not a whole number; send a JSON integer such as 3."),
+        ({"post_id": True}, "post_id: Not a whole number; send a JSON integer such as 3."),
         ({"post_id": 0}, "post_id: Must be greater than or equal to 1."),
         ({"post_id": 1, "extra": True}, "extra: Unknown field."),
     ],
-    ids=["missing", "not-a-number", "out-of-range", "unknown-field"],
+    ids=["missing", "not-a-number", "fraction", "boolean", "out-of-range", "unknown-field"],
 )
 def test_invalid_arguments_are_tool_errors_the_model_can_read(http, token, arguments, expected):
     result = call(http, token, "get_post", arguments)["result"]

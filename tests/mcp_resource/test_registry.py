@@ -28,7 +28,7 @@ def test_tools_are_filtered_by_scope_in_name_order():
     registry = ToolRegistry.from_entry_points()
 
     assert [t["name"] for t in registry.visible_to(frozenset({"posts:read"}))] == ["get_post", "list_posts"]
-    assert [t["name"] for t in registry.visible_to(frozenset({"posts:write"}))] == ["create_post"]
+    assert [t["name"] for t in registry.visible_to(frozenset({"posts:write"}))] == ["create_post", "publish_post", "update_post"]
     assert registry.visible_to(frozenset()) == ()
 
 
