@@ -137,5 +137,16 @@ def _json_default(value: Any) -> str:
 
 def _describe_invalid(tool: str, error: ValidationError) -> str:
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    problems = " ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in sorted(messages.items()))
+    problems = " ".join(f"{path}: {text}" for path, text in _flatten(messages))
     return f"Invalid arguments for {tool}: {problems} Send arguments that match the tool's inputSchema."
+
+
+def _flatten(messages: Any, path: str = "") -> list[tuple[str, str]]:
+    """Nested marshmallow messages as (dotted path, message): `lines.0.quantity`."""
+    if isinstance(messages, dict):
+        return [pair for key, value in sorted(messages.items(), key=lambda kv: str(kv[0])) for pair in _flatten(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [(path, " ".join(messages))]
+    if isinstance(messages, list):
+        return [pair for m in messages for pair in _flatten(m, path)]
+    return [(path, str(messages))]
