@@ -7,7 +7,9 @@ from flask.cli import with_appcontext
 
 from mcp_resource import tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
+from mcp_resource.tools.lint import lint
 from mcp_resource.tools.registry import ToolRegistry
+from shared.app import current_settings
 
 
 @click.group(help="The demo shop-and-blog domain.")
@@ -35,8 +37,7 @@ def list_tools() -> None:
     disabled = tool_states.disabled()
     registry = ToolRegistry.from_entry_points()
     for name in registry.names():
-        tool = registry.get(name)
-        click.echo(f"{name}\t{tool.scope}\t{'off' if name in disabled else 'on'}")  # type: ignore[union-attr]
+        click.echo(f"{name}\t{registry.tool(name).scope}\t{'off' if name in disabled else 'on'}")
 
 
 @tools.command("enable")
@@ -53,6 +54,19 @@ def enable(name: str) -> None:
 def disable(name: str) -> None:
     """Switch a tool off everywhere: hidden from tools/list and refused when called."""
     _switch(name, False)
+
+
+@tools.command("lint")
+@with_appcontext
+def lint_tools() -> None:
+    """Check descriptions (one sentence, at most 200 characters) and the tools/list size budget."""
+    report = lint(ToolRegistry.from_entry_points(), current_settings().tools_payload_budget_bytes)
+    for line in report.lines:
+        click.echo(line)
+    for problem in report.problems:
+        click.echo(f"PROBLEM {problem}", err=True)
+    if report.problems:
+        raise SystemExit(1)
 
 
 def _switch(name: str, enabled: bool) -> None:

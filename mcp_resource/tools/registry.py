@@ -56,6 +56,10 @@ class ToolRegistry:
     def names(self) -> list[str]:
         return sorted(self._tools)
 
+    def tool(self, name: str) -> Tool:
+        """The tool by name, switched on or off (for operators' commands, never for callers)."""
+        return self._tools[name]
+
     def visible_to(self, granted: frozenset[str]) -> tuple[dict[str, Any], ...]:
         """The `tools/list` entries a token with these scopes may call, in name order."""
         return self._visible(granted, self.disabled)

@@ -1,0 +1,53 @@
+"""`drawbridge tools lint`: description rules and the tools/list budget."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from marshmallow import Schema
+
+from mcp_resource.tools.base import Tool
+from mcp_resource.tools.lint import lint
+from mcp_resource.tools.registry import ToolRegistry
+from shared.cli import cli, create_cli_app
+
+
+class NoInput(Schema):
+    pass
+
+
+def tool(name: str, description: str) -> Tool:
+    return type(name.title(), (Tool,), {"name": name, "description": description, "scope": "posts:read", "Input": NoInput})()
+
+
+def test_the_installed_catalogue_passes_and_reports_per_scope(settings):
+    result = create_cli_app(settings).test_cli_runner().invoke(cli, ["tools", "lint"])
+
+    assert result.exit_code == 0, result.output
+    assert "scope orders:write: 2 tools" in result.output
+    assert "all scopes:" in result.output
+
+
+def test_long_or_multi_sentence_descriptions_and_an_oversized_list_fail():
+    registry = ToolRegistry([
+        tool("fine", "Do one thing well."),
+        tool("chatty", "Do one thing. Then do another."),
+        tool("endless", "x" * 201 + "."),
+        tool("unfinished", "No full stop"),
+    ])
+
+    report = lint(registry, budget_bytes=100)
+
+    assert report.problems == [
+        "chatty: description must be one sentence ending with a full stop.",
+        "endless: description is 202 characters; keep it to 200.",
+        "unfinished: description must be one sentence ending with a full stop.",
+        f"The whole catalogue's tools/list is {report.lines[-1].split('tools/list ')[1].split(' ')[0]} bytes, over the budget of 100.",
+    ]
+
+
+def test_the_cli_fails_when_the_budget_is_exceeded(settings):
+    result = create_cli_app(replace(settings, tools_payload_budget_bytes=1024)).test_cli_runner().invoke(cli, ["tools", "lint"])
+
+    assert result.exit_code == 1
+    assert "over the budget of 1024" in result.output
