@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mcp_resource import cancellation, events, http_errors, notifications, resource_metadata, sessions
+from mcp_resource import cancellation, events, http_errors, jobs, notifications, resource_metadata, sessions
 from mcp_resource.auth import TokenVerifier
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["drawbridge.sessions"] = sessions.for_client(redis_client)
     app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
     app.extensions["drawbridge.events"] = events.for_client(redis_client)
+    app.extensions["drawbridge.jobs"] = jobs.for_app(app, redis_client)
     app.register_blueprint(http.bp)
     app.register_blueprint(legacy_sse.bp)
     app.register_blueprint(resource_metadata.bp)

@@ -1,11 +1,13 @@
-"""`drawbridge demo ...` (the demo domain's data) and `drawbridge tools ...` (switch tools on and off)."""
+"""`drawbridge demo ...` (demo data), `drawbridge tools ...` (switch and lint tools), `drawbridge worker`."""
 
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+from rq import Worker
 
-from mcp_resource import tool_states
+from mcp_resource import jobs, tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
 from mcp_resource.tools.lint import lint
 from mcp_resource.tools.registry import ToolRegistry
@@ -74,3 +76,13 @@ def _switch(name: str, enabled: bool) -> None:
         raise click.UsageError(f"No tool named {name!r}; `drawbridge tools list` shows them.")
     tool_states.switch(name, enabled)
     click.echo(f"{name} is {'on' if enabled else 'off'}.")
+
+
+@click.command(help="Run the job worker: long tool work (reports) from the Redis queue.")
+@with_appcontext
+def worker() -> None:
+    client = current_app.extensions["drawbridge.redis"]
+    if client is None:
+        raise click.UsageError("The worker needs REDIS_URL; without Redis, jobs run inside the MCP server.")
+    jobs.prepare_worker()
+    Worker([jobs.QUEUE_NAME], connection=client).work(with_scheduler=False)

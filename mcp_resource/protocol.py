@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
+from mcp_resource import jobs, tasks
 from mcp_resource.auth import Principal
 from mcp_resource.errors import (
     InputRequired,
@@ -94,7 +95,7 @@ def negotiate(requested: str) -> str:
 def discover(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "supportedVersions": list(SUPPORTED_VERSIONS),
-        "capabilities": capabilities(),
+        "capabilities": {**capabilities(), "extensions": {tasks.EXTENSION: {}}},
         "instructions": INSTRUCTIONS,
         "ttlMs": DISCOVER_TTL_MS,
         "cacheScope": "public",
@@ -141,6 +142,8 @@ def check_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[st
 
 def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     tool, arguments = check_tool_call(ctx, params)
+    if ctx.era == MODERN and tool.runs_as_job() and tasks.declared(ctx.client_capabilities):
+        return tasks.create(ctx.principal, tool, arguments)
     call = ToolCall(
         principal=ctx.principal,
         request_id=ctx.request_id,
@@ -160,6 +163,22 @@ def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         return result
 
 
+def get_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return tasks.view(tasks.owned(ctx.principal, params))
+
+
+def cancel_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Cooperative: the job stops at its next progress report."""
+    jobs.request_cancel(tasks.owned(ctx.principal, params))
+    return {}
+
+
+def update_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """No task of ours waits for input, so responses are acknowledged and ignored, as the extension says."""
+    tasks.owned(ctx.principal, params)
+    return {}
+
+
 LEGACY_METHODS: dict[str, Handler] = {
     "initialize": initialize,
     "ping": ping,
@@ -170,6 +189,9 @@ MODERN_METHODS: dict[str, Handler] = {
     "server/discover": discover,
     "tools/list": list_tools,
     "tools/call": call_tool,
+    "tasks/get": get_task,
+    "tasks/cancel": cancel_task,
+    "tasks/update": update_task,
 }
 
 

@@ -24,6 +24,7 @@ CORE_SCOPES: tuple[Scope, ...] = (
     Scope("orders:write", "Place and cancel orders for customers."),
     Scope("posts:read", "Read the blog's posts, drafts included."),
     Scope("posts:write", "Write, edit and publish blog posts."),
+    Scope("reports:run", "Run reports on sales, orders and posts, and read their results."),
 )
 
 

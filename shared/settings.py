@@ -43,6 +43,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     sse_keepalive_seconds: int = 15
     tools_payload_budget_bytes: int = 16384
+    report_step_ms: int = 500
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -81,6 +82,7 @@ class Settings:
             "allowed_origins": tuple(u.rstrip("/") for u in reader.url_list("DRAWBRIDGE_ALLOWED_ORIGINS")),
             "sse_keepalive_seconds": reader.integer("DRAWBRIDGE_SSE_KEEPALIVE_SECONDS", 15, 1, 3600),
             "tools_payload_budget_bytes": reader.integer("DRAWBRIDGE_TOOLS_PAYLOAD_BUDGET_BYTES", 16384, 1024, 10_000_000),
+            "report_step_ms": reader.integer("DRAWBRIDGE_REPORT_STEP_MS", 500, 0, 60_000),
             "log_level": reader.choice("DRAWBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         }
         settings = cls(**values)

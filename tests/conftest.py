@@ -60,11 +60,12 @@ def migrate(settings: Settings) -> Flask:
     return app
 
 
-@dataclass(frozen=True)
+@dataclass
 class Live:
     auth: live.LiveServer
     mcp: live.LiveServer
     settings: Settings
+    env: dict[str, str]
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +80,7 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
         # Every test registers from 127.0.0.1; the limit itself is tested on its own app.
         registrations_per_ip_per_hour=100000,
         sse_keepalive_seconds=1,
+        report_step_ms=200,
         log_level="INFO",
     )
     redis.Redis.from_url(services.redis_url).flushdb()
@@ -93,17 +95,22 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
         "DRAWBRIDGE_RESOURCE_URL": settings.resource_url,
         "DRAWBRIDGE_REGISTRATIONS_PER_IP_PER_HOUR": str(settings.registrations_per_ip_per_hour),
         "DRAWBRIDGE_SSE_KEEPALIVE_SECONDS": str(int(settings.sse_keepalive_seconds)),
+        "DRAWBRIDGE_REPORT_STEP_MS": str(settings.report_step_ms),
         "DRAWBRIDGE_LOG_LEVEL": settings.log_level,
     }
     auth = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", auth_port, env, ARTIFACTS / "authserver.log")
+    worker = live.start_worker(env, ARTIFACTS / "worker.log")
     try:
         mcp = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", mcp_port, env, ARTIFACTS / "mcp_resource.log")
     except Exception:
         auth.stop()
+        worker.terminate()
         raise
-    yield Live(auth=auth, mcp=mcp, settings=settings)
+    yield Live(auth=auth, mcp=mcp, settings=settings, env=env)
     mcp.stop()
     auth.stop()
+    worker.terminate()
+    worker.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

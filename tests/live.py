@@ -29,6 +29,14 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log_path: Path
 
+    def crash(self) -> None:
+        """kill -9 the master and its workers: nothing graceful, as when a machine dies."""
+        pid = self.process.pid
+        workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for victim in [pid, *map(int, workers)]:
+            os.kill(victim, signal.SIGKILL)
+        self.process.wait()
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no wait for idle keep-alives
         try:
@@ -57,3 +65,10 @@ def start(app: str, config: str, port: int, env: dict[str, str], log_path: Path)
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"{app} did not become healthy in {START_TIMEOUT_SECONDS}s; see {log_path}")
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`drawbridge worker`: runs queued jobs (it needs no port and is ready when it says so)."""
+    log = log_path.open("wb")
+    drawbridge = Path(sys.executable).parent / "drawbridge"
+    return subprocess.Popen([str(drawbridge), "worker"], cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)

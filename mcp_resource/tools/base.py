@@ -111,12 +111,24 @@ class Tool:
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
         raise NotImplementedError
 
+    def work(self, job: Any, args: dict[str, Any]) -> dict[str, Any]:
+        """For tools whose work is a job: done by a worker, reporting through `job.report(...)`."""
+        raise NotImplementedError
+
+    @classmethod
+    def runs_as_job(cls) -> bool:
+        return cls.work is not Tool.work
+
+    def load(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Validated arguments; raises marshmallow's ValidationError."""
+        return self._input.load(arguments)
+
     def call(self, call: ToolCall, arguments: dict[str, Any]) -> ToolResult:
         """Validate, run, and turn every failure into a result the model can read."""
         try:
             args = self._input.load(arguments)
         except ValidationError as error:
-            return ToolResult(text=_describe_invalid(self.name, error), is_error=True)
+            return ToolResult(text=describe_invalid(self.name, error), is_error=True)
         try:
             return self.run(call, args)
         except (Cancelled, InputRequired):
@@ -135,7 +147,7 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _describe_invalid(tool: str, error: ValidationError) -> str:
+def describe_invalid(tool: str, error: ValidationError) -> str:
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
     problems = " ".join(f"{path}: {text}" for path, text in _flatten(messages))
     return f"Invalid arguments for {tool}: {problems} Send arguments that match the tool's inputSchema."
