@@ -77,10 +77,12 @@ class ToolResult:
     is_error: bool = False
     structured: Any = field(default=None)
     blocks: tuple[dict[str, Any], ...] = ()
+    value: Any = None
+    """The data behind a JSON result, kept so a tool with an Output schema can publish it as structuredContent."""
 
     @classmethod
     def json(cls, value: Any) -> ToolResult:
-        return cls(text=json.dumps(value, default=_json_default))
+        return cls(text=json.dumps(value, default=_json_default), value=value)
 
     def to_mcp(self) -> dict[str, Any]:
         content = ([{"type": "text", "text": self.text}] if self.text or not self.blocks else []) + list(self.blocks)
@@ -97,6 +99,8 @@ class Tool:
     description: ClassVar[str]
     scope: ClassVar[str]
     Input: ClassVar[type[Schema]]
+    #: Optional: the shape of the result, published as outputSchema; results then carry structuredContent.
+    Output: ClassVar[type[Schema] | None] = None
     annotations: ClassVar[Annotations] = Annotations()
     #: Answer on an SSE stream even without a progress token (a long call that may close it early).
     streams: ClassVar[bool] = False
@@ -107,6 +111,7 @@ class Tool:
 
     def __init__(self) -> None:
         self._input = self.Input()
+        self._output = self.Output() if self.Output is not None else None
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
         raise NotImplementedError
@@ -130,7 +135,7 @@ class Tool:
         except ValidationError as error:
             return ToolResult(text=describe_invalid(self.name, error), is_error=True)
         try:
-            return self.run(call, args)
+            return self._structured(self.run(call, args))
         except (Cancelled, InputRequired):
             raise
         except ToolError as error:
@@ -139,6 +144,15 @@ class Tool:
             # The model sees a reference, never the exception's text; the log has the traceback.
             logger.exception("tool_failed", extra={"tool": self.name})
             return ToolResult(text=f"Internal error in {self.name}, reference {call.request_id}.", is_error=True)
+
+
+    def _structured(self, result: ToolResult) -> ToolResult:
+        """With an Output schema, the result's data is dumped through it: structuredContent and the
+        text that mirrors it (tools section: structured results SHOULD also come as text)."""
+        if self._output is None or result.is_error or result.value is None:
+            return result
+        structured = self._output.dump(result.value)
+        return ToolResult(text=json.dumps(structured), structured=structured, value=result.value)
 
 
 def _json_default(value: Any) -> str:

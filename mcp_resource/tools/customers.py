@@ -20,12 +20,20 @@ class GetCustomerInput(Schema):
     customer_id = json_fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "From list_customers."})
 
 
+class CustomerOutput(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    city = fields.String(required=True)
+
+
 class GetCustomer(Tool):
     name = "get_customer"
     description = "Look up one customer by id: name, email and city."
     scope = "customers:read"
     annotations = READ_ONLY
     Input = GetCustomerInput
+    Output = CustomerOutput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
         customer = db.session.get(Customer, args["customer_id"])

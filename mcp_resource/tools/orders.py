@@ -27,12 +27,29 @@ class GetOrderInput(Schema):
     order_id = json_fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "From list_orders."})
 
 
+class OrderLineOutput(Schema):
+    product_id = fields.Integer(required=True)
+    quantity = fields.Integer(required=True)
+    unit_price_cents = fields.Integer(required=True)
+
+
+class OrderOutput(Schema):
+    id = fields.Integer(required=True)
+    customer_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    total_cents = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(OrderLineOutput), required=True)
+
+
 class GetOrder(Tool):
     name = "get_order"
     description = "Look up one order by id with its lines, total and status."
     scope = "orders:read"
     annotations = Annotations(read_only=True, idempotent=True)
     Input = GetOrderInput
+    Output = OrderOutput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
         return ToolResult.json(_order(args["order_id"]).detail())

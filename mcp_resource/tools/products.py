@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, validate
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from mcp_resource.demo.models import Product
@@ -39,12 +39,21 @@ class GetProductInput(Schema):
     product_id = json_fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "From list_products."})
 
 
+class ProductOutput(Schema):
+    id = fields.Integer(required=True)
+    sku = fields.String(required=True)
+    name = fields.String(required=True)
+    price_cents = fields.Integer(required=True)
+    stock = fields.Integer(required=True)
+
+
 class GetProduct(Tool):
     name = "get_product"
     description = "Look up one product by id: name, price in cents and stock."
     scope = "products:read"
     annotations = READ_ONLY
     Input = GetProductInput
+    Output = ProductOutput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
         product = db.session.get(Product, args["product_id"])

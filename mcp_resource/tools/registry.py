@@ -87,6 +87,8 @@ def _check(entry_name: str, tool_class: Any) -> None:
         raise ToolRegistryError(f"{where} requires scope {tool_class.scope!r}, which is not in shared/scopes.py.")
     if not (isinstance(tool_class.Input, type) and issubclass(tool_class.Input, Schema)):
         raise ToolRegistryError(f"{where}: Input must be a marshmallow Schema class.")
+    if tool_class.Output is not None and not (isinstance(tool_class.Output, type) and issubclass(tool_class.Output, Schema)):
+        raise ToolRegistryError(f"{where}: Output must be a marshmallow Schema class.")
 
 
 def _header_params(schema: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
@@ -99,9 +101,12 @@ def _header_params(schema: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
 
 
 def _listing(tool: Tool) -> dict[str, Any]:
-    return {
+    listing = {
         "name": tool.name,
         "description": tool.description,
         "inputSchema": json_schema(tool.Input),
         "annotations": tool.annotations.to_mcp(),
     }
+    if tool.Output is not None:
+        listing["outputSchema"] = json_schema(tool.Output)
+    return listing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 
+import jsonschema
 import pytest
 from flask.testing import FlaskClient
 
@@ -141,3 +142,29 @@ def test_an_update_with_nothing_to_change_says_so(http, token):
     failed, message = call(http, token, "update_post", {"post_id": draft["id"]})
 
     assert failed and message == "Nothing to change: send a new title, a new body, or both."
+
+
+def structured_call(http: FlaskClient, token: str, name: str, arguments: dict) -> tuple[dict, dict]:
+    body = modern_body("tools/call", {"name": name, "arguments": arguments})
+    result = http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token)).json["result"]
+    listed = http.post("/mcp", data=json.dumps(modern_body("tools/list")), headers=modern_headers(modern_body("tools/list"), token))
+    schema = next(t["outputSchema"] for t in listed.json["result"]["tools"] if t["name"] == name)
+    return result, schema
+
+
+@pytest.mark.parametrize("name", ["get_customer", "get_product", "get_order"])
+def test_tools_with_an_output_schema_return_conforming_structured_content(http, token, customer, product, name):
+    _, order = call(http, token, "create_order", {"customer_id": customer.id, "lines": [{"product_id": product.id, "quantity": 1}]})
+    arguments = {"get_customer": {"customer_id": customer.id}, "get_product": {"product_id": product.id}, "get_order": {"order_id": order["id"]}}
+
+    result, schema = structured_call(http, token, name, arguments[name])
+
+    jsonschema.validate(result["structuredContent"], schema)  # the published outputSchema, checked with a 2020-12 validator
+    assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
+
+
+def test_tools_without_an_output_schema_return_text_only(http, token):
+    body = modern_body("tools/call", {"name": "list_posts", "arguments": {}})
+    result = http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token)).json["result"]
+
+    assert "structuredContent" not in result

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema
 
+from mcp_resource import protocol
+from mcp_resource.auth import Principal
 from mcp_resource.tools.base import Tool
 from mcp_resource.tools.registry import ToolRegistry, ToolRegistryError, _check
+from shared import scopes
 
 
 class NoInput(Schema):
@@ -53,3 +56,29 @@ def test_a_broken_tool_fails_start_up_with_its_name(entry_name, cls, message):
         _check(entry_name, cls)
 
     assert repr(entry_name) in str(raised.value)
+
+
+def test_a_separately_installed_package_adds_tools_and_their_scope():
+    """The conformance fixture package is installed only in the test environment; its tools and
+    scope arrive through the entry points, with no change to the registry or the catalogue."""
+    registry = ToolRegistry.from_entry_points()
+
+    assert "conformance:run" in scopes.SCOPE_NAMES
+    assert "test_simple_text" in [t["name"] for t in registry.visible_to(frozenset({"conformance:run"}))]
+
+
+def test_tools_list_pages_with_cursors(monkeypatch):
+    monkeypatch.setattr(protocol, "TOOLS_PAGE_SIZE", 2)
+    registry = ToolRegistry.from_entry_points()
+    everyone = Principal("c", "s", frozenset({"posts:read", "posts:write"}), "j", 0)
+    ctx = protocol.Context(principal=everyone, tools=registry, request_id="r", era=protocol.MODERN, protocol_version="2026-07-28")
+
+    pages, cursor = [], None
+    while True:
+        page = protocol.list_tools(ctx, {"cursor": cursor} if cursor else {})
+        pages.append([t["name"] for t in page["tools"]])
+        cursor = page.get("nextCursor")
+        if cursor is None:
+            break
+
+    assert pages == [["create_post", "get_post"], ["list_posts", "publish_post"], ["update_post"]]
