@@ -1,25 +1,29 @@
-"""Every demo tool over HTTP: its happy path and the errors a model can act on."""
+"""Every demo tool over real HTTP against the live server: its happy path and the errors a model can act on."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 
 import jsonschema
 import pytest
-from flask.testing import FlaskClient
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from mcp_resource.demo.models import Customer, Product
 from shared.db import db
 from tests.factories import sign, valid_claims
-from tests.mcp_http import modern_body, modern_headers
+from tests.mcp_http import rpc
 
 SCOPES = "customers:read products:read orders:read orders:write posts:read posts:write"
 
 
 @pytest.fixture
-def http(mcp_app) -> FlaskClient:
-    return mcp_app.test_client()
+def http(settings) -> str:
+    """The live MCP server's URL: every call below is a real HTTP request to gunicorn."""
+    return settings.resource_url
 
 
 @pytest.fixture
@@ -27,10 +31,9 @@ def token(settings, auth_context) -> str:
     return sign(valid_claims(settings, scope=SCOPES))
 
 
-def call(http: FlaskClient, token: str, name: str, arguments: dict) -> tuple[bool, object]:
+def call(http: str, token: str, name: str, arguments: dict) -> tuple[bool, object]:
     """(isError, the parsed JSON payload or the error text)."""
-    body = modern_body("tools/call", {"name": name, "arguments": arguments})
-    result = http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token)).json["result"]
+    result = rpc(http, token, "tools/call", {"name": name, "arguments": arguments}).json()["result"]
     text = result["content"][0]["text"]
     return result["isError"], text if result["isError"] else json.loads(text)
 
@@ -144,12 +147,10 @@ def test_an_update_with_nothing_to_change_says_so(http, token):
     assert failed and message == "Nothing to change: send a new title, a new body, or both."
 
 
-def structured_call(http: FlaskClient, token: str, name: str, arguments: dict) -> tuple[dict, dict]:
-    body = modern_body("tools/call", {"name": name, "arguments": arguments})
-    result = http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token)).json["result"]
-    listed = http.post("/mcp", data=json.dumps(modern_body("tools/list")), headers=modern_headers(modern_body("tools/list"), token))
-    schema = next(t["outputSchema"] for t in listed.json["result"]["tools"] if t["name"] == name)
-    return result, schema
+def structured_call(http: str, token: str, name: str, arguments: dict) -> tuple[dict, dict]:
+    result = rpc(http, token, "tools/call", {"name": name, "arguments": arguments}).json()["result"]
+    listed = rpc(http, token, "tools/list").json()["result"]["tools"]
+    return result, next(t["outputSchema"] for t in listed if t["name"] == name)
 
 
 @pytest.mark.parametrize("name", ["get_customer", "get_product", "get_order"])
@@ -164,7 +165,21 @@ def test_tools_with_an_output_schema_return_conforming_structured_content(http, 
 
 
 def test_tools_without_an_output_schema_return_text_only(http, token):
-    body = modern_body("tools/call", {"name": "list_posts", "arguments": {}})
-    result = http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token)).json["result"]
+    result = rpc(http, token, "tools/call", {"name": "list_posts", "arguments": {}}).json()["result"]
 
     assert "structuredContent" not in result
+
+
+def test_the_official_sdk_client_places_an_order_and_reads_a_refusal(settings, token, customer, product):
+    async def session() -> tuple[dict, bool, str]:
+        http_client = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+        async with Client(streamable_http_client(settings.resource_url, http_client=http_client)) as client:
+            placed = await client.call_tool("create_order", {"customer_id": customer.id, "lines": [{"product_id": product.id, "quantity": 3}]})
+            refused = await client.call_tool("create_order", {"customer_id": customer.id, "lines": [{"product_id": product.id, "quantity": 1}]})
+            return placed.structured_content or json.loads(placed.content[0].text), refused.is_error, refused.content[0].text
+
+    order, refused, message = asyncio.run(session())
+
+    assert order["total_cents"] == 2100
+    assert refused is True
+    assert message.startswith("Not enough stock for Test widget")
