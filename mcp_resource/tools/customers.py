@@ -8,9 +8,9 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from mcp_resource.demo.models import Customer
-from mcp_resource.errors import ToolError
 from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
+from mcp_resource.tools.lookup import by_id
 from shared.db import db
 
 READ_ONLY = Annotations(read_only=True, idempotent=True)
@@ -36,10 +36,7 @@ class GetCustomer(Tool):
     Output = CustomerOutput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
-        customer = db.session.get(Customer, args["customer_id"])
-        if customer is None:
-            raise ToolError(f"No customer with id {args['customer_id']}; call list_customers to find ids.")
-        return ToolResult.json(customer.summary())
+        return ToolResult.json(by_id(Customer, args["customer_id"], "customer", "list_customers").summary())
 
 
 class ListCustomersInput(Schema):

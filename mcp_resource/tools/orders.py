@@ -11,16 +11,14 @@ from mcp_resource.demo.models import ORDER_STATUSES, Customer, Order, OrderLine,
 from mcp_resource.errors import ToolError
 from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
+from mcp_resource.tools.lookup import by_id
 from shared.db import db, utcnow
 
 MAX_LINES = 20
 
 
 def _order(order_id: int) -> Order:
-    order = db.session.get(Order, order_id)
-    if order is None:
-        raise ToolError(f"No order with id {order_id}; call list_orders to find ids.")
-    return order
+    return by_id(Order, order_id, "order", "list_orders")
 
 
 class GetOrderInput(Schema):
@@ -94,8 +92,7 @@ class CreateOrder(Tool):
     Input = CreateOrderInput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
-        if db.session.get(Customer, args["customer_id"]) is None:
-            raise ToolError(f"No customer with id {args['customer_id']}; call list_customers to find ids.")
+        by_id(Customer, args["customer_id"], "customer", "list_customers")
         wanted: dict[int, int] = {}
         for line in args["lines"]:
             wanted[line["product_id"]] = wanted.get(line["product_id"], 0) + line["quantity"]

@@ -11,6 +11,7 @@ from mcp_resource.demo.models import Post
 from mcp_resource.errors import ToolError
 from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
+from mcp_resource.tools.lookup import by_id
 from shared.db import db, utcnow
 
 
@@ -61,10 +62,7 @@ BODY_RULES = validate.Length(min=1, max=20000)
 
 
 def _post(post_id: int) -> Post:
-    post = db.session.get(Post, post_id)
-    if post is None:
-        raise ToolError(f"No post with id {post_id}; call list_posts to find ids.")
-    return post
+    return by_id(Post, post_id, "post", "list_posts")
 
 
 class CreatePostInput(Schema):

@@ -8,9 +8,9 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from mcp_resource.demo.models import Product
-from mcp_resource.errors import ToolError
 from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
+from mcp_resource.tools.lookup import by_id
 from shared.db import db
 
 READ_ONLY = Annotations(read_only=True, idempotent=True)
@@ -56,7 +56,4 @@ class GetProduct(Tool):
     Output = ProductOutput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
-        product = db.session.get(Product, args["product_id"])
-        if product is None:
-            raise ToolError(f"No product with id {args['product_id']}; call list_products to find ids.")
-        return ToolResult.json(product.summary())
+        return ToolResult.json(by_id(Product, args["product_id"], "product", "list_products").summary())
