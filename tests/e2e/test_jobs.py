@@ -92,11 +92,15 @@ def test_progress_reaches_a_client_that_asked_for_it(settings, token):
 def test_a_job_survives_a_restart_of_the_web_process(live_services, settings, token):
     job_id = json.loads(tool(settings, token, "run_report", {"report": "posts_by_status"})["content"][0]["text"])["job_id"]
     port = int(live_services.mcp.url.rsplit(":", 1)[1])
+    time.sleep(0.3)
+    before = status(settings, token, job_id)
 
     live_services.mcp.crash()
     live_services.mcp = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", port, live_services.env, ARTIFACTS / "mcp_resource-restarted.log")
 
-    assert wait_for(settings, token, job_id)["status"] == "completed"
+    after = wait_for(settings, token, job_id)
+    assert before["status"] == "working" and before["progress"] >= 1  # progress was being reported
+    assert after["status"] == "completed" and after["progress"] == after["total"]
 
 
 def test_a_client_that_declares_tasks_gets_a_task_and_polls_it(settings, token):
