@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from authserver import keys as signing_keys
-from authserver.clients import ClientSpecError, NewClient, create_client, demo_client, prune_unused
+from authserver.clients import ClientSpecError, NewClient, create_client, demo_client, prune_unused, set_rate_limit
 from authserver.users import UserSpecError, create_user
 from shared.app import current_settings
 
@@ -20,14 +20,28 @@ def clients() -> None:
 @click.option("--name", required=True, help="A name people will recognise.")
 @click.option("--scopes", "scope", required=True, help='Space-separated scopes, e.g. "posts:read posts:write".')
 @click.option("--grant", "grants", multiple=True, default=["client_credentials"], show_default=True)
+@click.option("--rate-limit", type=click.IntRange(min=1), help="Tool calls per minute (default: the deployment's).")
 @with_appcontext
-def create(name: str, scope: str, grants: tuple[str, ...]) -> None:
+def create(name: str, scope: str, grants: tuple[str, ...], rate_limit: int | None) -> None:
     """Create a confidential client and print its id and secret (shown this once only)."""
     try:
-        new = create_client(name, scope, list(grants))
+        new = create_client(name, scope, list(grants), rate_limit_per_minute=rate_limit)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
     _print_credentials(new)
+
+
+@clients.command("limit")
+@click.argument("client_id")
+@click.argument("per_minute", type=click.IntRange(min=1), required=False)
+@with_appcontext
+def limit(client_id: str, per_minute: int | None) -> None:
+    """Set a client's tool calls per minute (leave it out for the deployment's default)."""
+    try:
+        set_rate_limit(client_id, per_minute)
+    except ClientSpecError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"{client_id}: {per_minute or 'default'} tool calls per minute.")
 
 
 @clients.command("demo")

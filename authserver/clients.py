@@ -42,7 +42,9 @@ class RegisteredClient:
     registration_access_token: str
 
 
-def create_client(name: str, scope: str, grant_types: list[str], client_id: str | None = None) -> NewClient:
+def create_client(
+    name: str, scope: str, grant_types: list[str], client_id: str | None = None, rate_limit_per_minute: int | None = None
+) -> NewClient:
     """Create a confidential client; `client_id` is random unless one is given."""
     requested = scopes.parse(scope)
     if unknown := scopes.unknown(requested):
@@ -58,10 +60,21 @@ def create_client(name: str, scope: str, grant_types: list[str], client_id: str 
         client_name=name.strip(),
         scope=" ".join(requested),
         grant_types=" ".join(grant_types),
+        rate_limit_per_minute=rate_limit_per_minute,
     )
     db.session.add(client)
     db.session.commit()
     return NewClient(client=client, client_secret=secret)
+
+
+def set_rate_limit(client_id: str, per_minute: int | None) -> Client:
+    """A client's own tool-call limit (None: the default); resource servers apply it within seconds."""
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    if client is None:
+        raise ClientSpecError(f"No client with id {client_id}.")
+    client.rate_limit_per_minute = per_minute
+    db.session.commit()
+    return client
 
 
 def reset_secret(client: Client) -> NewClient:

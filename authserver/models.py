@@ -31,6 +31,8 @@ class Client(db.Model):
     # "cli", "dcr"...: where the client came from; only registered clients are pruned.
     registered_via: Mapped[str] = mapped_column(String(20), default="cli")
     registration_token_hash: Mapped[str | None] = mapped_column(String(64))
+    # Tool calls per minute at the resource server; None means the deployment's default.
+    rate_limit_per_minute: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

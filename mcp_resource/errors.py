@@ -17,11 +17,12 @@ class JsonRpcError(Exception):
     code: int = -32603
     http_status: int = 500
 
-    def __init__(self, message: str, data: Any = None, http_status: int | None = None) -> None:
+    def __init__(self, message: str, data: Any = None, http_status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.data = data
         self.message_id: MessageId | None = None
+        self.headers = headers or {}
         if http_status is not None:
             self.http_status = http_status
 
@@ -65,6 +66,13 @@ class UnsupportedProtocolVersion(JsonRpcError):
 
 class InternalError(JsonRpcError):
     code, http_status = -32603, 500
+
+
+class RateLimited(JsonRpcError):
+    """The client's calls per minute are used up. One application code for both protocol eras,
+    outside -32768..-32000, which JSON-RPC and MCP 2026-07-28 reserve."""
+
+    code, http_status = -31429, 429
 
 
 class SessionNotFound(JsonRpcError):

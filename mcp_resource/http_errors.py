@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
 from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable
+from mcp_resource.guardrails.ratelimit import LimiterUnavailable
 from mcp_resource.resource_metadata import metadata_url
 from shared import scopes
 from shared.app import current_settings
@@ -19,8 +21,13 @@ KEYS_RETRY_AFTER_SECONDS = 5
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(JsonRpcError)
-    def json_rpc_error(error: JsonRpcError) -> tuple[Response, int]:
-        return jsonify(jsonrpc.failure(error)), error.http_status
+    def json_rpc_error(error: JsonRpcError) -> tuple[Response, int, dict[str, str]]:
+        return jsonify(jsonrpc.failure(error)), error.http_status, error.headers
+
+    @app.errorhandler(LimiterUnavailable)
+    def limiter_unavailable(error: LimiterUnavailable) -> tuple[Response, int, dict[str, str]]:
+        failure = InternalError("Rate limits cannot be checked right now; retry shortly.")
+        return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(AuthError)
     def auth_error(error: AuthError) -> tuple[Response, int, dict[str, str]]:
@@ -30,6 +37,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(KeysUnavailable)
     def keys_unavailable(error: KeysUnavailable) -> tuple[Response, int, dict[str, str]]:
         failure = InternalError("Temporarily unable to verify access tokens; retry shortly.")
+        return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(redis.RedisError)
+    def redis_unavailable(error: redis.RedisError) -> tuple[Response, int, dict[str, str]]:
+        # Sessions, revocations and streams live in Redis: without it, say so and when to retry.
+        logger.warning("redis_unavailable", exc_info=True)
+        failure = InternalError("A backing service is unavailable; retry shortly.")
         return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(HTTPException)

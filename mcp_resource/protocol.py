@@ -25,6 +25,7 @@ from mcp_resource.errors import (
     MethodNotFound,
     MissingRequiredClientCapability,
 )
+from mcp_resource.guardrails import ratelimit
 from mcp_resource.tools.base import ProgressReporter, Tool, ToolCall
 from mcp_resource.tools.registry import ToolRegistry
 
@@ -67,6 +68,7 @@ class Context:
     close_stream: Callable[[], None] = lambda: None
     client_capabilities: dict[str, Any] = field(default_factory=dict)
     log_sink: Callable[[str, Any], None] | None = None
+    admitted: tuple[Tool, dict[str, Any]] | None = None
 
 
 Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]
@@ -140,8 +142,17 @@ def check_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[st
     return tool, arguments
 
 
+def admit_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[str, Any]]:
+    """The guardrails before a call runs, once per call: scope, then the client's rate limit."""
+    if ctx.admitted is None:
+        tool, arguments = check_tool_call(ctx, params)
+        ratelimit.admit(ctx.principal.client_id)
+        ctx.admitted = (tool, arguments)
+    return ctx.admitted
+
+
 def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    tool, arguments = check_tool_call(ctx, params)
+    tool, arguments = admit_tool_call(ctx, params)
     if ctx.era == MODERN and tool.runs_as_job() and tasks.declared(ctx.client_capabilities):
         return tasks.create(ctx.principal, tool, arguments)
     call = ToolCall(

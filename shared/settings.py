@@ -44,6 +44,8 @@ class Settings:
     sse_keepalive_seconds: int = 15
     tools_payload_budget_bytes: int = 16384
     report_step_ms: int = 500
+    rate_limit_per_minute: int = 120
+    rate_limit_on_redis_failure: str = "fail-open"
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -83,6 +85,10 @@ class Settings:
             "sse_keepalive_seconds": reader.integer("DRAWBRIDGE_SSE_KEEPALIVE_SECONDS", 15, 1, 3600),
             "tools_payload_budget_bytes": reader.integer("DRAWBRIDGE_TOOLS_PAYLOAD_BUDGET_BYTES", 16384, 1024, 10_000_000),
             "report_step_ms": reader.integer("DRAWBRIDGE_REPORT_STEP_MS", 500, 0, 60_000),
+            "rate_limit_per_minute": reader.integer("DRAWBRIDGE_RATE_LIMIT_PER_MINUTE", 120, 1, 1_000_000),
+            "rate_limit_on_redis_failure": reader.choice(
+                "DRAWBRIDGE_RATE_LIMIT_ON_REDIS_FAILURE", ("fail-open", "fail-closed"), "fail-open"
+            ),
             "log_level": reader.choice("DRAWBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         }
         settings = cls(**values)

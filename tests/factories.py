@@ -18,9 +18,11 @@ from authserver.users import create_user
 from shared.settings import Settings
 
 
-def make_client(scope: str = "posts:read posts:write", grant_types: tuple[str, ...] = ("client_credentials",)) -> NewClient:
+def make_client(
+    scope: str = "posts:read posts:write", grant_types: tuple[str, ...] = ("client_credentials",), rate_limit: int | None = None
+) -> NewClient:
     """A confidential client (needs an app context)."""
-    return create_client(f"test client {secrets.token_hex(3)}", scope, list(grant_types))
+    return create_client(f"test client {secrets.token_hex(3)}", scope, list(grant_types), rate_limit_per_minute=rate_limit)
 
 
 def fetch_token(settings: Settings, client: NewClient, **form: str) -> str:
@@ -34,12 +36,14 @@ def fetch_token(settings: Settings, client: NewClient, **form: str) -> str:
 
 
 def valid_claims(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """Claims of a valid token for a client of its own (so no two tests share a rate limit)."""
     now = int(time.time())
+    client_id = f"test-client-{secrets.token_hex(4)}"
     claims = {
         "iss": settings.issuer,
-        "sub": "test-client",
+        "sub": client_id,
         "aud": settings.resource_url,
-        "client_id": "test-client",
+        "client_id": client_id,
         "scope": "posts:read",
         "iat": now,
         "exp": now + 300,

@@ -26,7 +26,7 @@ def respond(
     try:
         token = progress_token(message.params)
         # Refusals (an unknown tool, a 403 step-up) are answered before any stream opens.
-        tool = protocol.check_tool_call(ctx, message.params)[0] if message.method == "tools/call" else None
+        tool = protocol.admit_tool_call(ctx, message.params)[0] if message.method == "tools/call" else None
         log_level = requested_log_level(message.params) if ctx.era == protocol.MODERN else None
         if tool is not None and (token is not None or tool.streams or log_level) and accepts_event_stream():
             streamed = sse.StreamedRequest(

@@ -58,7 +58,7 @@ def post_message() -> Response:
     log: EventLog = current_app.extensions["drawbridge.events"]
     if message.method == "tools/call":
         try:
-            protocol.check_tool_call(ctx, message.params)  # refusals (403 step-up) answer the POST itself
+            protocol.admit_tool_call(ctx, message.params)  # refusals (403 step-up, 429) answer the POST itself
         except JsonRpcError as error:
             error.message_id = message.id
             raise

@@ -1,0 +1,1 @@
+"""Guardrails around every tool call: rate limits (and, with their issue, audit and metrics)."""
