@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -9,6 +11,7 @@ from rq import Worker
 
 from mcp_resource import jobs, tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
+from mcp_resource.guardrails import audit as audit_trail
 from mcp_resource.tools.lint import lint
 from mcp_resource.tools.registry import ToolRegistry
 from shared.app import current_settings
@@ -86,3 +89,27 @@ def worker() -> None:
         raise click.UsageError("The worker needs REDIS_URL; without Redis, jobs run inside the MCP server.")
     jobs.prepare_worker()
     Worker([jobs.QUEUE_NAME], connection=client).work(with_scheduler=False)
+
+
+@click.group(help="The audit trail of tool calls.")
+def audit() -> None:
+    pass
+
+
+@audit.command("summary")
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="A UTC day, YYYY-MM-DD.")
+@with_appcontext
+def audit_summary(day: datetime) -> None:
+    """Per tool: calls, average and P95 duration, errors."""
+    click.echo(f"{'tool':<28}{'calls':>8}{'avg ms':>10}{'p95 ms':>10}{'errors':>8}")
+    for row in audit_trail.summary(day.date()):
+        click.echo(f"{row['tool']:<28}{row['calls']:>8}{row['average_ms']:>10}{row['p95_ms']:>10}{row['errors']:>8}")
+
+
+@audit.command("prune")
+@click.option("--days", type=click.IntRange(min=1), help="Default: DRAWBRIDGE_AUDIT_RETENTION_DAYS (90).")
+@with_appcontext
+def audit_prune(days: int | None) -> None:
+    """Remove records older than the retention period."""
+    keep = days or current_settings().audit_retention_days
+    click.echo(f"Removed {audit_trail.prune(keep)} audit records older than {keep} days.")

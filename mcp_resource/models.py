@@ -43,3 +43,22 @@ class Job(db.Model):
     @property
     def finished(self) -> bool:
         return self.status in ("completed", "failed", "cancelled")
+
+
+class AuditRecord(db.Model):
+    """One tools/call and how it ended, committed before the caller gets its answer."""
+
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    tool: Mapped[str] = mapped_column(String(128), index=True)
+    arguments: Mapped[dict | None] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(128), index=True)

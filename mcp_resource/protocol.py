@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -18,14 +19,16 @@ from typing import Any
 from mcp_resource import jobs, tasks
 from mcp_resource.auth import Principal
 from mcp_resource.errors import (
+    Cancelled,
     InputRequired,
     InsufficientScope,
     InternalError,
     InvalidParams,
     MethodNotFound,
     MissingRequiredClientCapability,
+    RateLimited,
 )
-from mcp_resource.guardrails import ratelimit
+from mcp_resource.guardrails import audit, ratelimit
 from mcp_resource.tools.base import ProgressReporter, Tool, ToolCall
 from mcp_resource.tools.registry import ToolRegistry
 
@@ -69,6 +72,9 @@ class Context:
     client_capabilities: dict[str, Any] = field(default_factory=dict)
     log_sink: Callable[[str, Any], None] | None = None
     admitted: tuple[Tool, dict[str, Any]] | None = None
+    ip: str | None = None
+    session_id: str | None = None
+    started: float = field(default_factory=time.perf_counter)
 
 
 Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]
@@ -142,19 +148,36 @@ def check_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[st
     return tool, arguments
 
 
+REFUSALS = {InsufficientScope: "refused", RateLimited: "rate_limited", InvalidParams: "invalid", MissingRequiredClientCapability: "invalid"}
+
+
 def admit_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[str, Any]]:
-    """The guardrails before a call runs, once per call: scope, then the client's rate limit."""
+    """The guardrails before a call runs, once per call: scope, then the client's rate limit.
+    A refusal is audited before it is answered."""
     if ctx.admitted is None:
-        tool, arguments = check_tool_call(ctx, params)
-        ratelimit.admit(ctx.principal.client_id)
+        try:
+            tool, arguments = check_tool_call(ctx, params)
+            ratelimit.admit(ctx.principal.client_id)
+        except tuple(REFUSALS) as refusal:
+            name = params.get("name")
+            known = ctx.tools.get(name) if isinstance(name, str) else None
+            _audit(ctx, str(name), known, params.get("arguments"), REFUSALS[type(refusal)], str(refusal))
+            raise
         ctx.admitted = (tool, arguments)
     return ctx.admitted
+
+
+def _audit(ctx: Context, name: str, tool: Tool | None, arguments: Any, outcome: str, error: str | None = None) -> None:
+    caller = audit.Caller(ctx.principal.client_id, ctx.principal.subject, ctx.request_id, ctx.ip, ctx.session_id)
+    audit.record(caller, name, tool, arguments, outcome, (time.perf_counter() - ctx.started) * 1000, error)
 
 
 def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     tool, arguments = admit_tool_call(ctx, params)
     if ctx.era == MODERN and tool.runs_as_job() and tasks.declared(ctx.client_capabilities):
-        return tasks.create(ctx.principal, tool, arguments)
+        created = tasks.create(ctx.principal, tool, arguments)
+        _audit(ctx, tool.name, tool, arguments, "task_created" if "taskId" in created else "tool_error")
+        return created
     call = ToolCall(
         principal=ctx.principal,
         request_id=ctx.request_id,
@@ -164,14 +187,21 @@ def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         log_sink=ctx.log_sink,
     )
     try:
-        return tool.call(call, arguments).to_mcp()
+        result = tool.call(call, arguments).to_mcp()
+    except Cancelled:
+        _audit(ctx, tool.name, tool, arguments, "failed", "cancelled by the client")
+        raise
     except InputRequired as needed:
+        _audit(ctx, tool.name, tool, arguments, "ok", "input required")
         if ctx.era != MODERN:
             raise InternalError("This tool needs input the 2026-07-28 protocol asks for; upgrade the client.") from None
-        result: dict[str, Any] = {"resultType": "input_required", "inputRequests": needed.input_requests}
+        result = {"resultType": "input_required", "inputRequests": needed.input_requests}
         if needed.request_state is not None:
             result["requestState"] = needed.request_state
         return result
+    error = result["content"][0].get("text") if result["isError"] and result["content"] else None
+    _audit(ctx, tool.name, tool, arguments, "tool_error" if result["isError"] else "ok", error)
+    return result
 
 
 def get_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class Settings:
     report_step_ms: int = 500
     rate_limit_per_minute: int = 120
     rate_limit_on_redis_failure: str = "fail-open"
+    audit_retention_days: int = 90
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -86,6 +87,7 @@ class Settings:
             "tools_payload_budget_bytes": reader.integer("DRAWBRIDGE_TOOLS_PAYLOAD_BUDGET_BYTES", 16384, 1024, 10_000_000),
             "report_step_ms": reader.integer("DRAWBRIDGE_REPORT_STEP_MS", 500, 0, 60_000),
             "rate_limit_per_minute": reader.integer("DRAWBRIDGE_RATE_LIMIT_PER_MINUTE", 120, 1, 1_000_000),
+            "audit_retention_days": reader.integer("DRAWBRIDGE_AUDIT_RETENTION_DAYS", 90, 1, 36500),
             "rate_limit_on_redis_failure": reader.choice(
                 "DRAWBRIDGE_RATE_LIMIT_ON_REDIS_FAILURE", ("fail-open", "fail-closed"), "fail-open"
             ),

@@ -43,6 +43,7 @@ def handle(principal: Principal, message: Message) -> Response | tuple[Response,
                 current_app.extensions["drawbridge.cancellations"].cancel(session.session_id, request_id)
         return Response(status=202)
     ctx = _context(principal, session.protocol_version)
+    ctx.session_id = session.session_id
     ctx.cancelled = SharedCancellation(current_app.extensions["drawbridge.cancellations"], session.session_id, message.id)  # type: ignore[arg-type]
     # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on, logged for a resume.
     log = current_app.extensions["drawbridge.events"]
@@ -122,4 +123,5 @@ def _context(principal: Principal, version: str) -> protocol.Context:
         request_id=g.request_id,
         era=protocol.LEGACY,
         protocol_version=version,
+        ip=request.remote_addr,
     )

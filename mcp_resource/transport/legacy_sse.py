@@ -54,6 +54,8 @@ def post_message() -> Response:
         request_id=g.request_id,
         era=protocol.LEGACY,
         protocol_version=session.protocol_version,
+        ip=request.remote_addr,
+        session_id=session.session_id,
     )
     log: EventLog = current_app.extensions["drawbridge.events"]
     if message.method == "tools/call":

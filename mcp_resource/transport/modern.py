@@ -49,6 +49,7 @@ def handle(principal: Principal, message: Message) -> Response | tuple[Response,
         era=protocol.MODERN,
         protocol_version=version,
         client_capabilities=capabilities if isinstance(capabilities, dict) else {},
+        ip=request.remote_addr,
     )
     # 2026-07-28: closing the response stream is the cancellation.
     return calls.respond(ctx, message, on_disconnect=ctx.cancelled.set)

@@ -1,0 +1,95 @@
+"""The audit trail: every tools/call (answered, refused, rate-limited, failed) as a row, committed
+before the answer goes out, so an acknowledged call always has its record."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from mcp_resource.models import AuditRecord
+from mcp_resource.tools.base import Tool
+from shared.db import db, utcnow
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+OUTCOMES = ("ok", "tool_error", "refused", "rate_limited", "invalid", "task_created", "failed")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made the call and over which request, as the transport knows it."""
+
+    client_id: str
+    subject: str
+    request_id: str
+    ip: str | None = None
+    session_id: str | None = None
+
+
+def redact(tool: Tool | None, arguments: Any) -> dict[str, Any] | None:
+    """Arguments with every field the tool marks `sensitive` blanked; none for an unknown tool."""
+    if tool is None or not isinstance(arguments, dict):
+        return None
+    sensitive = {name for name, spec in tool.Input().fields.items() if spec.metadata.get("sensitive")}
+    return {k: (REDACTED if k in sensitive else v) for k, v in arguments.items()}
+
+
+def record(
+    caller: Caller, tool_name: str, tool: Tool | None, arguments: Any, outcome: str, duration_ms: float, error: str | None = None
+) -> None:
+    db.session.add(
+        AuditRecord(
+            client_id=caller.client_id,
+            subject=caller.subject,
+            tool=tool_name[:128],
+            arguments=redact(tool, arguments),
+            outcome=outcome,
+            error=error,
+            duration_ms=round(duration_ms, 3),
+            ip=caller.ip,
+            session_id=caller.session_id,
+            request_id=caller.request_id,
+        )
+    )
+    db.session.commit()
+
+
+def summary(day: date) -> list[dict[str, Any]]:
+    """Per tool for one UTC day: calls, average and P95 duration, errors."""
+    start = datetime.combine(day, time.min, tzinfo=timezone.utc)
+    rows = db.session.execute(
+        select(AuditRecord.tool, AuditRecord.duration_ms, AuditRecord.outcome).where(
+            AuditRecord.at >= start, AuditRecord.at < start + timedelta(days=1)
+        )
+    ).all()
+    by_tool: dict[str, list[tuple[float, str]]] = {}
+    for tool, duration, outcome in rows:
+        by_tool.setdefault(tool, []).append((duration, outcome))
+    return [
+        {
+            "tool": tool,
+            "calls": len(calls),
+            "average_ms": round(sum(d for d, _ in calls) / len(calls), 2),
+            "p95_ms": round(_percentile(sorted(d for d, _ in calls), 95), 2),
+            "errors": sum(1 for _, outcome in calls if outcome not in ("ok", "task_created")),
+        }
+        for tool, calls in sorted(by_tool.items())
+    ]
+
+
+def prune(retention_days: int) -> int:
+    """Remove records older than the retention period; returns how many went."""
+    removed = db.session.execute(delete(AuditRecord).where(AuditRecord.at < utcnow() - timedelta(days=retention_days)))
+    db.session.commit()
+    return removed.rowcount
+
+
+def _percentile(ordered: list[float], percent: int) -> float:
+    """Nearest-rank percentile."""
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]

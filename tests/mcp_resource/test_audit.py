@@ -1,0 +1,159 @@
+"""The audit trail: every tools/call outcome has its row, committed before the answer."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from marshmallow import Schema, fields
+from sqlalchemy import select
+
+import mcp_resource
+from mcp_resource.guardrails import audit
+from mcp_resource.models import AuditRecord
+from mcp_resource.tools.base import Tool
+from shared.cli import cli, create_cli_app
+from shared.db import db
+from tests import live
+from tests.conftest import ARTIFACTS
+from tests.factories import fetch_token, make_client, sign, valid_claims
+from tests.mcp_http import modern_body, modern_headers
+
+
+@pytest.fixture
+def app(settings):
+    return mcp_resource.create_app(replace(settings, rate_limit_per_minute=2))
+
+
+def call(http, token: str, name: str, arguments: dict):
+    body = modern_body("tools/call", {"name": name, "arguments": arguments})
+    return http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token))
+
+
+def records(app, request_id: str) -> list[AuditRecord]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditRecord).where(AuditRecord.request_id == request_id)))
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "scope", "status", "outcome"),
+    [
+        ("get_post", {"post_id": 1}, "posts:read", 200, "ok"),
+        ("get_post", {"post_id": 99999999}, "posts:read", 200, "tool_error"),
+        ("get_post", {"post_id": "x"}, "posts:read", 200, "tool_error"),
+        ("create_post", {"title": "t", "body": "b"}, "posts:read", 403, "refused"),
+        ("no_such_tool", {}, "posts:read", 200, "invalid"),
+    ],
+    ids=["ok", "not-found", "invalid-arguments", "missing-scope", "unknown-tool"],
+)
+def test_every_outcome_is_recorded_with_who_what_and_how_long(app, settings, auth_context, name, arguments, scope, status, outcome):
+    claims = valid_claims(settings, scope=scope)
+    response = call(app.test_client(), sign(claims), name, arguments)
+
+    assert response.status_code == status
+    (row,) = records(app, response.headers["X-Request-Id"])
+    assert (row.client_id, row.subject, row.tool, row.outcome) == (claims["client_id"], claims["sub"], name, outcome)
+    assert row.duration_ms >= 0
+    assert row.ip == "127.0.0.1"
+    assert (row.error is None) == (outcome == "ok")
+
+
+def test_a_rate_limited_call_is_recorded(app, settings, auth_context):
+    token = sign(valid_claims(settings, scope="posts:read"))
+    http = app.test_client()
+    answers = [call(http, token, "list_posts", {}) for _ in range(3)]
+
+    assert answers[-1].status_code == 429
+    assert records(app, answers[-1].headers["X-Request-Id"])[0].outcome == "rate_limited"
+
+
+class SecretInput(Schema):
+    account = fields.String()
+    password = fields.String(metadata={"sensitive": True})
+
+
+class Login(Tool):
+    name = "login"
+    description = "Log in."
+    scope = "posts:read"
+    Input = SecretInput
+
+
+def test_fields_a_tool_marks_sensitive_are_redacted():
+    assert audit.redact(Login(), {"account": "ada", "password": "hunter2"}) == {"account": "ada", "password": "[redacted]"}
+    assert audit.redact(None, {"password": "hunter2"}) is None  # an unknown tool's arguments are not kept
+
+
+def test_the_daily_summary_has_calls_average_p95_and_errors(settings, fresh_auth_app):
+    caller = audit.Caller("c", "s", "r")
+    for duration in range(1, 21):
+        audit.record(caller, "get_post", None, {}, "ok", float(duration))
+    audit.record(caller, "get_post", None, {}, "tool_error", 100.0)
+    runner = create_cli_app(fresh_auth_app.config["SETTINGS"]).test_cli_runner()
+
+    (row,) = audit.summary(datetime.now(timezone.utc).date())
+    printed = runner.invoke(cli, ["audit", "summary", "--day", datetime.now(timezone.utc).date().isoformat()]).output
+
+    assert row == {"tool": "get_post", "calls": 21, "average_ms": 14.76, "p95_ms": 20.0, "errors": 1}
+    assert "get_post" in printed and "21" in printed
+
+
+def test_old_records_are_pruned(fresh_auth_app):
+    caller = audit.Caller("c", "s", "r")
+    audit.record(caller, "old", None, {}, "ok", 1.0)
+    audit.record(caller, "new", None, {}, "ok", 1.0)
+    db.session.execute(db.update(AuditRecord).where(AuditRecord.tool == "old").values(at=datetime.now(timezone.utc) - timedelta(days=91)))
+    db.session.commit()
+
+    assert audit.prune(90) == 1
+    assert [r.tool for r in db.session.scalars(select(AuditRecord))] == ["new"]
+
+
+@pytest.fixture
+def crash_target(live_services) -> Iterator[live.LiveServer]:
+    port = live.free_port()
+    env = {**live_services.env, "DRAWBRIDGE_MCP_WORKERS": "2"}
+    server = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", port, env, ARTIFACTS / "mcp-crash.log")
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+def test_every_acknowledged_call_survives_a_kill_9_with_its_record(settings, auth_context, crash_target, auth_app):
+    """Under load, kill -9 the workers: every call whose answer arrived has its audit record."""
+    token = fetch_token(settings, make_client(scope="posts:read", rate_limit=1_000_000))
+    url = f"{crash_target.url}/mcp"
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(timeout=5) as client:
+            while not stop.is_set():
+                body = modern_body("tools/call", {"name": "list_posts", "arguments": {}})
+                try:
+                    answer = client.post(url, json=body, headers=modern_headers(body, token))
+                except httpx.HTTPError:
+                    continue
+                if answer.status_code == 200:
+                    acknowledged.append(answer.headers["X-Request-Id"])
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    crash_target.crash()
+    time.sleep(0.3)
+    stop.set()
+    for thread in threads:
+        thread.join()
+
+    with auth_app.app_context():
+        recorded = set(db.session.scalars(select(AuditRecord.request_id).where(AuditRecord.request_id.in_(acknowledged))))
+    assert len(acknowledged) > 50
+    assert recorded == set(acknowledged)
