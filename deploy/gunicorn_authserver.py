@@ -1,6 +1,7 @@
 """gunicorn settings for the authorization server: `gunicorn -c deploy/gunicorn_authserver.py 'authserver:create_app()'`."""
 
 import os
+import tempfile
 
 bind = os.environ.get("DRAWBRIDGE_AUTHSERVER_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("DRAWBRIDGE_AUTHSERVER_WORKERS", "1"))
@@ -12,3 +13,14 @@ graceful_timeout = 10
 accesslog = None  # our JSON logs carry the request id; an access log would duplicate them
 # Two services share a machine: one default control socket path would collide.
 control_socket_disable = True
+
+# Several workers add up their Prometheus samples through files in one directory.
+if workers > 1:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="drawbridge-metrics-"))
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,6 +1,7 @@
 """gunicorn settings for the MCP resource server: `gunicorn -c deploy/gunicorn_mcp.py 'mcp_resource:create_app()'`."""
 
 import os
+import tempfile
 
 bind = os.environ.get("DRAWBRIDGE_MCP_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("DRAWBRIDGE_MCP_WORKERS", "1"))
@@ -14,3 +15,14 @@ graceful_timeout = 10
 accesslog = None
 # Two services share a machine: one default control socket path would collide.
 control_socket_disable = True
+
+# Several workers add up their Prometheus samples through files in one directory.
+if workers > 1:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="drawbridge-metrics-"))
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -12,7 +12,7 @@ from mcp_resource import jsonrpc
 from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable
 from mcp_resource.guardrails.ratelimit import LimiterUnavailable
 from mcp_resource.resource_metadata import metadata_url
-from shared import scopes
+from shared import metrics, scopes
 from shared.app import current_settings
 
 logger = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ KEYS_RETRY_AFTER_SECONDS = 5
 def init_app(app: Flask) -> None:
     @app.errorhandler(JsonRpcError)
     def json_rpc_error(error: JsonRpcError) -> tuple[Response, int, dict[str, str]]:
+        metrics.ERRORS.labels("mcp_resource", str(error.code)).inc()
         return jsonify(jsonrpc.failure(error)), error.http_status, error.headers
 
     @app.errorhandler(LimiterUnavailable)
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(AuthError)
     def auth_error(error: AuthError) -> tuple[Response, int, dict[str, str]]:
+        metrics.ERRORS.labels("mcp_resource", error.error or "unauthorized").inc()
         body = {"error": error.error or "unauthorized", "error_description": error.description}
         return jsonify(body), error.http_status, {"WWW-Authenticate": bearer_challenge(error)}
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import logging as drawbridge_logging
+from shared import metrics
 from shared import redis as drawbridge_redis
 from shared.db import db
 from shared.health import bp as health_bp
@@ -32,6 +33,7 @@ def configure_app(app: Flask, settings: Settings, service: str) -> None:
     db.init_app(app)
     app.extensions["drawbridge.redis"] = drawbridge_redis.connect(settings.redis_url)
     app.register_blueprint(health_bp)
+    metrics.init_app(app)
     if settings.trusted_proxy_count:
         n = settings.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]

@@ -11,7 +11,7 @@ from authserver.models import Client
 from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from authserver.oauth.pkce import S256CodeChallenge
 from authserver.oauth.tokens import AccessTokenIssuer, token_issuer
-from shared import scopes
+from shared import metrics, scopes
 from shared.db import db
 
 
@@ -27,6 +27,11 @@ class AuthorizationServer(FlaskAuthorizationServer):
                 for name, value in headers
             ]
         return super().handle_response(status_code, payload, headers)
+
+
+    def handle_error_response(self, request, error) -> Response:
+        metrics.ERRORS.labels("authserver", error.error or "error").inc()
+        return super().handle_error_response(request, error)
 
 
 def query_client(client_id: str) -> Client | None:

@@ -11,6 +11,7 @@ from flask import current_app
 from joserfc import jwt
 
 from authserver import keys
+from shared import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class AccessTokenIssuer:
             # (a replayed code or refresh token, a withdrawn consent) kills the token at once.
             claims["grant_id"] = grant_id
         key = keys.signing_key(self.ttl_seconds)
+        metrics.TOKENS_ISSUED.labels(grant_type).inc()
         header = {"alg": keys.ALGORITHM, "typ": TOKEN_TYPE_HEADER, "kid": key.kid}
         logger.info(
             "token_issued",

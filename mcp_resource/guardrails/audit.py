@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 
 from mcp_resource.models import AuditRecord
 from mcp_resource.tools.base import Tool
+from shared import metrics
 from shared.db import db, utcnow
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def record(
         )
     )
     db.session.commit()
+    metrics.TOOL_CALLS.labels(tool_name[:128], caller.client_id, outcome).inc()
+    metrics.TOOL_SECONDS.labels(tool_name[:128]).observe(duration_ms / 1000)
 
 
 def summary(day: date) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ import redis
 from flask import current_app
 
 from mcp_resource.errors import RateLimited
+from shared import metrics
 from shared import redis as drawbridge_redis
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class ResilientRateLimiter(RateLimiter):
             return self.primary.hit(client_id, limit_per_minute)
         except redis.RedisError:
             self.failures += 1
+            metrics.RATE_LIMIT_BACKEND_FAILURES.inc()
             logger.warning("ratelimit_redis_unavailable", extra={"behaviour": self.on_failure})
             if self.on_failure == FAIL_CLOSED:
                 raise LimiterUnavailable("rate limits cannot be checked") from None
@@ -127,6 +129,7 @@ def admit(client_id: str) -> Decision:
     limit = current_app.extensions["drawbridge.policies"].rate_limit_per_minute(client_id)
     decision = limiter.hit(client_id, limit)
     if not decision.allowed:
+        metrics.RATE_LIMITED.labels(client_id).inc()
         retry = max(1, math.ceil(decision.retry_after_seconds))
         raise RateLimited(
             f"Rate limit of {limit} tool calls per minute reached; retry in {retry} seconds.",

@@ -17,6 +17,7 @@ from mcp_resource.errors import Cancelled, InternalError, JsonRpcError, MessageI
 from mcp_resource.events import EventLog, event_id, new_stream_id
 from mcp_resource.notifications import Hub
 from mcp_resource.protocol import LOG_LEVELS
+from shared import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,15 @@ def event(message: dict[str, Any], event_id: str | None = None) -> str:
 
 def response(stream: Iterator[str]) -> Response:
     """A streamed text/event-stream response that proxies must not buffer."""
-    return Response(stream, mimetype="text/event-stream", headers=HEADERS)
+    return Response(_counted(stream), mimetype="text/event-stream", headers=HEADERS)
+
+
+def _counted(stream: Iterator[str]) -> Iterator[str]:
+    metrics.OPEN_STREAMS.inc()
+    try:
+        yield from stream
+    finally:
+        metrics.OPEN_STREAMS.dec()
 
 
 def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:
