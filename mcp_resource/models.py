@@ -56,6 +56,7 @@ class AuditRecord(db.Model):
     subject: Mapped[str] = mapped_column(String(200))
     tool: Mapped[str] = mapped_column(String(128), index=True)
     arguments: Mapped[dict | None] = mapped_column(JSON)
+    # ok, tool_error, refused (scope), rate_limited, invalid (unknown tool...), task_created, failed
     outcome: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float]

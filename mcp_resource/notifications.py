@@ -51,10 +51,6 @@ class Hub:
         for inbox in subscribers:
             inbox.put(method)
 
-    @property
-    def open_streams(self) -> int:
-        return len(self._subscribers)
-
 
 class ToolStateWatcher:
     """Keeps the registry's disabled set in step with the database and announces changes."""

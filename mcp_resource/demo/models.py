@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, db, utcnow
 
-POST_STATUSES = ("draft", "published")
 ORDER_STATUSES = ("placed", "cancelled")
 
 

@@ -19,7 +19,6 @@ from shared.db import db, utcnow
 logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
-OUTCOMES = ("ok", "tool_error", "refused", "rate_limited", "invalid", "task_created", "failed")
 
 
 @dataclass(frozen=True)
