@@ -6,7 +6,7 @@ from flask import Flask
 
 from mcp_resource import cancellation, events, http_errors, jobs, notifications, resource_metadata, sessions
 from mcp_resource.auth import TokenVerifier
-from mcp_resource.guardrails import ratelimit
+from mcp_resource.guardrails import audit, ratelimit
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http, legacy_sse
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["drawbridge.jobs"] = jobs.for_app(app, redis_client)
     app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, settings.rate_limit_on_redis_failure)
     app.extensions["drawbridge.policies"] = ClientPolicies(settings.rate_limit_per_minute)
+    app.extensions["drawbridge.audit"] = audit.AuditWriter(app)
     app.register_blueprint(http.bp)
     app.register_blueprint(legacy_sse.bp)
     app.register_blueprint(resource_metadata.bp)

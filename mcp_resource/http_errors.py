@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
 from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable
+from mcp_resource.guardrails.audit import AuditUnavailable
 from mcp_resource.guardrails.ratelimit import LimiterUnavailable
 from mcp_resource.resource_metadata import metadata_url
 from shared import metrics, scopes
@@ -39,6 +40,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(KeysUnavailable)
     def keys_unavailable(error: KeysUnavailable) -> tuple[Response, int, dict[str, str]]:
         failure = InternalError("Temporarily unable to verify access tokens; retry shortly.")
+        return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(AuditUnavailable)
+    def audit_unavailable(error: AuditUnavailable) -> tuple[Response, int, dict[str, str]]:
+        failure = InternalError("The call could not be recorded, so it is not acknowledged; retry shortly.")
         return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(redis.RedisError)

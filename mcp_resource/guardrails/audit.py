@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+import queue
+import threading
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, select
+from flask import Flask, current_app
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from mcp_resource.models import AuditRecord
 from mcp_resource.tools.base import Tool
@@ -40,24 +44,91 @@ def redact(tool: Tool | None, arguments: Any) -> dict[str, Any] | None:
     return {k: (REDACTED if k in sensitive else v) for k, v in arguments.items()}
 
 
+class AuditUnavailable(Exception):
+    """The record could not be made durable, so the call must not be acknowledged."""
+
+
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
+
+
+class AuditWriter:
+    """Group commit: rows from concurrent calls share one transaction (one fsync), and each call
+    waits until its own row is committed, so no answer goes out before its record is durable."""
+
+    MAX_BATCH = 500
+    WAIT_SECONDS = 10.0
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._queue: queue.Queue[_Pending] = queue.Queue()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._ensure_started()
+        pending = _Pending(row)
+        self._queue.put(pending)
+        if not pending.done.wait(self.WAIT_SECONDS):
+            raise AuditUnavailable("the audit record was not committed in time")
+        if pending.error is not None:
+            raise AuditUnavailable("the audit record could not be committed") from pending.error
+
+    def _ensure_started(self) -> None:
+        if not self._started:
+            with self._lock:
+                if not self._started:
+                    self._started = True
+                    threading.Thread(target=self._loop, name="audit-writer", daemon=True).start()
+
+    def _loop(self) -> None:
+        with self.app.app_context():
+            while True:
+                batch = [self._queue.get()]
+                while len(batch) < self.MAX_BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                error: Exception | None = None
+                try:
+                    db.session.execute(insert(AuditRecord), [pending.row for pending in batch])
+                    db.session.commit()
+                except SQLAlchemyError as failure:
+                    db.session.rollback()
+                    logger.exception("audit_write_failed", extra={"rows": len(batch)})
+                    error = failure
+                for pending in batch:
+                    pending.error = error
+                    pending.done.set()
+
+
 def record(
     caller: Caller, tool_name: str, tool: Tool | None, arguments: Any, outcome: str, duration_ms: float, error: str | None = None
 ) -> None:
-    db.session.add(
-        AuditRecord(
-            client_id=caller.client_id,
-            subject=caller.subject,
-            tool=tool_name[:128],
-            arguments=redact(tool, arguments),
-            outcome=outcome,
-            error=error,
-            duration_ms=round(duration_ms, 3),
-            ip=caller.ip,
-            session_id=caller.session_id,
-            request_id=caller.request_id,
-        )
-    )
-    db.session.commit()
+    """Make the record durable: through the app's group-commit writer, or directly without one."""
+    row = {
+        "at": utcnow(),
+        "client_id": caller.client_id,
+        "subject": caller.subject,
+        "tool": tool_name[:128],
+        "arguments": redact(tool, arguments),
+        "outcome": outcome,
+        "error": error,
+        "duration_ms": round(duration_ms, 3),
+        "ip": caller.ip,
+        "session_id": caller.session_id,
+        "request_id": caller.request_id,
+    }
+    writer = current_app.extensions.get("drawbridge.audit")
+    if writer is not None:
+        writer.write(row)
+    else:
+        db.session.execute(insert(AuditRecord), [row])
+        db.session.commit()
     metrics.TOOL_CALLS.labels(tool_name[:128], caller.client_id, outcome).inc()
     metrics.TOOL_SECONDS.labels(tool_name[:128]).observe(duration_ms / 1000)
 
