@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from joserfc import jws, jwt
@@ -16,6 +17,7 @@ from shared.revocation import Revocations
 ALGORITHMS = ["ES256"]
 ACCEPTED_TYPES = ("at+jwt", "application/at+jwt")
 CLOCK_LEEWAY_SECONDS = 30
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class TokenVerifier:
     def __init__(self, issuer: str, audience: str, jwks: JwksCache, revocations: Revocations) -> None:
         self.jwks = jwks
         self.revocations = revocations
+        self._verified: dict[str, Principal] = {}
         self.claims = JWTClaimsRegistry(
             leeway=CLOCK_LEEWAY_SECONDS,
             iss={"essential": True, "value": issuer},
@@ -59,6 +62,22 @@ class TokenVerifier:
         return self.verify(token)
 
     def verify(self, token: str) -> Principal:
+        """Signature and claims are checked once per token and remembered until it expires;
+        revocation is checked on every call, so a revoked token fails at once."""
+        principal = self._verified.get(token)
+        if principal is None or principal.expires_at + CLOCK_LEEWAY_SECONDS < time.time():
+            principal = self._verify_signed(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()  # simplest bound; live tokens are re-verified once
+            self._verified[token] = principal
+        checked = [(revocation.TOKEN, principal.token_id)]
+        if principal.grant_id:
+            checked.append((revocation.GRANT, principal.grant_id))
+        if self.revocations.any_revoked(checked):
+            raise InvalidToken("The access token was revoked.")
+        return principal
+
+    def _verify_signed(self, token: str) -> Principal:
         try:
             header = jws.extract_compact(token.encode()).protected
         except (JoseError, ValueError):
@@ -78,7 +97,7 @@ class TokenVerifier:
             raise InvalidToken(_describe(error)) from None
         scope = claims.get("scope", "")
         grant_id = claims.get("grant_id")
-        principal = Principal(
+        return Principal(
             client_id=str(claims["client_id"]),
             subject=str(claims["sub"]),
             scopes=frozenset(scope.split() if isinstance(scope, str) else ()),
@@ -86,12 +105,6 @@ class TokenVerifier:
             expires_at=int(claims["exp"]),
             grant_id=str(grant_id) if grant_id else None,
         )
-        checked = [(revocation.TOKEN, principal.token_id)]
-        if principal.grant_id:
-            checked.append((revocation.GRANT, principal.grant_id))
-        if self.revocations.any_revoked(checked):
-            raise InvalidToken("The access token was revoked.")
-        return principal
 
 
 def _describe(error: JoseError) -> str:

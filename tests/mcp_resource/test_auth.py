@@ -1,0 +1,56 @@
+"""The token verifier: a token's signature is checked once; revocation and expiry every time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mcp_resource.auth import TokenVerifier
+from mcp_resource.errors import InvalidToken
+from mcp_resource.jwks import JwksCache
+from shared import revocation
+from shared.revocation import RedisRevocations
+from tests.factories import sign, valid_claims
+
+
+@pytest.fixture
+def verifier(settings, auth_app, redis_client, monkeypatch) -> TokenVerifier:
+    jwks = JwksCache(settings.jwks_url, max_age_seconds=300, fetch=lambda url: auth_app.test_client().get("/jwks").json)
+    made = TokenVerifier(settings.issuer, settings.resource_url, jwks, RedisRevocations(redis_client))
+    calls = []
+    original = made._verify_signed
+    monkeypatch.setattr(made, "_verify_signed", lambda token: calls.append(token) or original(token))
+    made.signature_checks = calls
+    return made
+
+
+def test_a_token_is_verified_once_and_then_remembered(verifier, settings, auth_context):
+    token = sign(valid_claims(settings))
+
+    first, second = verifier.verify(token), verifier.verify(token)
+
+    assert first == second
+    assert len(verifier.signature_checks) == 1
+
+
+def test_a_remembered_token_that_is_revoked_fails_at_once(verifier, settings, auth_context, redis_client):
+    claims = valid_claims(settings)
+    token = sign(claims)
+    verifier.verify(token)
+
+    RedisRevocations(redis_client).revoke(revocation.TOKEN, claims["jti"], int(time.time()) + 60)
+
+    with pytest.raises(InvalidToken, match="revoked"):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_past_its_expiry_fails(verifier, settings, auth_context):
+    now = int(time.time())
+    token = sign(valid_claims(settings, iat=now - 100, exp=now - 29))  # inside the 30 s leeway for a moment
+    verifier.verify(token)
+    time.sleep(1.5)
+
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+    assert len(verifier.signature_checks) == 2
