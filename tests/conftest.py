@@ -110,9 +110,10 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
         auth.stop()
         worker.terminate()
         raise
-    yield Live(auth=auth, mcp=mcp, settings=settings, env=env)
-    mcp.stop()
-    auth.stop()
+    services = Live(auth=auth, mcp=mcp, settings=settings, env=env)
+    yield services
+    services.mcp.stop()  # a test may have replaced it (the restart test does)
+    services.auth.stop()
     worker.terminate()
     worker.wait(timeout=10)
 
