@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from mcp_resource.models import AuditRecord
@@ -23,6 +23,8 @@ from shared.db import db, utcnow
 logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
+# Core, not the ORM: the rows are plain dicts, and the writer only ever inserts them.
+AUDIT_INSERT = insert(AuditRecord.__table__)
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,7 @@ def redact(tool: Tool | None, arguments: Any) -> dict[str, Any] | None:
     """Arguments with every field the tool marks `sensitive` blanked; none for an unknown tool."""
     if tool is None or not isinstance(arguments, dict):
         return None
-    sensitive = {name for name, spec in tool.Input().fields.items() if spec.metadata.get("sensitive")}
-    return {k: (REDACTED if k in sensitive else v) for k, v in arguments.items()}
+    return {k: (REDACTED if k in tool.sensitive else v) for k, v in arguments.items()}
 
 
 class AuditUnavailable(Exception):
@@ -67,6 +68,7 @@ class AuditWriter:
         self._queue: queue.Queue[_Pending] = queue.Queue()
         self._started = False
         self._lock = threading.Lock()
+        self._connection: Connection | None = None
 
     def write(self, row: dict[str, Any]) -> None:
         self._ensure_started()
@@ -93,17 +95,37 @@ class AuditWriter:
                         batch.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
-                error: Exception | None = None
-                try:
-                    db.session.execute(insert(AuditRecord), [pending.row for pending in batch])
-                    db.session.commit()
-                except SQLAlchemyError as failure:
-                    db.session.rollback()
-                    logger.exception("audit_write_failed", extra={"rows": len(batch)})
-                    error = failure
+                error = self._commit([pending.row for pending in batch])
                 for pending in batch:
                     pending.error = error
                     pending.done.set()
+
+    def _commit(self, rows: list[dict[str, Any]]) -> Exception | None:
+        """One transaction for the batch; a connection that had gone stale is replaced and the batch
+        tried once more. Returns the failure, if any, for every caller in the batch to see."""
+        try:
+            try:
+                self._insert(rows)
+            except SQLAlchemyError as failure:
+                if not failure.connection_invalidated:
+                    raise
+                self._insert(rows)
+        except SQLAlchemyError as failure:
+            logger.exception("audit_write_failed", extra={"rows": len(rows)})
+            return failure
+        return None
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        """On the writer's own connection: no pool checkout or ping per batch."""
+        if self._connection is None:
+            self._connection = db.engine.connect()
+        try:
+            with self._connection.begin():
+                self._connection.execute(AUDIT_INSERT, rows)
+        except SQLAlchemyError:
+            self._connection.close()
+            self._connection = None
+            raise
 
 
 def record(
@@ -127,7 +149,7 @@ def record(
     if writer is not None:
         writer.write(row)
     else:
-        db.session.execute(insert(AuditRecord), [row])
+        db.session.execute(AUDIT_INSERT, [row])
         db.session.commit()
     metrics.TOOL_CALLS.labels(tool_name[:128], caller.client_id, outcome).inc()
     metrics.TOOL_SECONDS.labels(tool_name[:128]).observe(duration_ms / 1000)

@@ -112,6 +112,8 @@ class Tool:
     def __init__(self) -> None:
         self._input = self.Input()
         self._output = self.Output() if self.Output is not None else None
+        #: Argument names the audit trail redacts (fields declared with `metadata={"sensitive": True}`).
+        self.sensitive = frozenset(name for name, spec in self._input.fields.items() if spec.metadata.get("sensitive"))
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
         raise NotImplementedError

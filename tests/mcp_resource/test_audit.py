@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 from marshmallow import Schema, fields
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import mcp_resource
 from mcp_resource.guardrails import audit
@@ -71,6 +71,22 @@ def test_a_rate_limited_call_is_recorded(app, settings, auth_context):
 
     assert answers[-1].status_code == 429
     assert records(app, answers[-1].headers["X-Request-Id"])[0].outcome == "rate_limited"
+
+
+def test_the_writer_reconnects_when_the_database_drops_its_connection(app, settings, auth_context):
+    token = sign(valid_claims(settings, scope="posts:read"))
+    http = app.test_client()
+    assert call(http, token, "list_posts", {}).status_code == 200
+    with app.app_context():  # what a database restart or failover does to every open connection
+        db.session.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        )
+        db.session.commit()
+
+    after = call(http, token, "list_posts", {})
+
+    assert after.status_code == 200
+    assert [row.outcome for row in records(app, after.headers["X-Request-Id"])] == ["ok"]
 
 
 class SecretInput(Schema):
