@@ -85,7 +85,7 @@ def main() -> None:
         wait_healthy(env["DRAWBRIDGE_ISSUER"])
         wait_healthy(f"http://127.0.0.1:{mcp_port}")
         token = fetch_token(env, credentials["client_id"], credentials["client_secret"])
-        targets = {"unguarded": (f"http://127.0.0.1:{mcp_port}/bench/unguarded", None), "guarded": (env["DRAWBRIDGE_RESOURCE_URL"], token)}
+        targets = {"unguarded": (f"http://127.0.0.1:{mcp_port}/bench/unguarded/mcp", None), "guarded": (env["DRAWBRIDGE_RESOURCE_URL"], token)}
         wrk(targets["guarded"][0], 2, args.connections, token)  # warm up both paths
         wrk(targets["unguarded"][0], 2, args.connections, None)
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in targets}

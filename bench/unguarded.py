@@ -1,20 +1,24 @@
-"""The MCP server for the guardrails benchmark: the normal app, plus a bench-only `echo` tool and a
-bench-only route that runs a tools/call with no authentication, rate limit or audit, so the same
-process serves the same call with and without guardrails. Never deployed: it lives in bench/."""
+"""The MCP server for the guardrails benchmark: the normal app plus a bench-only `echo` tool, and the
+same `/mcp` endpoint mounted a second time at `/bench/unguarded/mcp` with the three guardrails
+switched off (no token check, no rate limit, no audit row). Both answer from one process through the
+same transport, protocol and tool code, so the difference is what the guardrails cost.
+Never deployed: it lives in bench/."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, request
 from marshmallow import Schema, fields
 
 import mcp_resource
-from mcp_resource import jsonrpc
 from mcp_resource.auth import Principal
+from mcp_resource.guardrails.ratelimit import Decision
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
 from mcp_resource.tools.registry import ToolRegistry
+from mcp_resource.transport import http
 
+UNGUARDED_PREFIX = "/bench/unguarded"
 NOBODY = Principal(client_id="bench", subject="bench", scopes=frozenset({"posts:read"}), token_id="bench", expires_at=0)
 
 
@@ -33,16 +37,41 @@ class Echo(Tool):
         return ToolResult(text=args["text"])
 
 
+def _unguarded() -> bool:
+    return request.path.startswith(UNGUARDED_PREFIX)
+
+
+class _Switch:
+    """Delegates to the real guardrail, except on the unguarded mount."""
+
+    def __init__(self, real: Any, off: Any) -> None:
+        self.real, self.off = real, off
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.off if _unguarded() else self.real, name)
+
+
+class _NoAuth:
+    def verify_header(self, authorization: str | None) -> Principal:
+        return NOBODY
+
+
+class _NoLimit:
+    def hit(self, client_id: str, limit_per_minute: int) -> Decision:
+        return Decision(True, limit_per_minute, limit_per_minute, 0.0)
+
+
+class _NoAudit:
+    def write(self, row: dict[str, Any]) -> None:
+        pass
+
+
 def create_app() -> Flask:
     app = mcp_resource.create_app()
     registry = app.extensions["drawbridge.tools"]
     app.extensions["drawbridge.tools"] = ToolRegistry([registry.tool(n) for n in registry.names()] + [Echo()])
-
-    @app.post("/bench/unguarded")
-    def unguarded() -> Response:
-        message = jsonrpc.parse(request.get_data())
-        tool = app.extensions["drawbridge.tools"].get(message.params["name"])
-        result = tool.call(ToolCall(principal=NOBODY, request_id=g.request_id), message.params.get("arguments", {})).to_mcp()
-        return jsonify(jsonrpc.success(message.id, result))  # type: ignore[arg-type]
-
+    for name, off in (("verifier", _NoAuth()), ("ratelimit", _NoLimit()), ("audit", _NoAudit())):
+        key = f"drawbridge.{name}"
+        app.extensions[key] = _Switch(app.extensions[key], off)
+    app.register_blueprint(http.bp, url_prefix=UNGUARDED_PREFIX, name="unguarded")
     return app
