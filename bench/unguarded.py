@@ -52,12 +52,15 @@ class _Switch:
 
 
 class _NoAuth:
-    def verify_header(self, authorization: str | None) -> Principal:
+    def verify_header(self, authorization: str | None, check_revocation: bool = True) -> Principal:
         return NOBODY
+
+    def check_revocation(self, principal: Principal) -> None:
+        pass
 
 
 class _NoLimit:
-    def hit(self, client_id: str, limit_per_minute: int) -> Decision:
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
         return Decision(True, limit_per_minute, limit_per_minute, 0.0)
 
 

@@ -18,6 +18,7 @@ ALGORITHMS = ["ES256"]
 ACCEPTED_TYPES = ("at+jwt", "application/at+jwt")
 CLOCK_LEEWAY_SECONDS = 30
 VERIFIED_CACHE_SIZE = 10_000
+REVOKED = "The access token was revoked."
 
 
 @dataclass(frozen=True)
@@ -51,30 +52,33 @@ class TokenVerifier:
             jti={"essential": True},
         )
 
-    def verify_header(self, authorization: str | None) -> Principal:
-        """The Principal for an `Authorization: Bearer` header value."""
+    def verify_header(self, authorization: str | None, check_revocation: bool = True) -> Principal:
+        """The Principal for an `Authorization: Bearer` header value. Without `check_revocation`
+        the caller must check it before answering (a tools/call does, with its rate limit)."""
         if not authorization:
             raise MissingToken("Authentication required: send an OAuth access token as a Bearer token.")
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
-        return self.verify(token)
+        principal = self.verify(token)
+        if check_revocation:
+            self.check_revocation(principal)
+        return principal
+
+    def check_revocation(self, principal: Principal) -> None:
+        if self.revocations.any_revoked(revocation_entries(principal)):
+            raise InvalidToken(REVOKED)
 
     def verify(self, token: str) -> Principal:
-        """Signature and claims are checked once per token and remembered until it expires;
-        revocation is checked on every call, so a revoked token fails at once."""
+        """Signature and claims, checked once per token and remembered until it expires. Revocation
+        is not remembered: it is checked on every request, so a revoked token fails at once."""
         principal = self._verified.get(token)
         if principal is None or principal.expires_at + CLOCK_LEEWAY_SECONDS < time.time():
             principal = self._verify_signed(token)
             if len(self._verified) >= VERIFIED_CACHE_SIZE:
                 self._verified.clear()  # simplest bound; live tokens are re-verified once
             self._verified[token] = principal
-        checked = [(revocation.TOKEN, principal.token_id)]
-        if principal.grant_id:
-            checked.append((revocation.GRANT, principal.grant_id))
-        if self.revocations.any_revoked(checked):
-            raise InvalidToken("The access token was revoked.")
         return principal
 
     def _verify_signed(self, token: str) -> Principal:
@@ -105,6 +109,14 @@ class TokenVerifier:
             expires_at=int(claims["exp"]),
             grant_id=str(grant_id) if grant_id else None,
         )
+
+
+def revocation_entries(principal: Principal) -> list[tuple[str, str]]:
+    """The entries of the revocation set that would void this token: its own id, and its grant."""
+    entries = [(revocation.TOKEN, principal.token_id)]
+    if principal.grant_id:
+        entries.append((revocation.GRANT, principal.grant_id))
+    return entries
 
 
 def _describe(error: JoseError) -> str:

@@ -152,12 +152,17 @@ REFUSALS = {InsufficientScope: "refused", RateLimited: "rate_limited", InvalidPa
 
 
 def admit_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[str, Any]]:
-    """The guardrails before a call runs, once per call: scope, then the client's rate limit.
-    A refusal is audited before it is answered."""
+    """The guardrails before a call runs, once per call: scope, then revocation and the client's
+    rate limit in one step. A revoked token hears so before any refusal; a refusal is audited
+    before it is answered."""
     if ctx.admitted is None:
         try:
-            tool, arguments = check_tool_call(ctx, params)
-            ratelimit.admit(ctx.principal.client_id)
+            try:
+                tool, arguments = check_tool_call(ctx, params)
+            except tuple(REFUSALS):
+                ratelimit.admit(ctx.principal, count=False)
+                raise
+            ratelimit.admit(ctx.principal)
         except tuple(REFUSALS) as refusal:
             name = params.get("name")
             known = ctx.tools.get(name) if isinstance(name, str) else None

@@ -47,10 +47,10 @@ class RedisRevocations(Revocations):
 
     def revoke(self, kind: str, identifier: str, until_epoch: int) -> None:
         if until_epoch > time.time():  # otherwise every token it covers has expired already
-            self.client.set(drawbridge_redis.key("revoked", kind, identifier), 1, exat=until_epoch)
+            self.client.set(redis_key(kind, identifier), 1, exat=until_epoch)
 
     def any_revoked(self, entries: list[tuple[str, str]]) -> bool:
-        return bool(self.client.exists(*(drawbridge_redis.key("revoked", k, i) for k, i in entries)))
+        return bool(self.client.exists(*(redis_key(k, i) for k, i in entries)))
 
 
 class DatabaseRevocations(Revocations):
@@ -65,6 +65,10 @@ class DatabaseRevocations(Revocations):
         keys = [f"{k}:{i}" for k, i in entries]
         query = select(RevokedEntry.key).where(RevokedEntry.key.in_(keys), RevokedEntry.expires_at >= int(time.time()))
         return db.session.scalar(query.limit(1)) is not None
+
+
+def redis_key(kind: str, identifier: str) -> str:
+    return drawbridge_redis.key("revoked", kind, identifier)
 
 
 def for_client(client: redis.Redis | None) -> Revocations:

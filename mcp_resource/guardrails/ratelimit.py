@@ -1,7 +1,8 @@
 """Per-client rate limits over a sliding one-minute window: exactly N calls in any 60 seconds.
 
 With Redis, one Lua script per call decides atomically, so concurrent workers and instances never
-let more through than the limit. The embedded default keeps the same window in process. When
+let more through than the limit. The same script first looks up the caller's revocation entries,
+so a tools/call costs one Redis round trip for both checks. The embedded default keeps the same window in process. When
 Redis is unreachable the setting decides: fail-open (a local window per process, logged) or
 fail-closed (503, logged).
 """
@@ -18,11 +19,13 @@ from collections import deque
 from dataclasses import dataclass
 
 import redis
-from flask import current_app
+from flask import current_app, g
 
-from mcp_resource.errors import RateLimited
-from shared import metrics
+from mcp_resource.auth import REVOKED, Principal, revocation_entries
+from mcp_resource.errors import InvalidToken, RateLimited
+from shared import metrics, revocation
 from shared import redis as drawbridge_redis
+from shared.revocation import DatabaseRevocations, Revocations
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +33,16 @@ WINDOW_SECONDS = 60
 FAIL_OPEN = "fail-open"
 FAIL_CLOSED = "fail-closed"
 
-# KEYS[1] the client's window; ARGV: window in ms, limit, a unique member for this call.
+# KEYS[1] the client's window, KEYS[2..] the caller's revocation entries; ARGV: window in ms,
+# limit, a unique member for this call, and 1 to count the call (0: only the revocation check).
 # Redis's own clock is used, so instances with drifting clocks still share one window.
 SLIDING_WINDOW = """
+if #KEYS > 1 and redis.call('EXISTS', unpack(KEYS, 2)) > 0 then
+  return {-1, 0, 0}
+end
+if ARGV[4] == '0' then
+  return {1, 0, 0}
+end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local window = tonumber(ARGV[1])
@@ -55,6 +65,11 @@ class Decision:
     limit: int
     remaining: int
     retry_after_seconds: float
+    revoked: bool = False
+
+
+def _uncounted(limit_per_minute: int) -> Decision:
+    return Decision(True, limit_per_minute, limit_per_minute, 0.0)
 
 
 class LimiterUnavailable(Exception):
@@ -66,23 +81,40 @@ class RateLimiter(ABC):
     def hit(self, client_id: str, limit_per_minute: int) -> Decision:
         """Count one call for the client if the window has room; say when to retry if not."""
 
+    @abstractmethod
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
+        """Refuse if any of the caller's revocation entries is set; else, when `count`, `hit`."""
+
 
 class RedisRateLimiter(RateLimiter):
     def __init__(self, client: redis.Redis) -> None:
         self.script = client.register_script(SLIDING_WINDOW)
 
     def hit(self, client_id: str, limit_per_minute: int) -> Decision:
-        key = drawbridge_redis.key("ratelimit", client_id)
-        allowed, remaining, retry_ms = self.script(keys=[key], args=[WINDOW_SECONDS * 1000, limit_per_minute, uuid.uuid4().hex])
-        return Decision(bool(allowed), limit_per_minute, int(remaining), int(retry_ms) / 1000)
+        return self._run(client_id, limit_per_minute, [], True)
+
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
+        return self._run(client_id, limit_per_minute, [revocation.redis_key(k, i) for k, i in revocations], count)
+
+    def _run(self, client_id: str, limit_per_minute: int, revoked_keys: list[str], count: bool) -> Decision:
+        window = drawbridge_redis.key("ratelimit", client_id)
+        args = [WINDOW_SECONDS * 1000, limit_per_minute, uuid.uuid4().hex, int(count)]
+        status, remaining, retry_ms = self.script(keys=[window, *revoked_keys], args=args)
+        return Decision(status == 1, limit_per_minute, int(remaining), int(retry_ms) / 1000, revoked=status == -1)
 
 
 class LocalRateLimiter(RateLimiter):
     """The same window in this process: the embedded default, and fail-open's fallback."""
 
-    def __init__(self) -> None:
+    def __init__(self, revocations: Revocations) -> None:
+        self.revocations = revocations
         self._calls: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
+        if self.revocations.any_revoked(revocations):
+            return Decision(False, limit_per_minute, 0, 0.0, revoked=True)
+        return self.hit(client_id, limit_per_minute) if count else _uncounted(limit_per_minute)
 
     def hit(self, client_id: str, limit_per_minute: int) -> Decision:
         now = time.monotonic()
@@ -102,32 +134,51 @@ class ResilientRateLimiter(RateLimiter):
     def __init__(self, primary: RedisRateLimiter, on_failure: str) -> None:
         self.primary = primary
         self.on_failure = on_failure
-        self.fallback = LocalRateLimiter()
+        # Only its window is used: revocations are never checked without Redis (see `admit`).
+        self.fallback = LocalRateLimiter(DatabaseRevocations())
         self.failures = 0
 
     def hit(self, client_id: str, limit_per_minute: int) -> Decision:
         try:
             return self.primary.hit(client_id, limit_per_minute)
         except redis.RedisError:
-            self.failures += 1
-            metrics.RATE_LIMIT_BACKEND_FAILURES.inc()
-            logger.warning("ratelimit_redis_unavailable", extra={"behaviour": self.on_failure})
-            if self.on_failure == FAIL_CLOSED:
-                raise LimiterUnavailable("rate limits cannot be checked") from None
+            self._failed()
             return self.fallback.hit(client_id, limit_per_minute)
+
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
+        try:
+            return self.primary.admit(client_id, limit_per_minute, revocations, count)
+        except redis.RedisError:
+            if revocations:
+                raise  # the revocation set lives in Redis: no answer without it (503), whatever the setting
+            self._failed()
+            return self.fallback.hit(client_id, limit_per_minute) if count else _uncounted(limit_per_minute)
+
+    def _failed(self) -> None:
+        """Logged and counted; fail-closed refuses (503), fail-open goes on with the local window."""
+        self.failures += 1
+        metrics.RATE_LIMIT_BACKEND_FAILURES.inc()
+        logger.warning("ratelimit_redis_unavailable", extra={"behaviour": self.on_failure})
+        if self.on_failure == FAIL_CLOSED:
+            raise LimiterUnavailable("rate limits cannot be checked") from None
 
 
 def for_client(client: redis.Redis | None, on_failure: str) -> RateLimiter:
     if client is None:
-        return LocalRateLimiter()
+        return LocalRateLimiter(DatabaseRevocations())
     return ResilientRateLimiter(RedisRateLimiter(client), on_failure)
 
 
-def admit(client_id: str) -> Decision:
-    """Count one tool call against the client's limit, or refuse it with 429 and when to retry."""
+def admit(principal: Principal, count: bool = True) -> Decision:
+    """The caller's token is not revoked (else 401), and, when `count`, one tool call is counted
+    against its client's limit (else 429 and when to retry)."""
+    client_id = principal.client_id
     limiter: RateLimiter = current_app.extensions["drawbridge.ratelimit"]
     limit = current_app.extensions["drawbridge.policies"].rate_limit_per_minute(client_id)
-    decision = limiter.hit(client_id, limit)
+    decision = limiter.admit(client_id, limit, revocation_entries(principal), count)
+    g.revocation_checked = True
+    if decision.revoked:
+        raise InvalidToken(REVOKED)
     if not decision.allowed:
         metrics.RATE_LIMITED.labels(client_id).inc()
         retry = max(1, math.ceil(decision.retry_after_seconds))

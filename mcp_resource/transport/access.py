@@ -16,7 +16,13 @@ def check_origin() -> None:
         raise ForbiddenOrigin("Forbidden: this Origin may not call the MCP server.")
 
 
-def authenticate() -> Principal:
-    principal = current_app.extensions["drawbridge.verifier"].verify_header(request.headers.get("Authorization"))
+def authenticate(check_revocation: bool = True) -> Principal:
+    """The caller, from its bearer token; see TokenVerifier.verify_header for `check_revocation`."""
+    principal = current_app.extensions["drawbridge.verifier"].verify_header(request.headers.get("Authorization"), check_revocation)
     g.client_id = principal.client_id
     return principal
+
+
+def check_revocation(principal: Principal) -> None:
+    current_app.extensions["drawbridge.verifier"].check_revocation(principal)
+    g.revocation_checked = True

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
-from mcp_resource.errors import InvalidRequest
+from mcp_resource.errors import InvalidRequest, JsonRpcError
 from mcp_resource.transport import legacy, modern
-from mcp_resource.transport.access import authenticate, check_origin
+from mcp_resource.transport.access import authenticate, check_origin, check_revocation
 
 bp = Blueprint("mcp", __name__)
 
@@ -19,12 +20,22 @@ bp.before_request(check_origin)
 
 @bp.post("/mcp")
 def post() -> Response | tuple[Response, int]:
-    principal = authenticate()
-    _check_content_negotiation()
-    message = jsonrpc.parse(request.get_data())
-    if modern.is_modern(message):
-        return modern.handle(principal, message)
-    return legacy.handle(principal, message)
+    # A tools/call has its token's revocation checked together with its rate limit (one Redis
+    # round trip); every other answer, an error included, is preceded by the check on its own.
+    principal = authenticate(check_revocation=False)
+    g.revocation_checked = False
+    try:
+        _check_content_negotiation()
+        message = jsonrpc.parse(request.get_data())
+        if message.method != "tools/call" or not message.is_request:
+            check_revocation(principal)
+        if modern.is_modern(message):
+            return modern.handle(principal, message)
+        return legacy.handle(principal, message)
+    except (JsonRpcError, HTTPException):
+        if not g.revocation_checked:
+            check_revocation(principal)
+        raise
 
 
 @bp.get("/mcp")

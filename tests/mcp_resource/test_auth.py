@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from mcp_resource.jwks import JwksCache
 from shared import revocation
 from shared.revocation import RedisRevocations
 from tests.factories import sign, valid_claims
+from tests.mcp_http import modern_body, modern_headers
 
 
 @pytest.fixture
@@ -42,7 +44,35 @@ def test_a_remembered_token_that_is_revoked_fails_at_once(verifier, settings, au
     RedisRevocations(redis_client).revoke(revocation.TOKEN, claims["jti"], int(time.time()) + 60)
 
     with pytest.raises(InvalidToken, match="revoked"):
-        verifier.verify(token)
+        verifier.verify_header(f"Bearer {token}")
+
+
+def revoked_token(settings, redis_client, scope: str = "posts:read") -> str:
+    claims = valid_claims(settings, scope=scope)
+    RedisRevocations(redis_client).revoke(revocation.GRANT, claims.setdefault("grant_id", "grant-revoked"), int(time.time()) + 60)
+    return sign(claims)
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "headers"),
+    [
+        ("tools/call", {"name": "list_posts", "arguments": {}}, {}),
+        ("tools/call", {"name": "create_post", "arguments": {"title": "t", "body": "b"}}, {}),  # outside its scopes
+        ("tools/call", {"name": "no_such_tool", "arguments": {}}, {}),
+        ("tools/call", {"name": "list_posts", "arguments": {}}, {"Mcp-Name": "get_post"}),  # a header mismatch
+        ("tools/list", {}, {}),
+    ],
+    ids=["call", "call-outside-scopes", "unknown-tool", "bad-envelope", "list"],
+)
+def test_a_revoked_token_is_refused_with_401_before_anything_else(mcp_app, settings, auth_context, redis_client, method, params, headers):
+    token = revoked_token(settings, redis_client)
+    body = modern_body(method, params)
+
+    response = mcp_app.test_client().post("/mcp", data=json.dumps(body), headers={**modern_headers(body, token), **headers})
+
+    assert response.status_code == 401
+    assert response.json["error_description"] == "The access token was revoked."
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
 def test_a_remembered_token_past_its_expiry_fails(verifier, settings, auth_context):

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -22,6 +23,8 @@ from mcp_resource.guardrails.ratelimit import (
     RedisRateLimiter,
     ResilientRateLimiter,
 )
+from shared import revocation
+from shared.revocation import DatabaseRevocations, RedisRevocations
 from tests import live
 from tests.conftest import ARTIFACTS
 from tests.factories import fetch_token, make_client, sign, valid_claims
@@ -29,8 +32,28 @@ from tests.mcp_http import modern_body, modern_headers, rpc
 
 
 @pytest.fixture(params=["redis", "local"])
-def limiter(request, redis_client):
-    return RedisRateLimiter(redis_client) if request.param == "redis" else LocalRateLimiter()
+def limiter(request, redis_client, auth_context):
+    return RedisRateLimiter(redis_client) if request.param == "redis" else LocalRateLimiter(DatabaseRevocations())
+
+
+@pytest.fixture
+def revoke(limiter, redis_client):
+    """Revoke an entry where this limiter's deployment keeps revocations."""
+    revocations = RedisRevocations(redis_client) if isinstance(limiter, RedisRateLimiter) else limiter.revocations
+    return lambda kind, identifier: revocations.revoke(kind, identifier, int(time.time()) + 60)
+
+
+def test_admission_checks_revocation_first_and_counts_only_when_asked(limiter, revoke):
+    entries = [(revocation.TOKEN, f"jti-{uuid.uuid4().hex}"), (revocation.GRANT, f"grant-{uuid.uuid4().hex}")]
+    client = f"client-{uuid.uuid4().hex}"
+
+    assert limiter.admit(client, 2, entries, count=False).allowed
+    assert [limiter.admit(client, 2, entries, count=True).allowed for _ in range(3)] == [True, True, False]
+    revoke(*entries[1])
+    refused = limiter.admit(client, 100, entries, count=True)
+
+    assert (refused.allowed, refused.revoked) == (False, True)
+    assert limiter.admit(client, 100, entries[:1], count=True).remaining == 97  # the revoked attempt was not counted
 
 
 def test_exactly_the_limit_gets_through_then_a_retry_time(limiter):
