@@ -1,11 +1,12 @@
 """Hold N open SSE streams on one gevent worker and report the memory each costs.
 
-    .venv/bin/python bench/sse_streams.py --streams 2000 --kind listen
+    .venv/bin/python -m bench.sse_streams --streams 10000 --kind listen   # or legacy-get, sse
 
 Starts both services on a throwaway SQLite database (the embedded default), gets a token, opens
-N `subscriptions/listen` streams (or legacy GET /mcp session streams) from one asyncio process,
-holds them while keep-alive comments flow, and reports the worker's resident memory before and
-after, per stream, and how many streams saw a keep-alive on time. All traffic stays on 127.0.0.1.
+N `subscriptions/listen` streams (or legacy GET /mcp session streams, or 2024-11-05 GET /sse
+streams) from one asyncio process, holds them while keep-alive comments flow, and reports the
+worker's resident memory before and after, per stream, and how many streams saw a keep-alive on
+time. All traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -15,22 +16,14 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from bench.common import BIN, REPO, fetch_token, free_port, new_session, wait_healthy
+
 MODERN = "2026-07-28"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_kib(pid: int) -> int:
@@ -43,19 +36,7 @@ def worker_pid(master: int) -> int:
     return int(children[0])
 
 
-def wait_healthy(url: str) -> None:
-    import urllib.request
-
-    for _ in range(100):
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not start")
-
-
-def start_services(workdir: Path, keepalive: int) -> tuple[dict[str, str], list[subprocess.Popen], str, str]:
+def start_services(workdir: Path, keepalive: int) -> tuple[dict[str, str], list[subprocess.Popen]]:
     auth_port, mcp_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -71,7 +52,7 @@ def start_services(workdir: Path, keepalive: int) -> tuple[dict[str, str], list[
     created = subprocess.run(
         [drawbridge, "clients", "create", "--name", "bench", "--scopes", "posts:read"], env=env, check=True, capture_output=True, text=True
     ).stdout
-    credentials = dict(line.split(": ", 1) for line in created.splitlines())
+    env.update({f"BENCH_{k.upper()}": v for k, v in (line.split(": ", 1) for line in created.splitlines())})
     gunicorn = str(BIN / "gunicorn")
     processes = [
         subprocess.Popen([gunicorn, "-c", "deploy/gunicorn_authserver.py", "--bind", f"127.0.0.1:{auth_port}", "authserver:create_app()"], cwd=REPO, env=env),
@@ -79,19 +60,7 @@ def start_services(workdir: Path, keepalive: int) -> tuple[dict[str, str], list[
     ]
     wait_healthy(env["DRAWBRIDGE_ISSUER"])
     wait_healthy(f"http://127.0.0.1:{mcp_port}")
-    return env, processes, credentials["client_id"], credentials["client_secret"]
-
-
-def fetch_token(env: dict[str, str], client_id: str, secret: str) -> str:
-    import base64
-    import urllib.parse
-    import urllib.request
-
-    data = urllib.parse.urlencode({"grant_type": "client_credentials", "resource": env["DRAWBRIDGE_RESOURCE_URL"]}).encode()
-    request = urllib.request.Request(f"{env['DRAWBRIDGE_ISSUER']}/token", data=data)
-    request.add_header("Authorization", "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode())
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["access_token"]
+    return env, processes
 
 
 def listen_request(port: int, token: str) -> bytes:
@@ -106,21 +75,16 @@ def listen_request(port: int, token: str) -> bytes:
     return head.encode() + body
 
 
+def sse_endpoint_request(port: int, token: str) -> bytes:
+    """2024-11-05: GET /sse opens the session's stream and names the endpoint to POST to."""
+    return f"GET /sse HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode()
+
+
 def session_stream_request(port: int, token: str, session_id: str) -> bytes:
     return (
         f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
         f"Accept: text/event-stream\r\nMcp-Session-Id: {session_id}\r\n\r\n"
     ).encode()
-
-
-def new_session(port: int, token: str) -> str:
-    import urllib.request
-
-    body = json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}}}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/mcp", data=body, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.headers["Mcp-Session-Id"]
 
 
 class Stream:
@@ -150,8 +114,12 @@ async def hold(port: int, payload: bytes, stream: Stream, deadline: float, opene
 
 
 async def run(args: argparse.Namespace, port: int, token: str, worker: int) -> dict:
-    session = new_session(port, token) if args.kind == "legacy-get" else ""
-    payload = session_stream_request(port, token, session) if args.kind == "legacy-get" else listen_request(port, token)
+    if args.kind == "legacy-get":
+        payload = session_stream_request(port, token, new_session(f"http://127.0.0.1:{port}/mcp", token))
+    elif args.kind == "sse":
+        payload = sse_endpoint_request(port, token)
+    else:
+        payload = listen_request(port, token)
     baseline = rss_kib(worker)
     opened = asyncio.Semaphore(0)
     streams = [Stream() for _ in range(args.streams)]
@@ -189,15 +157,15 @@ async def run(args: argparse.Namespace, port: int, token: str, worker: int) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, default=2000)
-    parser.add_argument("--kind", choices=("listen", "legacy-get"), default="listen")
+    parser.add_argument("--kind", choices=("listen", "legacy-get", "sse"), default="listen")
     parser.add_argument("--keepalive", type=int, default=5, help="server keep-alive interval, seconds")
     parser.add_argument("--hold", type=float, default=16.0, help="seconds to hold every stream open")
     parser.add_argument("--open-seconds", type=float, default=60.0, help="limit for opening them all")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        env, processes, client_id, secret = start_services(Path(workdir), args.keepalive)
+        env, processes = start_services(Path(workdir), args.keepalive)
         try:
-            token = fetch_token(env, client_id, secret)
+            token = fetch_token(env)
             port = int(env["DRAWBRIDGE_RESOURCE_URL"].split(":")[2].split("/")[0])
             result = asyncio.run(run(args, port, token, worker_pid(processes[1].pid)))
         finally:

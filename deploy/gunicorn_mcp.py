@@ -7,7 +7,7 @@ bind = os.environ.get("DRAWBRIDGE_MCP_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("DRAWBRIDGE_MCP_WORKERS", "1"))
 # gevent: every open SSE stream is a greenlet, not a thread (Flask docs/gevent.rst).
 worker_class = "gevent"
-worker_connections = 10000
+worker_connections = int(os.environ.get("DRAWBRIDGE_MCP_WORKER_CONNECTIONS", "16000"))
 keepalive = 75  # longer than the proxy's idle timeout, so the proxy closes first
 # SSE streams stay open; only a worker that stops answering its arbiter is restarted.
 timeout = 30
