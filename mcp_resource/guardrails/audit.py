@@ -3,18 +3,20 @@ before the answer goes out, so an acknowledged call always has its record."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-import queue
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+import psycopg
 from flask import Flask, current_app
+from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from mcp_resource.batching import Batcher, BatchTimeout
 from mcp_resource.models import AuditRecord
 from mcp_resource.tools.base import Tool
 from shared import metrics
@@ -23,8 +25,8 @@ from shared.db import db, utcnow
 logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
-# Core, not the ORM: the rows are plain dicts, and the writer only ever inserts them.
-AUDIT_INSERT = insert(AuditRecord.__table__)
+DATABASE_ERRORS = (SQLAlchemyError, psycopg.Error)
+COLUMNS = ("at", "client_id", "subject", "tool", "arguments", "outcome", "error", "duration_ms", "ip", "session_id", "request_id")
 
 
 @dataclass(frozen=True)
@@ -49,90 +51,87 @@ class AuditUnavailable(Exception):
     """The record could not be made durable, so the call must not be acknowledged."""
 
 
-@dataclass
-class _Pending:
-    row: dict[str, Any]
-    done: threading.Event = field(default_factory=threading.Event)
-    error: Exception | None = None
-
-
 class AuditWriter:
-    """Group commit: rows from concurrent calls share one transaction (one fsync), and each call
+    """Group commit: rows from concurrent calls share one statement (one fsync), and each call
     waits until its own row is committed, so no answer goes out before its record is durable."""
 
-    MAX_BATCH = 500
+    MAX_BATCH = 200  # rows x 11 columns stays under every SQLite's limit on bound parameters
     WAIT_SECONDS = 10.0
 
     def __init__(self, app: Flask) -> None:
-        self.app = app
-        self._queue: queue.Queue[_Pending] = queue.Queue()
-        self._started = False
-        self._lock = threading.Lock()
         self._connection: Connection | None = None
+        self._batcher: Batcher[dict[str, Any], None] = Batcher("audit-writer", self._commit, self.MAX_BATCH, self.WAIT_SECONDS, app.app_context)
 
     def write(self, row: dict[str, Any]) -> None:
-        self._ensure_started()
-        pending = _Pending(row)
-        self._queue.put(pending)
-        if not pending.done.wait(self.WAIT_SECONDS):
-            raise AuditUnavailable("the audit record was not committed in time")
-        if pending.error is not None:
-            raise AuditUnavailable("the audit record could not be committed") from pending.error
+        try:
+            self._batcher.submit(row)
+        except BatchTimeout:
+            raise AuditUnavailable("the audit record was not committed in time") from None
+        except DATABASE_ERRORS as failure:
+            raise AuditUnavailable("the audit record could not be committed") from failure
 
-    def _ensure_started(self) -> None:
-        if not self._started:
-            with self._lock:
-                if not self._started:
-                    self._started = True
-                    threading.Thread(target=self._loop, name="audit-writer", daemon=True).start()
-
-    def _loop(self) -> None:
-        with self.app.app_context():
-            while True:
-                batch = [self._queue.get()]
-                while len(batch) < self.MAX_BATCH:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                error = self._commit([pending.row for pending in batch])
-                for pending in batch:
-                    pending.error = error
-                    pending.done.set()
-
-    def _commit(self, rows: list[dict[str, Any]]) -> Exception | None:
-        """One transaction for the batch; a connection that had gone stale is replaced and the batch
-        tried once more. Returns the failure, if any, for every caller in the batch to see."""
+    def _commit(self, rows: list[dict[str, Any]]) -> list[None]:
+        """Insert the batch; a connection that had gone stale (a restart, a failover) is replaced and
+        the batch tried once more."""
         try:
             try:
                 self._insert(rows)
-            except SQLAlchemyError as failure:
-                if not failure.connection_invalidated:
+            except DATABASE_ERRORS as failure:
+                if not _stale(failure):
                     raise
                 self._insert(rows)
-        except SQLAlchemyError as failure:
+        except DATABASE_ERRORS:
             logger.exception("audit_write_failed", extra={"rows": len(rows)})
-            return failure
-        return None
+            raise
+        return [None] * len(rows)
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         """On the writer's own connection: no pool checkout or ping per batch."""
         if self._connection is None:
-            self._connection = db.engine.connect()
+            self._connection = _connect()
         try:
-            with self._connection.begin():
-                self._connection.execute(AUDIT_INSERT, rows)
-        except SQLAlchemyError:
+            if self._connection.dialect.name == "postgresql":
+                _insert_in_one_statement(self._connection, rows)
+            else:
+                with self._connection.begin():
+                    self._connection.execute(insert(AuditRecord.__table__), rows)
+        except DATABASE_ERRORS:
             self._connection.close()
             self._connection = None
             raise
+
+
+def _connect() -> Connection:
+    connection = db.engine.connect()
+    if connection.dialect.name == "postgresql":
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
+
+
+def _stale(failure: Exception) -> bool:
+    if isinstance(failure, SQLAlchemyError):
+        return bool(getattr(failure, "connection_invalidated", False))
+    return isinstance(failure, psycopg.OperationalError)
+
+
+def _insert_in_one_statement(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: one multi-row INSERT in autocommit is its own transaction, so the batch is durable
+    in a single round trip (no BEGIN, no COMMIT; measured at half the CPU of an executemany)."""
+    values = [Jsonb(row[column]) if column == "arguments" else row[column] for row in rows for column in COLUMNS]
+    connection.connection.driver_connection.execute(_multi_row_insert(len(rows)), values)  # type: ignore[union-attr]
+
+
+@functools.lru_cache(maxsize=AuditWriter.MAX_BATCH)
+def _multi_row_insert(count: int) -> str:
+    row = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    return f"INSERT INTO {AuditRecord.__tablename__} ({', '.join(COLUMNS)}) VALUES " + ", ".join([row] * count)
 
 
 def record(
     caller: Caller, tool_name: str, tool: Tool | None, arguments: Any, outcome: str, duration_ms: float, error: str | None = None
 ) -> None:
     """Make the record durable: through the app's group-commit writer, or directly without one."""
-    row = {
+    row = {  # the keys are COLUMNS
         "at": utcnow(),
         "client_id": caller.client_id,
         "subject": caller.subject,
@@ -149,7 +148,7 @@ def record(
     if writer is not None:
         writer.write(row)
     else:
-        db.session.execute(AUDIT_INSERT, [row])
+        db.session.execute(insert(AuditRecord.__table__), [row])
         db.session.commit()
     metrics.TOOL_CALLS.labels(tool_name[:128], caller.client_id, outcome).inc()
     metrics.TOOL_SECONDS.labels(tool_name[:128]).observe(duration_ms / 1000)

@@ -9,6 +9,7 @@ fail-closed (503, logged).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -17,11 +18,13 @@ import uuid
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from flask import current_app, g
 
 from mcp_resource.auth import REVOKED, Principal, revocation_entries
+from mcp_resource.batching import Batcher, BatchTimeout
 from mcp_resource.errors import InvalidToken, RateLimited
 from shared import metrics, revocation
 from shared import redis as drawbridge_redis
@@ -87,8 +90,15 @@ class RateLimiter(ABC):
 
 
 class RedisRateLimiter(RateLimiter):
+    """The script by its SHA, in a pipeline shared with the calls of concurrent requests."""
+
+    MAX_BATCH = 500
+    WAIT_SECONDS = 5.0
+
     def __init__(self, client: redis.Redis) -> None:
-        self.script = client.register_script(SLIDING_WINDOW)
+        self.client = client
+        self.sha = hashlib.sha1(SLIDING_WINDOW.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+        self._batcher: Batcher[list[Any], list[int]] = Batcher("ratelimit", self._run_batch, self.MAX_BATCH, self.WAIT_SECONDS)
 
     def hit(self, client_id: str, limit_per_minute: int) -> Decision:
         return self._run(client_id, limit_per_minute, [], True)
@@ -97,10 +107,26 @@ class RedisRateLimiter(RateLimiter):
         return self._run(client_id, limit_per_minute, [revocation.redis_key(k, i) for k, i in revocations], count)
 
     def _run(self, client_id: str, limit_per_minute: int, revoked_keys: list[str], count: bool) -> Decision:
-        window = drawbridge_redis.key("ratelimit", client_id)
-        args = [WINDOW_SECONDS * 1000, limit_per_minute, uuid.uuid4().hex, int(count)]
-        status, remaining, retry_ms = self.script(keys=[window, *revoked_keys], args=args)
+        keys = [drawbridge_redis.key("ratelimit", client_id), *revoked_keys]
+        try:
+            status, remaining, retry_ms = self._batcher.submit([len(keys), *keys, WINDOW_SECONDS * 1000, limit_per_minute, uuid.uuid4().hex, int(count)])
+        except BatchTimeout:
+            raise redis.TimeoutError("the rate-limit script did not answer in time") from None
         return Decision(status == 1, limit_per_minute, int(remaining), int(retry_ms) / 1000, revoked=status == -1)
+
+    def _run_batch(self, calls: list[list[Any]]) -> list[list[int]]:
+        """One pipeline for the batch; after a Redis restart the script is loaded again first."""
+        try:
+            return self._pipeline(calls)
+        except redis.exceptions.NoScriptError:
+            self.client.script_load(SLIDING_WINDOW)
+            return self._pipeline(calls)
+
+    def _pipeline(self, calls: list[list[Any]]) -> list[list[int]]:
+        pipeline = self.client.pipeline(transaction=False)
+        for call in calls:
+            pipeline.evalsha(self.sha, *call)
+        return pipeline.execute()
 
 
 class LocalRateLimiter(RateLimiter):

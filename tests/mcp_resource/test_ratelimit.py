@@ -43,6 +43,13 @@ def revoke(limiter, redis_client):
     return lambda kind, identifier: revocations.revoke(kind, identifier, int(time.time()) + 60)
 
 
+def test_the_script_is_loaded_again_after_redis_forgot_it(redis_client):
+    limiter = RedisRateLimiter(redis_client)
+    redis_client.script_flush()  # what a Redis restart does
+
+    assert limiter.hit(f"client-{uuid.uuid4().hex}", 5).remaining == 4
+
+
 def test_admission_checks_revocation_first_and_counts_only_when_asked(limiter, revoke):
     entries = [(revocation.TOKEN, f"jti-{uuid.uuid4().hex}"), (revocation.GRANT, f"grant-{uuid.uuid4().hex}")]
     client = f"client-{uuid.uuid4().hex}"

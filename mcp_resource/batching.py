@@ -1,0 +1,92 @@
+"""One round trip for many callers: what concurrent requests submit while a batch is in flight goes
+out together in the next one, and each caller waits for its own answer.
+
+Under the gevent worker a round trip's fixed cost (a send, a wait in the hub, the wake-ups) is most
+of what a small Redis command or INSERT costs; sharing it is what makes the guardrails cheap.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Answer = TypeVar("Answer")
+
+
+class BatchTimeout(Exception):
+    """The batch carrying this item did not finish in time."""
+
+
+@dataclass
+class _Pending(Generic[Item, Answer]):
+    item: Item
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: Answer | None = None
+    error: BaseException | None = None
+
+
+class Batcher(Generic[Item, Answer]):
+    """`flush` gets every item queued since the last batch (at most `max_batch`) and returns their
+    answers in order; if it raises, every caller in that batch gets the exception."""
+
+    def __init__(
+        self,
+        name: str,
+        flush: Callable[[list[Item]], list[Answer]],
+        max_batch: int,
+        wait_seconds: float,
+        context: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
+        self.name = name
+        self.flush = flush
+        self.max_batch = max_batch
+        self.wait_seconds = wait_seconds
+        self.context = context
+        self._queue: queue.Queue[_Pending[Item, Answer]] = queue.Queue()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def submit(self, item: Item) -> Answer:
+        self._ensure_started()
+        pending: _Pending[Item, Answer] = _Pending(item)
+        self._queue.put(pending)
+        if not pending.done.wait(self.wait_seconds):
+            raise BatchTimeout(f"{self.name}: no answer within {self.wait_seconds} s")
+        if pending.error is not None:
+            raise pending.error
+        return pending.answer  # type: ignore[return-value]
+
+    def _ensure_started(self) -> None:
+        if not self._started:
+            with self._lock:
+                if not self._started:
+                    self._started = True
+                    threading.Thread(target=self._loop, name=self.name, daemon=True).start()
+
+    def _loop(self) -> None:
+        with self.context():
+            while True:
+                batch = list(self._next_batch())
+                try:
+                    answers = self.flush([pending.item for pending in batch])
+                except Exception as failure:  # every caller hears it; the loop goes on
+                    for pending in batch:
+                        pending.error = failure
+                else:
+                    for pending, answer in zip(batch, answers, strict=True):
+                        pending.answer = answer
+                for pending in batch:
+                    pending.done.set()
+
+    def _next_batch(self) -> Iterator[_Pending[Item, Answer]]:
+        yield self._queue.get()
+        for _ in range(self.max_batch - 1):
+            try:
+                yield self._queue.get_nowait()
+            except queue.Empty:
+                return
