@@ -3,7 +3,6 @@ before the answer goes out, so an acknowledged call always has its record."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import Any
 
 import psycopg
 from flask import Flask, current_app
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +26,11 @@ logger = logging.getLogger(__name__)
 REDACTED = "[redacted]"
 DATABASE_ERRORS = (SQLAlchemyError, psycopg.Error)
 COLUMNS = ("at", "client_id", "subject", "tool", "arguments", "outcome", "error", "duration_ms", "ip", "session_id", "request_id")
+ARRAY_TYPES = ("timestamptz", "text", "text", "text", "json", "text", "text", "float8", "text", "text", "text")
+INSERT_ARRAYS = (
+    f"INSERT INTO audit_records ({', '.join(COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for kind in ARRAY_TYPES)})"
+)
 
 
 @dataclass(frozen=True)
@@ -115,16 +119,11 @@ def _stale(failure: Exception) -> bool:
 
 
 def _insert_in_one_statement(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: one multi-row INSERT in autocommit is its own transaction, so the batch is durable
-    in a single round trip (no BEGIN, no COMMIT; measured at half the CPU of an executemany)."""
-    values = [Jsonb(row[column]) if column == "arguments" else row[column] for row in rows for column in COLUMNS]
-    connection.connection.driver_connection.execute(_multi_row_insert(len(rows)), values)  # type: ignore[union-attr]
-
-
-@functools.lru_cache(maxsize=AuditWriter.MAX_BATCH)
-def _multi_row_insert(count: int) -> str:
-    row = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-    return f"INSERT INTO {AuditRecord.__tablename__} ({', '.join(COLUMNS)}) VALUES " + ", ".join([row] * count)
+    """PostgreSQL: one INSERT of the batch as arrays, in autocommit: a single statement is its own
+    transaction, so the batch is durable in one round trip (no BEGIN, no COMMIT), and the statement
+    text never changes, so it is parsed and planned once."""
+    columns = [[Json(row[column]) if column == "arguments" else row[column] for row in rows] for column in COLUMNS]
+    connection.connection.driver_connection.execute(INSERT_ARRAYS, columns)  # type: ignore[union-attr]
 
 
 def record(
