@@ -3,6 +3,7 @@ before the answer goes out, so an acknowledged call always has its record."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -149,8 +150,15 @@ def record(
     else:
         db.session.execute(insert(AuditRecord.__table__), [row])
         db.session.commit()
-    metrics.TOOL_CALLS.labels(tool_name[:128], caller.client_id, outcome).inc()
-    metrics.TOOL_SECONDS.labels(tool_name[:128]).observe(duration_ms / 1000)
+    calls, seconds = _tool_metrics(tool_name[:128], caller.client_id, outcome)
+    calls.inc()
+    seconds.observe(duration_ms / 1000)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tool_metrics(tool: str, client_id: str, outcome: str) -> tuple[Any, Any]:
+    """The labelled series, looked up once per combination (`labels()` locks and builds a key each time)."""
+    return metrics.TOOL_CALLS.labels(tool, client_id, outcome), metrics.TOOL_SECONDS.labels(tool)
 
 
 def summary(day: date) -> list[dict[str, Any]]:
