@@ -4,6 +4,7 @@ before the answer goes out, so an acknowledged call always has its record."""
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ from typing import Any
 
 import psycopg
 from flask import Flask, current_app
-from psycopg.types.json import Json
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,10 +27,9 @@ logger = logging.getLogger(__name__)
 REDACTED = "[redacted]"
 DATABASE_ERRORS = (SQLAlchemyError, psycopg.Error)
 COLUMNS = ("at", "client_id", "subject", "tool", "arguments", "outcome", "error", "duration_ms", "ip", "session_id", "request_id")
-ARRAY_TYPES = ("timestamptz", "text", "text", "text", "json", "text", "text", "float8", "text", "text", "text")
-INSERT_ARRAYS = (
+INSERT_DOCUMENT = (
     f"INSERT INTO audit_records ({', '.join(COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for kind in ARRAY_TYPES)})"
+    f"SELECT {', '.join(COLUMNS)} FROM json_populate_recordset(NULL::audit_records, %s::json)"
 )
 
 
@@ -120,11 +119,12 @@ def _stale(failure: Exception) -> bool:
 
 
 def _insert_in_one_statement(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: one INSERT of the batch as arrays, in autocommit: a single statement is its own
-    transaction, so the batch is durable in one round trip (no BEGIN, no COMMIT), and the statement
-    text never changes, so it is parsed and planned once."""
-    columns = [[Json(row[column]) if column == "arguments" else row[column] for row in rows] for column in COLUMNS]
-    connection.connection.driver_connection.execute(INSERT_ARRAYS, columns)  # type: ignore[union-attr]
+    """PostgreSQL: the batch travels as one JSON document and lands in one INSERT, in autocommit: a
+    single statement is its own transaction, so the batch is durable in one round trip (no BEGIN,
+    no COMMIT). The statement text never changes (parsed and planned once), and the rows are
+    encoded by the json module's C encoder instead of one adapted parameter per value."""
+    document = json.dumps(rows, default=datetime.isoformat)
+    connection.connection.driver_connection.execute(INSERT_DOCUMENT, (document,))  # type: ignore[union-attr]
 
 
 def record(
@@ -135,10 +135,10 @@ def record(
         "at": utcnow(),
         "client_id": caller.client_id,
         "subject": caller.subject,
-        "tool": tool_name[:128],
+        "tool": _storable(tool_name)[:128],
         "arguments": redact(tool, arguments),
         "outcome": outcome,
-        "error": error,
+        "error": _storable(error) if error is not None else None,
         "duration_ms": round(duration_ms, 3),
         "ip": caller.ip,
         "session_id": caller.session_id,
@@ -150,9 +150,14 @@ def record(
     else:
         db.session.execute(insert(AuditRecord.__table__), [row])
         db.session.commit()
-    calls, seconds = _tool_metrics(tool_name[:128], caller.client_id, outcome)
+    calls, seconds = _tool_metrics(row["tool"], caller.client_id, outcome)
     calls.inc()
     seconds.observe(duration_ms / 1000)
+
+
+def _storable(text: str) -> str:
+    """Text a caller chose (a tool name, an error quoting it) without the NUL PostgreSQL refuses."""
+    return text.replace("\x00", "\ufffd")
 
 
 @functools.lru_cache(maxsize=4096)

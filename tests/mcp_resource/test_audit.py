@@ -49,8 +49,9 @@ def records(app, request_id: str) -> list[AuditRecord]:
         ("get_post", {"post_id": "x"}, "posts:read", 200, "tool_error"),
         ("create_post", {"title": "t", "body": "b"}, "posts:read", 403, "refused"),
         ("no_such_tool", {}, "posts:read", 200, "invalid"),
+        ("nul\u0000tool", {"x": "\u0000"}, "posts:read", 200, "invalid"),
     ],
-    ids=["ok", "not-found", "invalid-arguments", "missing-scope", "unknown-tool"],
+    ids=["ok", "not-found", "invalid-arguments", "missing-scope", "unknown-tool", "nul-in-name"],
 )
 def test_every_outcome_is_recorded_with_who_what_and_how_long(app, settings, auth_context, name, arguments, scope, status, outcome):
     claims = valid_claims(settings, scope=scope)
@@ -58,7 +59,7 @@ def test_every_outcome_is_recorded_with_who_what_and_how_long(app, settings, aut
 
     assert response.status_code == status
     (row,) = records(app, response.headers["X-Request-Id"])
-    assert (row.client_id, row.subject, row.tool, row.outcome) == (claims["client_id"], claims["sub"], name, outcome)
+    assert (row.client_id, row.subject, row.tool, row.outcome) == (claims["client_id"], claims["sub"], name.replace("\x00", "\ufffd"), outcome)
     assert row.duration_ms >= 0
     assert row.ip == "127.0.0.1"
     assert (row.error is None) == (outcome == "ok")
