@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from flask import Flask, current_app
@@ -30,6 +31,7 @@ def configure_app(app: Flask, settings: Settings, service: str) -> None:
     )
     drawbridge_logging.configure(service, settings.log_level)
     drawbridge_logging.init_app(app)
+    app.before_request(take_turns)
     db.init_app(app)
     app.extensions["drawbridge.redis"] = drawbridge_redis.connect(settings.redis_url)
     app.register_blueprint(health_bp)
@@ -39,6 +41,12 @@ def configure_app(app: Flask, settings: Settings, service: str) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     if not settings.is_production:
         settings.warn_if_unsafe()
+
+
+def take_turns() -> None:
+    """Let other connections' requests run first: gevent otherwise serves one keep-alive connection
+    back to back while the rest wait (time.sleep is gevent's under the worker, a no-op elsewhere)."""
+    time.sleep(0)
 
 
 def current_settings() -> Settings:

@@ -35,10 +35,15 @@ def _same_resource(grant: grants.BaseGrant, bound: str) -> str:
     return bound
 
 
-def _mark_used(client: Client) -> None:
+def _mark_used(client: Client) -> bool:
+    """Note the client's use (at most once per LAST_USED_RESOLUTION); True if that needs a commit.
+    Written by statement: the client at hand is a read-only copy (see RecentClients)."""
     now = utcnow()
-    if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
-        client.last_used_at = now
+    if client.last_used_at is not None and now - client.last_used_at <= LAST_USED_RESOLUTION:
+        return False
+    db.session.execute(update(Client).where(Client.id == client.id).values(last_used_at=now))
+    client.last_used_at = now
+    return True
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -74,6 +79,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
             audience=self.audience,
             grant_type=self.GRANT_TYPE,
         )
+        if _mark_used(self.client):
+            db.session.commit()
         self.save_token(token)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from sqlalchemy import select
 
 from authserver.models import Client
@@ -36,7 +38,36 @@ class AuthorizationServer(FlaskAuthorizationServer):
 
 def query_client(client_id: str) -> Client | None:
     """An enabled client by id; a disabled one is as unknown as a missing one."""
-    return db.session.scalar(select(Client).where(Client.client_id == client_id, Client.disabled_at.is_(None)))
+    return current_app.extensions["drawbridge.recent_clients"].get(client_id)
+
+
+class RecentClients:
+    """Enabled clients as read in the last CACHE_SECONDS, as copies outside any session that are only
+    read, so a busy token endpoint does not ask the database on every request. A change to a client
+    (disabled, a new secret, new redirect URIs) takes effect within CACHE_SECONDS; unknown ids are
+    not kept."""
+
+    CACHE_SECONDS = 5.0
+    MAX_CLIENTS = 10_000
+
+    def __init__(self) -> None:
+        self._clients: dict[str, tuple[float, Client]] = {}
+
+    def get(self, client_id: str) -> Client | None:
+        cached = self._clients.get(client_id)
+        if cached is not None and time.monotonic() - cached[0] < self.CACHE_SECONDS:
+            return cached[1]
+        row = db.session.execute(
+            select(*Client.__table__.columns).where(Client.client_id == client_id, Client.disabled_at.is_(None))
+        ).mappings().first()
+        if row is None:
+            self._clients.pop(client_id, None)
+            return None
+        client = Client(**row)  # never added to a session: the session's own objects stay untouched
+        if len(self._clients) >= self.MAX_CLIENTS:
+            self._clients.clear()  # simplest bound; busy clients are read again once
+        self._clients[client_id] = (time.monotonic(), client)
+        return client
 
 
 def save_token(token: dict, request: object) -> None:
@@ -47,6 +78,7 @@ def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     """The one place grants and endpoints are registered."""
     settings = app.config["SETTINGS"]
     app.config["OAUTH2_SCOPES_SUPPORTED"] = sorted(scopes.SCOPE_NAMES)
+    app.extensions["drawbridge.recent_clients"] = RecentClients()
     server.init_app(app, query_client=query_client, save_token=save_token)
     app.extensions["drawbridge.token_issuer"] = AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds)
     server.register_grant(ClientCredentialsGrant)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -18,13 +16,6 @@ JSON = "application/json"
 
 
 bp.before_request(check_origin)
-
-
-@bp.before_request
-def take_turns() -> None:
-    """Let other connections' requests run first: gevent otherwise serves one keep-alive connection
-    back to back while the rest wait (time.sleep is gevent's under the worker, a no-op elsewhere)."""
-    time.sleep(0)
 
 
 @bp.post("/mcp")

@@ -205,3 +205,27 @@ def test_two_apps_in_one_process_keep_their_own_issuer(auth_app, client, setting
 
     assert decode(auth_app.test_client(), ours).claims["iss"] == settings.issuer
     assert decode(other.test_client(), theirs).claims["iss"] == "https://other-issuer.example"
+
+
+def test_a_token_notes_the_clients_use_at_most_once_an_hour(http, client):
+    def last_used():
+        db.session.expire_all()
+        return db.session.get(type(client.client), client.client.id).last_used_at
+
+    assert request_token(http, client).status_code == 200
+    first = last_used()
+    assert request_token(http, client).status_code == 200
+
+    assert first is not None
+    assert last_used() == first  # no write per token
+
+
+def test_a_disabled_client_is_refused_within_seconds_even_after_recent_tokens(http, client, monkeypatch):
+    from authserver.oauth.server import RecentClients
+
+    assert request_token(http, client).status_code == 200
+    client.client.disabled_at = utcnow()
+    db.session.commit()
+    monkeypatch.setattr(RecentClients, "CACHE_SECONDS", 0.0)  # what CACHE_SECONDS of waiting does
+
+    assert request_token(http, client).status_code == 401
