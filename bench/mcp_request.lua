@@ -31,28 +31,9 @@ if token and token ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. token
 end
 
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
+function failed(body)
+  return body:find('"error"%s*:') or body:find('"isError"%s*:%s*true')
 end
 
-function init(args)
-  failed_bodies = 0
-end
-
-function response(status, headers, body)
-  if status >= 200 and status < 300 and (body:find('"error"%s*:') or body:find('"isError"%s*:%s*true')) then
-    failed_bodies = failed_bodies + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local failed = 0
-  for _, thread in ipairs(threads) do
-    failed = failed + thread:get("failed_bodies")
-  end
-  local errors = summary.errors
-  io.write(string.format("RESULT requests=%d seconds=%.3f p50_ms=%.2f p99_ms=%.2f non2xx_or_error=%d\n",
-    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    errors.status + errors.connect + errors.read + errors.write + errors.timeout + failed))
-end
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(here .. "report.lua")

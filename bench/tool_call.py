@@ -1,0 +1,125 @@
+"""tools/call over Streamable HTTP: Drawbridge (guarded, and its unguarded twin), the official MCP
+Python SDK, and bare Flask under gevent, interleaved round by round; then one MCP worker against two.
+
+    .venv/bin/python -m bench.tool_call [--rounds 3] [--seconds 8] [--connections 16 64] [--skip-scaling]
+
+Every server runs pinned to core 0 and wrk to core 1 (the two-worker run uses both cores for the
+server). Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else the local default ports), wrk,
+and the peers' virtualenv, which bench/peers/setup.sh makes from the registries. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bench import peers
+from bench.common import (
+    BIN,
+    REPO,
+    SERVER_CORE,
+    drawbridge,
+    fetch_token,
+    free_port,
+    machine,
+    new_session,
+    pinned,
+    stop,
+    summarize,
+    wait_healthy,
+    wrk,
+)
+
+SCRIPT = "mcp_request.lua"
+
+
+@contextmanager
+def bare_flask() -> Iterator[str]:
+    port = free_port()
+    command = [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}", "bench.peers.bare_flask:create_app()"]
+    process = pinned(SERVER_CORE, command, cwd=REPO, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", "/")
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop([process])
+
+
+@contextmanager
+def sdk_server() -> Iterator[str]:
+    port = free_port()
+    process = pinned(SERVER_CORE, [*peers.sdk_command(), "--port", str(port)], cwd=REPO, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", "/")
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop([process])
+
+
+def compare(args: argparse.Namespace) -> dict[str, dict]:
+    """Every target at every concurrency, round by round, so drift hits them all alike."""
+    with drawbridge() as env, sdk_server() as sdk_url, bare_flask() as flask_url:
+        token = fetch_token(env)
+        url = env["DRAWBRIDGE_RESOURCE_URL"]
+        unguarded_url = url.replace("/mcp", "/bench/unguarded/mcp")
+        targets = {
+            "drawbridge 2026-07-28": (url, {"BENCH_ERA": "modern", "BENCH_TOKEN": token}),
+            "drawbridge 2025-11-25": (url, {"BENCH_ERA": "legacy", "BENCH_TOKEN": token, "BENCH_SESSION": new_session(url, token)}),
+            "drawbridge unguarded 2026-07-28": (unguarded_url, {"BENCH_ERA": "modern"}),
+            "sdk 2026-07-28": (sdk_url, {"BENCH_ERA": "modern"}),
+            "sdk 2025-11-25": (sdk_url, {"BENCH_ERA": "legacy"}),
+            "bare flask": (flask_url, {"BENCH_ERA": "modern"}),
+        }
+        for target_url, target_env in targets.values():  # warm-up, and a check that each answers
+            warm = wrk(target_url, SCRIPT, 2, 16, target_env)
+            if warm["errors"]:
+                raise SystemExit(f"{target_url} answered with errors during the warm-up: {warm}")
+        runs: dict[str, list] = {f"{name} c={c}": [] for name in targets for c in args.connections}
+        for _ in range(args.rounds):
+            for c in args.connections:
+                for name, (target_url, target_env) in targets.items():
+                    runs[f"{name} c={c}"].append(wrk(target_url, SCRIPT, args.seconds, c, target_env))
+                    time.sleep(0.5)
+    return {name: summarize(results) for name, results in runs.items()}
+
+
+def scaling(args: argparse.Namespace) -> dict[str, dict]:
+    """The guarded 2026-07-28 call on one worker (core 0) and on two (cores 0-1), round by round."""
+    runs: dict[str, list] = {"1 worker": [], "2 workers": []}
+    for _ in range(args.rounds):
+        for workers, cores in ((1, SERVER_CORE), (2, "0,1")):
+            with drawbridge(mcp_workers=workers, mcp_cores=cores) as env:
+                target_env = {"BENCH_ERA": "modern", "BENCH_TOKEN": fetch_token(env)}
+                wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, 2, 64, target_env)
+                runs[f"{workers} worker{'s' if workers > 1 else ''}"].append(wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, args.seconds, 64, target_env))
+    return {name: summarize(results) for name, results in runs.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--skip-scaling", action="store_true")
+    args = parser.parse_args()
+    peers.setup()
+    report: dict = {"machine": machine(), "versions": peers.versions(), "compare": compare(args)}
+    compared = report["compare"]
+    for c in args.connections:
+        report[f"ratios c={c}"] = {
+            "guarded/unguarded 2026-07-28": round(compared[f"drawbridge 2026-07-28 c={c}"]["rps_median"] / compared[f"drawbridge unguarded 2026-07-28 c={c}"]["rps_median"], 3),
+            "drawbridge/sdk 2026-07-28": round(compared[f"drawbridge 2026-07-28 c={c}"]["rps_median"] / compared[f"sdk 2026-07-28 c={c}"]["rps_median"], 3),
+            "drawbridge/sdk 2025-11-25": round(compared[f"drawbridge 2025-11-25 c={c}"]["rps_median"] / compared[f"sdk 2025-11-25 c={c}"]["rps_median"], 3),
+        }
+    if not args.skip_scaling:
+        report["scaling"] = scaling(args)
+        report["scaling"]["2 workers / 1 worker"] = round(report["scaling"]["2 workers"]["rps_median"] / report["scaling"]["1 worker"]["rps_median"], 3)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
