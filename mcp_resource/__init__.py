@@ -6,6 +6,7 @@ from flask import Flask
 
 from mcp_resource import cancellation, events, http_errors, jobs, notifications, resource_metadata, sessions
 from mcp_resource.auth import TokenVerifier
+from mcp_resource.batching import PipelinedRedis
 from mcp_resource.guardrails import audit, ratelimit
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
@@ -37,11 +38,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     watcher.refresh()  # switched-off tools are hidden from the first request on
     app.extensions["drawbridge.tool_watcher"] = watcher
     redis_client = app.extensions["drawbridge.redis"]
-    app.extensions["drawbridge.sessions"] = sessions.for_client(redis_client)
+    pipeline = PipelinedRedis(redis_client) if redis_client is not None else None
+    app.extensions["drawbridge.sessions"] = sessions.for_client(redis_client, pipeline)
     app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
     app.extensions["drawbridge.events"] = events.for_client(redis_client)
     app.extensions["drawbridge.jobs"] = jobs.for_app(app, redis_client)
-    app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, settings.rate_limit_on_redis_failure)
+    app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, settings.rate_limit_on_redis_failure, pipeline)
     app.extensions["drawbridge.policies"] = ClientPolicies(settings.rate_limit_per_minute)
     app.extensions["drawbridge.audit"] = audit.AuditWriter(app)
     app.register_blueprint(http.bp)

@@ -12,7 +12,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+import redis
 
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
@@ -90,3 +92,27 @@ class Batcher(Generic[Item, Answer]):
                 yield self._queue.get_nowait()
             except queue.Empty:
                 return
+
+
+class PipelinedRedis:
+    """Redis commands from concurrent requests, sent together in one pipeline (one round trip)."""
+
+    MAX_BATCH = 500
+    WAIT_SECONDS = 5.0
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._batcher: Batcher[tuple[Any, ...], Any] = Batcher("redis-pipeline", self._run, self.MAX_BATCH, self.WAIT_SECONDS)
+
+    def execute(self, *command: Any) -> Any:
+        """One command's reply; raises what redis-py raises (the batch's failure is everyone's)."""
+        try:
+            return self._batcher.submit(command)
+        except BatchTimeout:
+            raise redis.TimeoutError("Redis did not answer in time") from None
+
+    def _run(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        pipeline = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipeline.execute_command(*command)
+        return pipeline.execute()

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import redis
 
+from mcp_resource.batching import PipelinedRedis
 from shared import redis as drawbridge_redis
 
 SESSION_ID_BYTES = 32
@@ -52,14 +53,16 @@ class SessionStore(ABC):
 
 
 class RedisSessionStore(SessionStore):
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, pipeline: PipelinedRedis) -> None:
         self.client = client
+        self.pipeline = pipeline
 
     def _save(self, session: Session) -> None:
         self.client.set(drawbridge_redis.key("session", session.session_id), json.dumps(asdict(session)), ex=IDLE_TIMEOUT_SECONDS)
 
     def get(self, session_id: str) -> Session | None:
-        raw = self.client.getex(drawbridge_redis.key("session", session_id), ex=IDLE_TIMEOUT_SECONDS)
+        # Every request of a session reads it: in the pipeline shared with concurrent requests.
+        raw = self.pipeline.execute("GETEX", drawbridge_redis.key("session", session_id), "EX", IDLE_TIMEOUT_SECONDS)
         return Session(**json.loads(raw)) if raw else None
 
     def end(self, session_id: str) -> None:
@@ -89,5 +92,5 @@ class LocalSessionStore(SessionStore):
             self._sessions.pop(session_id, None)
 
 
-def for_client(client: redis.Redis | None) -> SessionStore:
-    return RedisSessionStore(client) if client is not None else LocalSessionStore()
+def for_client(client: redis.Redis | None, pipeline: PipelinedRedis | None) -> SessionStore:
+    return RedisSessionStore(client, pipeline) if client is not None and pipeline is not None else LocalSessionStore()

@@ -18,13 +18,12 @@ import uuid
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 from flask import current_app, g
 
 from mcp_resource.auth import REVOKED, Principal, revocation_entries
-from mcp_resource.batching import Batcher, BatchTimeout
+from mcp_resource.batching import PipelinedRedis
 from mcp_resource.errors import InvalidToken, RateLimited
 from shared import metrics, revocation
 from shared import redis as drawbridge_redis
@@ -90,15 +89,12 @@ class RateLimiter(ABC):
 
 
 class RedisRateLimiter(RateLimiter):
-    """The script by its SHA, in a pipeline shared with the calls of concurrent requests."""
+    """The script by its SHA, in a pipeline shared with the Redis commands of concurrent requests."""
 
-    MAX_BATCH = 500
-    WAIT_SECONDS = 5.0
-
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, pipeline: PipelinedRedis | None = None) -> None:
         self.client = client
+        self.pipeline = pipeline or PipelinedRedis(client)
         self.sha = hashlib.sha1(SLIDING_WINDOW.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
-        self._batcher: Batcher[list[Any], list[int]] = Batcher("ratelimit", self._run_batch, self.MAX_BATCH, self.WAIT_SECONDS)
 
     def hit(self, client_id: str, limit_per_minute: int) -> Decision:
         return self._run(client_id, limit_per_minute, [], True)
@@ -108,25 +104,13 @@ class RedisRateLimiter(RateLimiter):
 
     def _run(self, client_id: str, limit_per_minute: int, revoked_keys: list[str], count: bool) -> Decision:
         keys = [drawbridge_redis.key("ratelimit", client_id), *revoked_keys]
+        command = ("EVALSHA", self.sha, len(keys), *keys, WINDOW_SECONDS * 1000, limit_per_minute, uuid.uuid4().hex, int(count))
         try:
-            status, remaining, retry_ms = self._batcher.submit([len(keys), *keys, WINDOW_SECONDS * 1000, limit_per_minute, uuid.uuid4().hex, int(count)])
-        except BatchTimeout:
-            raise redis.TimeoutError("the rate-limit script did not answer in time") from None
-        return Decision(status == 1, limit_per_minute, int(remaining), int(retry_ms) / 1000, revoked=status == -1)
-
-    def _run_batch(self, calls: list[list[Any]]) -> list[list[int]]:
-        """One pipeline for the batch; after a Redis restart the script is loaded again first."""
-        try:
-            return self._pipeline(calls)
-        except redis.exceptions.NoScriptError:
+            status, remaining, retry_ms = self.pipeline.execute(*command)
+        except redis.exceptions.NoScriptError:  # Redis restarted since: load the script again
             self.client.script_load(SLIDING_WINDOW)
-            return self._pipeline(calls)
-
-    def _pipeline(self, calls: list[list[Any]]) -> list[list[int]]:
-        pipeline = self.client.pipeline(transaction=False)
-        for call in calls:
-            pipeline.evalsha(self.sha, *call)
-        return pipeline.execute()
+            status, remaining, retry_ms = self.pipeline.execute(*command)
+        return Decision(status == 1, limit_per_minute, int(remaining), int(retry_ms) / 1000, revoked=status == -1)
 
 
 class LocalRateLimiter(RateLimiter):
@@ -189,10 +173,10 @@ class ResilientRateLimiter(RateLimiter):
             raise LimiterUnavailable("rate limits cannot be checked") from None
 
 
-def for_client(client: redis.Redis | None, on_failure: str) -> RateLimiter:
+def for_client(client: redis.Redis | None, on_failure: str, pipeline: PipelinedRedis | None = None) -> RateLimiter:
     if client is None:
         return LocalRateLimiter(DatabaseRevocations())
-    return ResilientRateLimiter(RedisRateLimiter(client), on_failure)
+    return ResilientRateLimiter(RedisRateLimiter(client, pipeline), on_failure)
 
 
 def admit(principal: Principal, count: bool = True) -> Decision:
