@@ -73,6 +73,7 @@ def compare(args: argparse.Namespace) -> dict[str, dict]:
             "sdk 2026-07-28": (sdk_url, {"BENCH_ERA": "modern"}),
             "sdk 2025-11-25": (sdk_url, {"BENCH_ERA": "legacy"}),
             "bare flask": (flask_url, {"BENCH_ERA": "modern"}),
+            "bare flask, one yield": (f"{flask_url}-yield", {"BENCH_ERA": "modern"}),
         }
         for target_url, target_env in targets.values():  # warm-up, and a check that each answers
             warm = wrk(target_url, SCRIPT, 2, 16, target_env)
