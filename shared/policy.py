@@ -24,9 +24,12 @@ class ClientPolicies:
         cached = self._cache.get(client_id)
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        own = db.session.execute(
-            text("SELECT rate_limit_per_minute FROM oauth_clients WHERE client_id = :client_id"), {"client_id": client_id}
-        ).scalar()
+        # Its own connection, given back at once: the request session would hold one until the
+        # request ends, while it waits for its audit row.
+        with db.engine.connect() as connection:
+            own = connection.execute(
+                text("SELECT rate_limit_per_minute FROM oauth_clients WHERE client_id = :client_id"), {"client_id": client_id}
+            ).scalar()
         limit = own or self.default_rate_limit_per_minute
         with self._lock:
             self._cache[client_id] = (time.monotonic(), limit)

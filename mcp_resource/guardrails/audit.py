@@ -13,8 +13,9 @@ from typing import Any
 
 import psycopg
 from flask import Flask, current_app
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, create_engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from mcp_resource.batching import Batcher, BatchTimeout
 from mcp_resource.models import AuditRecord
@@ -106,7 +107,9 @@ class AuditWriter:
 
 
 def _connect() -> Connection:
-    connection = db.engine.connect()
+    """A connection of the writer's own, outside the requests' pool: requests waiting for their
+    audit rows may hold every pooled connection, and the writer must never wait behind them."""
+    connection = create_engine(db.engine.url, poolclass=NullPool).connect()
     if connection.dialect.name == "postgresql":
         return connection.execution_options(isolation_level="AUTOCOMMIT")
     return connection

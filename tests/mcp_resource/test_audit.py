@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -174,3 +176,39 @@ def test_every_acknowledged_call_survives_a_kill_9_with_its_record(settings, aut
         recorded = set(db.session.scalars(select(AuditRecord.request_id).where(AuditRecord.request_id.in_(acknowledged))))
     assert len(acknowledged) > 50
     assert recorded == set(acknowledged)
+
+
+@pytest.fixture
+def fresh_server(live_services) -> Iterator[live.LiveServer]:
+    """One gevent worker that has served nothing yet: no pooled connection, no writer connection."""
+    port = live.free_port()
+    server = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", port, live_services.env, ARTIFACTS / "mcp-burst.log")
+    yield server
+    server.stop()
+
+
+def test_a_first_burst_larger_than_the_connection_pool_is_answered_and_audited(settings, auth_context, fresh_server, auth_app):
+    """64 concurrent calls hold more than the 30 pooled connections; the writer's own connection
+    lets their rows commit, where a pooled one would wait behind them for good."""
+    token = fetch_token(settings, make_client(scope="posts:read", rate_limit=1_000_000))
+    body = modern_body("tools/call", {"name": "list_posts", "arguments": {}})
+    connections = [http.client.HTTPConnection("127.0.0.1", httpx.URL(fresh_server.url).port, timeout=20) for _ in range(64)]
+    for connection in connections:
+        connection.connect()  # connected first, so the requests arrive together, as wrk sends them
+    barrier = threading.Barrier(len(connections))
+
+    def one_call(connection: http.client.HTTPConnection) -> tuple[int, str]:
+        barrier.wait()
+        connection.request("POST", "/mcp", json.dumps(body), modern_headers(body, token))
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status, answer.headers["X-Request-Id"]
+
+    with ThreadPoolExecutor(max_workers=len(connections)) as pool:
+        answers = list(pool.map(one_call, connections))
+
+    assert [status for status, _ in answers] == [200] * 64
+    request_ids = [request_id for _, request_id in answers]
+    with auth_app.app_context():
+        recorded = db.session.scalars(select(AuditRecord.request_id).where(AuditRecord.request_id.in_(request_ids)))
+        assert sorted(recorded) == sorted(request_ids)
