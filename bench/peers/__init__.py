@@ -17,7 +17,7 @@ OIDC_PROVIDER = Path(__file__).resolve().parent / "oidc_provider"
 
 def setup() -> None:
     """Idempotent: a virtualenv with the pinned SDK, and `npm ci` of the pinned oidc-provider. Their
-output goes to stderr, so a bench's stdout stays one JSON document."""
+    output goes to stderr, so a bench's stdout stays one JSON document."""
     if not (VENV / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", *SDK_REQUIREMENTS], check=True, stdout=sys.stderr)

@@ -206,6 +206,8 @@ def test_a_first_burst_larger_than_the_connection_pool_is_answered_and_audited(s
 
     with ThreadPoolExecutor(max_workers=len(connections)) as pool:
         answers = list(pool.map(one_call, connections))
+    for connection in connections:
+        connection.close()
 
     assert [status for status, _ in answers] == [200] * 64
     request_ids = [request_id for _, request_id in answers]
