@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 from flask import Flask, current_app
-from sqlalchemy import Connection, create_engine, delete, insert, select
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -64,6 +64,7 @@ class AuditWriter:
     WAIT_SECONDS = 10.0
 
     def __init__(self, app: Flask) -> None:
+        self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._batcher: Batcher[dict[str, Any], None] = Batcher("audit-writer", self._commit, self.MAX_BATCH, self.WAIT_SECONDS, app.app_context)
 
@@ -93,7 +94,7 @@ class AuditWriter:
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         """On the writer's own connection: no pool checkout or ping per batch."""
         if self._connection is None:
-            self._connection = _connect()
+            self._connection = self._connect()
         try:
             if self._connection.dialect.name == "postgresql":
                 _insert_in_one_statement(self._connection, rows)
@@ -105,14 +106,15 @@ class AuditWriter:
             self._connection = None
             raise
 
-
-def _connect() -> Connection:
-    """A connection of the writer's own, outside the requests' pool: requests waiting for their
-    audit rows may hold every pooled connection, and the writer must never wait behind them."""
-    connection = create_engine(db.engine.url, poolclass=NullPool).connect()
-    if connection.dialect.name == "postgresql":
-        return connection.execution_options(isolation_level="AUTOCOMMIT")
-    return connection
+    def _connect(self) -> Connection:
+        """A connection of the writer's own, outside the requests' pool: requests waiting for their
+        audit rows may hold every pooled connection, and the writer must never wait behind them."""
+        if self._engine is None:  # made in the writer's thread, after gunicorn forked the worker
+            self._engine = create_engine(db.engine.url, poolclass=NullPool)
+        connection = self._engine.connect()
+        if connection.dialect.name == "postgresql":
+            return connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection
 
 
 def _stale(failure: Exception) -> bool:

@@ -178,6 +178,9 @@ def test_every_acknowledged_call_survives_a_kill_9_with_its_record(settings, aut
     assert recorded == set(acknowledged)
 
 
+BURST = 64  # concurrent first calls, more than the pool's 10 + 20 connections
+
+
 @pytest.fixture
 def fresh_server(live_services) -> Iterator[live.LiveServer]:
     """One gevent worker that has served nothing yet: no pooled connection, no writer connection."""
@@ -188,11 +191,11 @@ def fresh_server(live_services) -> Iterator[live.LiveServer]:
 
 
 def test_a_first_burst_larger_than_the_connection_pool_is_answered_and_audited(settings, auth_context, fresh_server, auth_app):
-    """64 concurrent calls hold more than the 30 pooled connections; the writer's own connection
-    lets their rows commit, where a pooled one would wait behind them for good."""
+    """More concurrent calls than the 30 pooled connections; the writer's own connection lets
+    their rows commit, where a pooled one would wait behind them for good."""
     token = fetch_token(settings, make_client(scope="posts:read", rate_limit=1_000_000))
     body = modern_body("tools/call", {"name": "list_posts", "arguments": {}})
-    connections = [http.client.HTTPConnection("127.0.0.1", httpx.URL(fresh_server.url).port, timeout=20) for _ in range(64)]
+    connections = [http.client.HTTPConnection("127.0.0.1", httpx.URL(fresh_server.url).port, timeout=20) for _ in range(BURST)]
     for connection in connections:
         connection.connect()  # connected first, so the requests arrive together, as wrk sends them
     barrier = threading.Barrier(len(connections))
@@ -209,7 +212,7 @@ def test_a_first_burst_larger_than_the_connection_pool_is_answered_and_audited(s
     for connection in connections:
         connection.close()
 
-    assert [status for status, _ in answers] == [200] * 64
+    assert [status for status, _ in answers] == [200] * BURST
     request_ids = [request_id for _, request_id in answers]
     with auth_app.app_context():
         recorded = db.session.scalars(select(AuditRecord.request_id).where(AuditRecord.request_id.in_(request_ids)))
