@@ -6,7 +6,8 @@ import sqlite3
 import time
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Request, current_app
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -31,6 +32,7 @@ def configure_app(app: Flask, settings: Settings, service: str) -> None:
     )
     drawbridge_logging.configure(service, settings.log_level)
     drawbridge_logging.init_app(app)
+    app.session_interface = CookieSessionInterface()
     app.before_request(take_turns)
     db.init_app(app)
     app.extensions["drawbridge.redis"] = drawbridge_redis.connect(settings.redis_url)
@@ -47,6 +49,16 @@ def take_turns() -> None:
     """Let other connections' requests run first: gevent otherwise serves one keep-alive connection
     back to back while the rest wait (time.sleep is gevent's under the worker, a no-op elsewhere)."""
     time.sleep(0)
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building a signer for a request that carries no
+    session cookie: machines (/token, /mcp) never do, and they are most of the traffic."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def current_settings() -> Settings:
