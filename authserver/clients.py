@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from authserver.models import Client, Grant
 from authserver.oauth import client_secrets, refresh_tokens
@@ -19,6 +19,8 @@ from shared.db import db, utcnow
 SUPPORTED_GRANT_TYPES = ("client_credentials",)
 CLIENT_ID_BYTES = 18
 DEMO_CLIENT_ID = "demo-agent"
+# A client's last use is written at most this often, so busy clients cost no write per token.
+LAST_USED_RESOLUTION = timedelta(hours=1)
 
 
 class ClientSpecError(ValueError):
@@ -132,6 +134,17 @@ def find_registered(client_id: str, registration_token: str) -> Client | None:
     presented = client_secrets.hash_secret(registration_token)
     stored = client.registration_token_hash if client and client.registration_token_hash else ""
     return client if hmac.compare_digest(presented, stored) and client is not None else None
+
+
+def mark_used(client: Client) -> bool:
+    """Note the client's use (at most once per LAST_USED_RESOLUTION); True if that needs a commit.
+    Written by statement: the token endpoint's clients are read-only copies (see RecentClients)."""
+    now = utcnow()
+    if client.last_used_at is not None and now - client.last_used_at <= LAST_USED_RESOLUTION:
+        return False
+    db.session.execute(update(Client).where(Client.id == client.id).values(last_used_at=now))
+    client.last_used_at = now
+    return True
 
 
 def prune_unused(days: int) -> int:

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc6749.hooks import hooked
 from flask import current_app
 from sqlalchemy import select, update
 
+from authserver import clients
 from authserver.models import AuthorizationCode, Client, Grant, User
 from authserver.oauth import refresh_tokens
 from authserver.oauth.errors import describe
@@ -19,8 +20,6 @@ from shared import scopes
 from shared.db import db, utcnow
 
 AUTHORIZATION_CODE_TTL_SECONDS = 60
-# A client's last use is written at most this often, so busy clients cost no write per token.
-LAST_USED_RESOLUTION = timedelta(hours=1)
 
 
 def _requested_resources(grant: grants.BaseGrant) -> list[str]:
@@ -33,56 +32,6 @@ def _same_resource(grant: grants.BaseGrant, bound: str) -> str:
     if requested and (len(requested) > 1 or canonical(requested[0]) != canonical(bound)):
         raise InvalidTargetError("The resource differs from the one this grant was made for.")
     return bound
-
-
-def _mark_used(client: Client) -> bool:
-    """Note the client's use (at most once per LAST_USED_RESOLUTION); True if that needs a commit.
-    Written by statement: the client at hand is a read-only copy (see RecentClients)."""
-    now = utcnow()
-    if client.last_used_at is not None and now - client.last_used_at <= LAST_USED_RESOLUTION:
-        return False
-    db.session.execute(update(Client).where(Client.id == client.id).values(last_used_at=now))
-    client.last_used_at = now
-    return True
-
-
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    """RFC 6749 section 4.4: a confidential client acting on its own behalf."""
-
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-
-    def validate_token_request(self) -> None:
-        super().validate_token_request()
-        self.granted_scope = self._granted_scope()
-        settings = current_app.config["SETTINGS"]
-        self.audience = resolve_audience(_requested_resources(self), settings.known_resources)
-
-    def _granted_scope(self) -> str:
-        """The requested scopes, or all the client's scopes when it asks for none (RFC 6749 3.3)."""
-        allowed = scopes.parse(self.client.scope)
-        requested = scopes.parse(self.request.payload.scope)
-        if not requested:
-            if not allowed:
-                raise InvalidScopeError("This client has no scopes; ask an administrator to grant some.")
-            return " ".join(allowed)
-        refused = [s for s in requested if s not in allowed]
-        if refused:
-            raise InvalidScopeError(f"Scope not allowed for this client: {' '.join(refused)}")
-        return " ".join(requested)
-
-    @hooked
-    def create_token_response(self) -> tuple[int, dict, list]:
-        token = token_issuer().issue(
-            client_id=self.client.client_id,
-            subject=self.client.client_id,
-            scope=self.granted_scope,
-            audience=self.audience,
-            grant_type=self.GRANT_TYPE,
-        )
-        if _mark_used(self.client):
-            db.session.commit()
-        self.save_token(token)
-        return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -180,7 +129,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
         if self.client.check_grant_type("refresh_token"):
             token["refresh_token"] = refresh_tokens.issue(grant)
-        _mark_used(self.client)
+        clients.mark_used(self.client)
         db.session.commit()
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
@@ -220,7 +169,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             grant_id=grant.id,
         )
         token["refresh_token"] = new_refresh_token
-        _mark_used(self.client)
+        clients.mark_used(self.client)
         db.session.commit()
         return 200, token, self.TOKEN_RESPONSE_HEADER
 

@@ -10,7 +10,7 @@ from flask import Flask, Response, current_app
 from sqlalchemy import select
 
 from authserver.models import Client
-from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from authserver.oauth.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authserver.oauth.pkce import S256CodeChallenge
 from authserver.oauth.tokens import AccessTokenIssuer, token_issuer
 from shared import metrics, scopes
@@ -81,6 +81,5 @@ def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     app.extensions["drawbridge.recent_clients"] = RecentClients()
     server.init_app(app, query_client=query_client, save_token=save_token)
     app.extensions["drawbridge.token_issuer"] = AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds)
-    server.register_grant(ClientCredentialsGrant)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)

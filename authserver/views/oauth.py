@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from authserver import clients, keys
 from authserver.extensions import authorization
+from authserver.oauth import client_credentials
 from authserver.oauth.errors import describe
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
@@ -34,6 +35,8 @@ def allow_cross_origin(response: Response) -> Response:
 
 @bp.post("/token")
 def token() -> Response:
+    if request.form.get("grant_type") == client_credentials.GRANT_TYPE:
+        return client_credentials.token_response()
     return authorization.create_token_response()
 
 

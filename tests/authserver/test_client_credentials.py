@@ -229,3 +229,48 @@ def test_a_disabled_client_is_refused_within_seconds_even_after_recent_tokens(ht
     monkeypatch.setattr(RecentClients, "CACHE_SECONDS", 0.0)  # what CACHE_SECONDS of waiting does
 
     assert request_token(http, client).status_code == 401
+
+
+def test_a_client_without_the_grant_is_an_unauthorized_client(http, auth_context):
+    """RFC 6749 section 5.2: unauthorized_client, the client may not use this grant type."""
+    no_grant = make_client(grant_types=())
+
+    response = request_token(http, no_grant)
+
+    assert response.status_code == 400
+    assert response.json["error"] == "unauthorized_client"
+
+
+def test_two_authentication_methods_in_one_request_are_refused(http, client):
+    """RFC 6749 section 2.3: the client MUST NOT use more than one authentication method per request."""
+    form = {"grant_type": "client_credentials", "client_id": client.client.client_id, "client_secret": client.client_secret}
+
+    response = http.post("/token", data=form, headers=basic(client.client.client_id, "not-the-secret"))
+
+    assert response.status_code == 401
+    assert response.json["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"client_id": "no-such-client", "client_secret": "x"},
+        {"client_id": "no-such-client"},
+        {"client_secret": "x"},
+        {},
+    ],
+    ids=["unknown-id", "no-secret", "no-id", "no-credentials"],
+)
+def test_missing_or_wrong_credentials_in_the_body_are_invalid_client(http, form):
+    response = http.post("/token", data={"grant_type": "client_credentials", **form})
+
+    assert response.status_code == 401
+    assert response.json["error"] == "invalid_client"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_scope_with_a_quote_gets_an_invalid_scope_error_not_a_crash(http, client):
+    response = request_token(http, client, scope='posts:read "x"')
+
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_scope"
