@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -64,8 +64,12 @@ class _KeyCache:
 
     def get(self, published_for_seconds: int) -> _Loaded:
         loaded = self._loaded
-        if loaded is None or time.monotonic() - loaded.loaded_at > KEY_CACHE_SECONDS:
-            loaded = self._loaded = _load(published_for_seconds)
+        if loaded is not None and time.monotonic() - loaded.loaded_at <= KEY_CACHE_SECONDS:
+            return loaded
+        if loaded is not None:
+            # One request reloads; those arriving meanwhile keep signing with the current copy.
+            self._loaded = replace(loaded, loaded_at=time.monotonic())
+        loaded = self._loaded = _load(published_for_seconds)
         return loaded
 
 

@@ -8,13 +8,16 @@ from dataclasses import replace
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 import authserver
 from authserver.clients import NewClient
+from authserver.oauth import server
 from shared.db import db, utcnow
 from shared.settings import Settings
+from tests.clock import Clock
 from tests.factories import make_client
 
 
@@ -274,3 +277,30 @@ def test_scope_with_a_quote_gets_an_invalid_scope_error_not_a_crash(http, client
 
     assert response.status_code == 400
     assert response.json["error"] == "invalid_scope"
+
+
+def test_a_stale_client_is_read_again_by_one_request_while_the_others_keep_the_copy(client, monkeypatch):
+    """Many requests in flight when the copy goes stale must not all query the database at once."""
+    clock = Clock()
+    monkeypatch.setattr(server, "time", clock)
+    recent = server.RecentClients()
+    client_id = client.client.client_id
+    queries: list[str] = []
+    meanwhile: list[object] = []
+
+    def arriving_meanwhile(*_args) -> None:
+        queries.append(client_id)
+        if len(queries) == 1:  # another request arrives while the stale copy is being read again
+            meanwhile.append(recent.get(client_id))
+
+    stale_copy = recent.get(client_id)
+    clock.now += recent.CACHE_SECONDS + 1
+    event.listen(db.engine, "before_cursor_execute", arriving_meanwhile)
+    try:
+        fresh_copy = recent.get(client_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", arriving_meanwhile)
+
+    assert len(queries) == 1
+    assert meanwhile == [stale_copy]
+    assert fresh_copy is not stale_copy and fresh_copy.client_id == client_id
