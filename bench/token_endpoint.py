@@ -4,7 +4,9 @@ against panva oidc-provider, interleaved round by round.
     .venv/bin/python -m bench.token_endpoint [--rounds 3] [--seconds 8] [--connections 16 64]
 
 Each server is pinned to core 0 and wrk to core 1; both issue a token for one resource (RFC 8707)
-with one scope. Needs PostgreSQL, Redis, wrk, and npm for the peer (bench/peers). Prints JSON.
+with one scope. A third target, Drawbridge's metadata document (GET, constant, through every hook
+of the same process), is the ceiling of any endpoint on our stack. Needs PostgreSQL, Redis, wrk,
+and npm for the peer (bench/peers). Prints JSON.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bench import peers
 from bench.common import REPO, SERVER_CORE, drawbridge, free_port, machine, pinned, stop, summarize, wait_healthy, wrk
 
 SCRIPT = "token.lua"
+CEILING_SCRIPT = "metadata.lua"
 PEER_CLIENT = ("bench", "bench-secret-bench-secret-bench-secret")
 
 
@@ -56,22 +59,25 @@ def main() -> None:
         resource = env["DRAWBRIDGE_RESOURCE_URL"]
         with oidc_provider(resource) as peer_url:
             targets = {
-                "drawbridge": (f"{env['DRAWBRIDGE_ISSUER']}/token", token_request(env["BENCH_CLIENT_ID"], env["BENCH_CLIENT_SECRET"], resource)),
-                "oidc-provider": (peer_url, token_request(*PEER_CLIENT, resource)),
+                "drawbridge": (f"{env['DRAWBRIDGE_ISSUER']}/token", SCRIPT, token_request(env["BENCH_CLIENT_ID"], env["BENCH_CLIENT_SECRET"], resource)),
+                "oidc-provider": (peer_url, SCRIPT, token_request(*PEER_CLIENT, resource)),
+                "drawbridge metadata (stack ceiling)": (f"{env['DRAWBRIDGE_ISSUER']}/.well-known/oauth-authorization-server", CEILING_SCRIPT, {}),
             }
-            for url, request_env in targets.values():  # warm-up (JIT, caches), and a check that each answers
-                warm = wrk(url, SCRIPT, 3, 16, request_env)
+            for url, script, request_env in targets.values():  # warm-up (JIT, caches), and a check that each answers
+                warm = wrk(url, script, 3, 16, request_env)
                 if warm["errors"]:
                     raise SystemExit(f"{url} answered with errors during the warm-up: {warm}")
             runs: dict[str, list] = {f"{name} c={c}": [] for name in targets for c in args.connections}
             for _ in range(args.rounds):
                 for c in args.connections:
-                    for name, (url, request_env) in targets.items():
-                        runs[f"{name} c={c}"].append(wrk(url, SCRIPT, args.seconds, c, request_env))
+                    for name, (url, script, request_env) in targets.items():
+                        runs[f"{name} c={c}"].append(wrk(url, script, args.seconds, c, request_env))
                         time.sleep(0.5)
     report: dict = {"machine": machine(), "versions": peers.versions(), **{name: summarize(r) for name, r in runs.items()}}
     for c in args.connections:
-        report[f"drawbridge/oidc-provider c={c}"] = round(report[f"drawbridge c={c}"]["rps_median"] / report[f"oidc-provider c={c}"]["rps_median"], 3)
+        peer = report[f"oidc-provider c={c}"]["rps_median"]
+        report[f"drawbridge/oidc-provider c={c}"] = round(report[f"drawbridge c={c}"]["rps_median"] / peer, 3)
+        report[f"stack ceiling/oidc-provider c={c}"] = round(report[f"drawbridge metadata (stack ceiling) c={c}"]["rps_median"] / peer, 3)
     print(json.dumps(report, indent=2))
 
 

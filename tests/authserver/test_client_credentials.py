@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -17,8 +16,8 @@ from authserver.clients import NewClient
 from authserver.oauth import server
 from shared.db import db, utcnow
 from shared.settings import Settings
-from tests.clock import Clock
 from tests.factories import make_client
+from tests.staleness import Clock, arriving_mid_query
 
 
 @pytest.fixture
@@ -285,22 +284,12 @@ def test_a_stale_client_is_read_again_by_one_request_while_the_others_keep_the_c
     monkeypatch.setattr(server, "time", clock)
     recent = server.RecentClients()
     client_id = client.client.client_id
-    queries: list[str] = []
-    meanwhile: list[object] = []
-
-    def arriving_meanwhile(*_args) -> None:
-        queries.append(client_id)
-        if len(queries) == 1:  # another request arrives while the stale copy is being read again
-            meanwhile.append(recent.get(client_id))
-
     stale_copy = recent.get(client_id)
     clock.now += recent.CACHE_SECONDS + 1
-    event.listen(db.engine, "before_cursor_execute", arriving_meanwhile)
-    try:
-        fresh_copy = recent.get(client_id)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", arriving_meanwhile)
 
-    assert len(queries) == 1
-    assert meanwhile == [stale_copy]
+    with arriving_mid_query(db.engine, lambda: recent.get(client_id)) as seen:
+        fresh_copy = recent.get(client_id)
+
+    assert seen.queries == 1
+    assert seen.arriving_got == [stale_copy]
     assert fresh_copy is not stale_copy and fresh_copy.client_id == client_id

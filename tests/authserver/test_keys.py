@@ -7,13 +7,12 @@ from datetime import timedelta
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sqlalchemy import event
 
 from authserver import keys
 from authserver.models import SigningKey
 from shared.db import db, utcnow
-from tests.clock import Clock
 from tests.factories import make_client
+from tests.staleness import Clock, arriving_mid_query
 
 
 def published_kids(app) -> list[str]:
@@ -76,21 +75,11 @@ def test_stale_keys_are_read_again_by_one_request_while_the_others_keep_signing(
     clock = Clock()
     monkeypatch.setattr(keys, "time", clock)
     keys.rotate()
-    queries: list[str] = []
-    meanwhile: list[str] = []
-
-    def arriving_meanwhile(*_args) -> None:
-        queries.append("keys")
-        if len(queries) == 1:  # a token request that arrives while the keys are being read again
-            meanwhile.append(keys.signing_key(600).kid)
-
     current = keys.signing_key(600).kid
     clock.now += keys.KEY_CACHE_SECONDS + 1
-    event.listen(db.engine, "before_cursor_execute", arriving_meanwhile)
-    try:
-        assert keys.signing_key(600).kid == current
-    finally:
-        event.remove(db.engine, "before_cursor_execute", arriving_meanwhile)
 
-    assert len(queries) == 1
-    assert meanwhile == [current]
+    with arriving_mid_query(db.engine, lambda: keys.signing_key(600).kid) as seen:
+        assert keys.signing_key(600).kid == current
+
+    assert seen.queries == 1
+    assert seen.arriving_got == [current]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from shared import policy
 from shared.db import db
-from tests.clock import Clock
 from tests.factories import make_client
+from tests.staleness import Clock, arriving_mid_query
 
 
 def test_a_clients_own_limit_is_read_from_the_database(auth_context):
@@ -24,23 +22,13 @@ def test_a_stale_limit_is_read_again_by_one_request_while_the_others_keep_it(aut
     policies = policy.ClientPolicies(default_rate_limit_per_minute=120)
     client = make_client(rate_limit=7)
     client_id = client.client.client_id
-    queries: list[str] = []
-    meanwhile: list[int] = []
-
-    def arriving_meanwhile(*_args) -> None:
-        queries.append(client_id)
-        if len(queries) == 1:  # another request arrives while the stale limit is being read again
-            meanwhile.append(policies.rate_limit_per_minute(client_id))
-
     assert policies.rate_limit_per_minute(client_id) == 7
     client.client.rate_limit_per_minute = 9
     db.session.commit()
     clock.now += policy.CACHE_SECONDS + 1
-    event.listen(db.engine, "before_cursor_execute", arriving_meanwhile)
-    try:
-        assert policies.rate_limit_per_minute(client_id) == 9
-    finally:
-        event.remove(db.engine, "before_cursor_execute", arriving_meanwhile)
 
-    assert len(queries) == 1
-    assert meanwhile == [7]
+    with arriving_mid_query(db.engine, lambda: policies.rate_limit_per_minute(client_id)) as seen:
+        assert policies.rate_limit_per_minute(client_id) == 9
+
+    assert seen.queries == 1
+    assert seen.arriving_got == [7]
