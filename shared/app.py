@@ -52,11 +52,11 @@ def take_turns() -> None:
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without building a signer for a request that carries no
-    session cookie: machines (/token, /mcp) never do, and they are most of the traffic."""
+    """Flask's signed-cookie sessions, without parsing cookies or building a signer for a request
+    that carries none: machines (/token, /mcp) never do, and they are most of the traffic."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and "HTTP_COOKIE" not in request.environ:
             return self.session_class()
         return super().open_session(app, request)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-import uuid
+import secrets
 from datetime import datetime, timezone
 
 from flask import Flask, Response, g, has_request_context, request
@@ -59,12 +59,12 @@ def configure(service: str, level: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give each request an id (the caller's X-Request-Id if sane, else a new one) and echo it."""
+    """Give each request an id (the caller's X-Request-Id if sane, else 128 random bits) and echo it."""
 
     @app.before_request
     def assign_request_id() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else secrets.token_hex(16)
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify
 
 from mcp_resource import jsonrpc, protocol
 from mcp_resource.errors import JsonRpcError
 from mcp_resource.events import EventLog
 from mcp_resource.jsonrpc import Message
-from mcp_resource.transport import sse
+from mcp_resource.transport import negotiation, sse
 
 
 def respond(
@@ -28,7 +28,7 @@ def respond(
         # Refusals (an unknown tool, a 403 step-up) are answered before any stream opens.
         tool = protocol.admit_tool_call(ctx, message.params)[0] if message.method == "tools/call" else None
         log_level = requested_log_level(message.params) if ctx.era == protocol.MODERN else None
-        if tool is not None and (token is not None or tool.streams or log_level) and accepts_event_stream():
+        if tool is not None and (token is not None or tool.streams or log_level) and negotiation.accepts_event_stream():
             streamed = sse.StreamedRequest(
                 current_app._get_current_object(),  # type: ignore[attr-defined]
                 message.id,  # type: ignore[arg-type]
@@ -61,7 +61,3 @@ def requested_log_level(params: dict[str, Any]) -> str | None:
     meta = params.get("_meta")
     level = meta.get(protocol.LOG_LEVEL_META) if isinstance(meta, dict) else None
     return level if level in protocol.LOG_LEVELS else None
-
-
-def accepts_event_stream() -> bool:
-    return request.accept_mimetypes["text/event-stream"] > 0

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
 from mcp_resource.errors import InvalidRequest, JsonRpcError
-from mcp_resource.transport import legacy, modern
+from mcp_resource.transport import legacy, modern, negotiation
 from mcp_resource.transport.access import authenticate, check_origin, check_revocation
 
 bp = Blueprint("mcp", __name__)
@@ -59,8 +59,7 @@ def _method_not_allowed() -> tuple[Response, int, dict[str, str]]:
 
 
 def _check_content_negotiation() -> None:
-    if request.mimetype != JSON:
+    if negotiation.mimetype() != JSON:
         raise InvalidRequest("Content-Type must be application/json.")
-    accept = request.accept_mimetypes
-    if accept and not accept.accept_json:
+    if not negotiation.accepts_json():
         raise InvalidRequest("Accept must include application/json (and text/event-stream).")
