@@ -36,6 +36,7 @@ TOKEN_RESPONSE_HEADERS = [("Content-Type", "application/json"), ("Cache-Control"
 def token_response() -> Response:
     """Answer a token request whose grant_type is client_credentials: a token or an RFC 6749 5.2 error."""
     try:
+        # As Authlib's own token endpoint: plain http only on loopback (or AUTHLIB_INSECURE_TRANSPORT).
         if not is_secure_transport(f"{request.scheme}://{request.host}/"):
             raise InsecureTransportError()
         form = request.form

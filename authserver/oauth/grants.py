@@ -1,4 +1,5 @@
-"""The grants the token endpoint serves; each binds its token to one resource (RFC 8707)."""
+"""The grants served through Authlib (client_credentials has its own module); each binds its token
+to one resource (RFC 8707)."""
 
 from __future__ import annotations
 

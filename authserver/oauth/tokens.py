@@ -68,9 +68,9 @@ class AccessTokenIssuer:
 
 def sign_es256(header: dict[str, Any], claims: dict[str, Any], private_key: EllipticCurvePrivateKey) -> str:
     """A compact JWS (RFC 7515 section 7.1) signed with ES256, whose signature is R || S as 32-byte
-    big-endian integers (RFC 7518 section 3.4). Written out because it is the token endpoint's
-    largest cost after the HTTP stack, and joserfc's general path took twice as long; the keys and
-    the JWKS stay joserfc's, and the MCP server verifies with joserfc."""
+    big-endian integers (RFC 7518 section 3.4). Written out because signing is the token endpoint's
+    largest cost after the HTTP stack, and joserfc's general path added about 45 us per token; the
+    keys and the JWKS stay joserfc's, and the MCP server verifies with joserfc."""
     signing_input = _b64(json.dumps(header, separators=(",", ":")).encode()) + b"." + _b64(json.dumps(claims, separators=(",", ":")).encode())
     r, s = decode_dss_signature(private_key.sign(signing_input, ES256))
     signature = r.to_bytes(ES256_COORDINATE_BYTES, "big") + s.to_bytes(ES256_COORDINATE_BYTES, "big")

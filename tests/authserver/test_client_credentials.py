@@ -293,3 +293,13 @@ def test_a_stale_client_is_read_again_by_one_request_while_the_others_keep_the_c
     assert seen.queries == 1
     assert seen.arriving_got == [stale_copy]
     assert fresh_copy is not stale_copy and fresh_copy.client_id == client_id
+
+
+@pytest.mark.parametrize(("base_url", "status"), [("http://auth.example", 400), ("https://auth.example", 200), ("http://127.0.0.1", 200)])
+def test_tokens_travel_over_https_or_loopback_only(http, client, base_url, status):
+    """OAuth 2.1 section 1.5: the token endpoint MUST be served over TLS (loopback is the exception)."""
+    response = http.post("/token", data={"grant_type": "client_credentials"}, headers=basic(client.client.client_id, client.client_secret), base_url=base_url)
+
+    assert response.status_code == status
+    if status == 400:
+        assert response.json["error"] == "insecure_transport"
