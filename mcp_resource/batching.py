@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -87,6 +88,10 @@ class Batcher(Generic[Item, Answer]):
 
     def _next_batch(self) -> Iterator[_Pending[Item, Answer]]:
         yield self._queue.get()
+        # Let the requests that are ready to run reach their own submit first, so they join this
+        # batch instead of the next (gevent's sleep under the worker). Measured at c=64: 15 -> 26
+        # items a batch and 7% more tool calls per second; at c=16, 7 -> 10 items.
+        time.sleep(0)
         for _ in range(self.max_batch - 1):
             try:
                 yield self._queue.get_nowait()
