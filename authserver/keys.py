@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import or_, select
 
 from authserver.models import SigningKey
+from shared.cache import RefreshingCache
 from shared.db import db, utcnow
 
 ALGORITHM = "ES256"
@@ -50,27 +50,6 @@ def ensure() -> SigningKey | None:
 class _Loaded:
     signing_key: ECKey | None
     jwks: dict[str, Any]
-    loaded_at: float
-
-
-class _KeyCache:
-    """Per-process copy of the active key and the published JWKS, refreshed every few seconds."""
-
-    def __init__(self) -> None:
-        self._loaded: _Loaded | None = None
-
-    def clear(self) -> None:
-        self._loaded = None
-
-    def get(self, published_for_seconds: int) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None and time.monotonic() - loaded.loaded_at <= KEY_CACHE_SECONDS:
-            return loaded
-        if loaded is not None:
-            # One request reloads; those arriving meanwhile keep signing with the current copy.
-            self._loaded = replace(loaded, loaded_at=time.monotonic())
-        loaded = self._loaded = _load(published_for_seconds)
-        return loaded
 
 
 def _load(published_for_seconds: int) -> _Loaded:
@@ -84,17 +63,25 @@ def _load(published_for_seconds: int) -> _Loaded:
     keys = [ECKey.import_key(json.loads(row.private_jwk)) for row in rows]
     active = next((k for k, row in zip(keys, rows, strict=True) if row.retired_at is None), None)
     public = [{**k.as_dict(private=False), "use": "sig", "alg": ALGORITHM} for k in keys]
-    return _Loaded(signing_key=active, jwks={"keys": public}, loaded_at=time.monotonic())
+    return _Loaded(signing_key=active, jwks={"keys": public})
 
 
-def _cache() -> _KeyCache:
-    """This app's cache (one per app, so two apps on two databases never share keys)."""
-    return current_app.extensions.setdefault("drawbridge.keys", _KeyCache())
+def _cache() -> RefreshingCache[int, _Loaded]:
+    """This app's copy of the active key and the JWKS, by how long retired keys stay published (one
+    cache per app, so two apps on two databases never share keys)."""
+    cache = current_app.extensions.get("drawbridge.keys")
+    if cache is None:
+        cache = current_app.extensions["drawbridge.keys"] = RefreshingCache(_load, KEY_CACHE_SECONDS)
+    return cache
+
+
+def _loaded(token_ttl_seconds: int) -> _Loaded:
+    return _cache().get(token_ttl_seconds + KEY_CACHE_SECONDS)  # type: ignore[return-value]  # _load never finds nothing
 
 
 def signing_key(token_ttl_seconds: int) -> ECKey:
     """The active private key; raises NoSigningKeyError if there is none."""
-    key = _cache().get(token_ttl_seconds + KEY_CACHE_SECONDS).signing_key
+    key = _loaded(token_ttl_seconds).signing_key
     if key is None:
         raise NoSigningKeyError("no active signing key; run `drawbridge keys rotate`")
     return key
@@ -102,4 +89,4 @@ def signing_key(token_ttl_seconds: int) -> ECKey:
 
 def public_jwks(token_ttl_seconds: int) -> dict[str, Any]:
     """The JWKS document: the active key and every retired key whose tokens may still be alive."""
-    return _cache().get(token_ttl_seconds + KEY_CACHE_SECONDS).jwks
+    return _loaded(token_ttl_seconds).jwks

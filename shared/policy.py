@@ -3,11 +3,9 @@ share, cached a few seconds, so an operator's change takes effect within seconds
 
 from __future__ import annotations
 
-import threading
-import time
-
 from sqlalchemy import text
 
+from shared.cache import RefreshingCache
 from shared.db import db
 
 CACHE_SECONDS = 5.0
@@ -16,26 +14,17 @@ CACHE_SECONDS = 5.0
 class ClientPolicies:
     def __init__(self, default_rate_limit_per_minute: int) -> None:
         self.default_rate_limit_per_minute = default_rate_limit_per_minute
-        self._cache: dict[str, tuple[float, int]] = {}
-        self._lock = threading.Lock()
+        self._limits: RefreshingCache[str, int] = RefreshingCache(self._read_limit, CACHE_SECONDS)
 
     def rate_limit_per_minute(self, client_id: str) -> int:
         """The client's own limit, or the default when it has none (or is not a registered client)."""
-        cached = self._cache.get(client_id)
-        if cached is not None:
-            read_at, limit = cached
-            if time.monotonic() - read_at < CACHE_SECONDS:
-                return limit
-            # One request reads a stale limit again; those arriving meanwhile keep the old one
-            # instead of all querying at once (at 64 in flight, a stall of 100s of ms).
-            self._cache[client_id] = (time.monotonic(), limit)
+        return self._limits.get(client_id)  # type: ignore[return-value]  # _read_limit always finds one
+
+    def _read_limit(self, client_id: str) -> int:
         # Its own connection, given back at once: the request session would hold one until the
         # request ends, while it waits for its audit row.
         with db.engine.connect() as connection:
             own = connection.execute(
                 text("SELECT rate_limit_per_minute FROM oauth_clients WHERE client_id = :client_id"), {"client_id": client_id}
             ).scalar()
-        limit = own or self.default_rate_limit_per_minute
-        with self._lock:
-            self._cache[client_id] = (time.monotonic(), limit)
-        return limit
+        return own or self.default_rate_limit_per_minute

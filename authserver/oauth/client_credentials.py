@@ -17,7 +17,7 @@ from authlib.oauth2.rfc6749 import (
     UnauthorizedClientError,
 )
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Response, current_app, request
+from flask import Response, request
 
 from authserver import clients
 from authserver.extensions import authorization
@@ -27,6 +27,7 @@ from authserver.oauth.resources import resolve_audience
 from authserver.oauth.server import query_client
 from authserver.oauth.tokens import token_issuer
 from shared import scopes
+from shared.app import current_settings
 from shared.db import db
 
 GRANT_TYPE = "client_credentials"
@@ -44,7 +45,7 @@ def token_response() -> Response:
         if not client.check_grant_type(GRANT_TYPE):
             raise UnauthorizedClientError(f"The client is not authorized to use grant_type={GRANT_TYPE}.")
         scope = granted_scope(client, form.get("scope"))
-        audience = resolve_audience(form.getlist("resource"), current_app.config["SETTINGS"].known_resources)
+        audience = resolve_audience(form.getlist("resource"), current_settings().known_resources)
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
     token = token_issuer().issue(client_id=client.client_id, subject=client.client_id, scope=scope, audience=audience, grant_type=GRANT_TYPE)

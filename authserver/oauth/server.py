@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from flask import Flask, Response, current_app
@@ -14,7 +12,11 @@ from authserver.oauth.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authserver.oauth.pkce import S256CodeChallenge
 from authserver.oauth.tokens import AccessTokenIssuer, token_issuer
 from shared import metrics, scopes
+from shared.cache import RefreshingCache
 from shared.db import db
+
+# A busy token endpoint reads a client from the database at most this often per process.
+CLIENT_CACHE_SECONDS = 5.0
 
 
 class AuthorizationServer(FlaskAuthorizationServer):
@@ -41,38 +43,14 @@ def query_client(client_id: str) -> Client | None:
     return current_app.extensions["drawbridge.recent_clients"].get(client_id)
 
 
-class RecentClients:
-    """Enabled clients as read in the last CACHE_SECONDS, as copies outside any session that are only
-    read, so a busy token endpoint does not ask the database on every request. A change to a client
-    (disabled, a new secret, new redirect URIs) takes effect within CACHE_SECONDS; unknown ids are
-    not kept."""
-
-    CACHE_SECONDS = 5.0
-    MAX_CLIENTS = 10_000
-
-    def __init__(self) -> None:
-        self._clients: dict[str, tuple[float, Client]] = {}
-
-    def get(self, client_id: str) -> Client | None:
-        cached = self._clients.get(client_id)
-        if cached is not None:
-            read_at, client = cached
-            if time.monotonic() - read_at < self.CACHE_SECONDS:
-                return client
-            # One request reads a stale client again; the requests that arrive meanwhile keep the
-            # copy instead of all querying at once (at 64 in flight, a stall of 100s of ms).
-            self._clients[client_id] = (time.monotonic(), client)
-        row = db.session.execute(
-            select(*Client.__table__.columns).where(Client.client_id == client_id, Client.disabled_at.is_(None))
-        ).mappings().first()
-        if row is None:
-            self._clients.pop(client_id, None)
-            return None
-        client = Client(**row)  # never added to a session: the session's own objects stay untouched
-        if len(self._clients) >= self.MAX_CLIENTS:
-            self._clients.clear()  # simplest bound; busy clients are read again once
-        self._clients[client_id] = (time.monotonic(), client)
-        return client
+def read_enabled_client(client_id: str) -> Client | None:
+    """An enabled client as a copy outside any session, only ever read: the session's own objects
+    stay untouched. Cached for CLIENT_CACHE_SECONDS, so a change to a client (disabled, a new
+    secret, new redirect URIs) takes effect within that time; unknown ids are not kept."""
+    row = db.session.execute(
+        select(*Client.__table__.columns).where(Client.client_id == client_id, Client.disabled_at.is_(None))
+    ).mappings().first()
+    return Client(**row) if row is not None else None
 
 
 def save_token(token: dict, request: object) -> None:
@@ -83,7 +61,7 @@ def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     """The one place grants and endpoints are registered."""
     settings = app.config["SETTINGS"]
     app.config["OAUTH2_SCOPES_SUPPORTED"] = sorted(scopes.SCOPE_NAMES)
-    app.extensions["drawbridge.recent_clients"] = RecentClients()
+    app.extensions["drawbridge.recent_clients"] = RefreshingCache(read_enabled_client, CLIENT_CACHE_SECONDS)
     server.init_app(app, query_client=query_client, save_token=save_token)
     app.extensions["drawbridge.token_issuer"] = AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])

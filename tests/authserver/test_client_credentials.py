@@ -14,6 +14,7 @@ from joserfc.jwk import KeySet
 import authserver
 from authserver.clients import NewClient
 from authserver.oauth import server
+from shared import cache
 from shared.db import db, utcnow
 from shared.settings import Settings
 from tests.factories import make_client
@@ -223,12 +224,12 @@ def test_a_token_notes_the_clients_use_at_most_once_an_hour(http, client):
 
 
 def test_a_disabled_client_is_refused_within_seconds_even_after_recent_tokens(http, client, monkeypatch):
-    from authserver.oauth.server import RecentClients
-
+    clock = Clock()
+    monkeypatch.setattr(cache, "time", clock)
     assert request_token(http, client).status_code == 200
     client.client.disabled_at = utcnow()
     db.session.commit()
-    monkeypatch.setattr(RecentClients, "CACHE_SECONDS", 0.0)  # what CACHE_SECONDS of waiting does
+    clock.now += server.CLIENT_CACHE_SECONDS + 1
 
     assert request_token(http, client).status_code == 401
 
@@ -281,11 +282,11 @@ def test_scope_with_a_quote_gets_an_invalid_scope_error_not_a_crash(http, client
 def test_a_stale_client_is_read_again_by_one_request_while_the_others_keep_the_copy(client, monkeypatch):
     """Many requests in flight when the copy goes stale must not all query the database at once."""
     clock = Clock()
-    monkeypatch.setattr(server, "time", clock)
-    recent = server.RecentClients()
+    monkeypatch.setattr(cache, "time", clock)
+    recent = cache.RefreshingCache(server.read_enabled_client, server.CLIENT_CACHE_SECONDS)
     client_id = client.client.client_id
     stale_copy = recent.get(client_id)
-    clock.now += recent.CACHE_SECONDS + 1
+    clock.now += server.CLIENT_CACHE_SECONDS + 1
 
     with arriving_mid_query(db.engine, lambda: recent.get(client_id)) as seen:
         fresh_copy = recent.get(client_id)

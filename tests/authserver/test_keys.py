@@ -10,6 +10,7 @@ from joserfc.jwk import KeySet
 
 from authserver import keys
 from authserver.models import SigningKey
+from shared import cache
 from shared.db import db, utcnow
 from tests.factories import make_client
 from tests.staleness import Clock, arriving_mid_query
@@ -73,7 +74,7 @@ def test_jwks_publishes_public_parts_only(fresh_auth_app):
 def test_stale_keys_are_read_again_by_one_request_while_the_others_keep_signing(fresh_auth_app, monkeypatch):
     """Many token requests in flight when the key copy goes stale must not all query at once."""
     clock = Clock()
-    monkeypatch.setattr(keys, "time", clock)
+    monkeypatch.setattr(cache, "time", clock)
     keys.rotate()
     current = keys.signing_key(600).kid
     clock.now += keys.KEY_CACHE_SECONDS + 1

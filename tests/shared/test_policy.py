@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared import policy
+from shared import cache, policy
 from shared.db import db
 from tests.factories import make_client
 from tests.staleness import Clock, arriving_mid_query
@@ -18,7 +18,7 @@ def test_a_clients_own_limit_is_read_from_the_database(auth_context):
 def test_a_stale_limit_is_read_again_by_one_request_while_the_others_keep_it(auth_context, monkeypatch):
     """Many requests in flight when the limit goes stale must not all query the database at once."""
     clock = Clock()
-    monkeypatch.setattr(policy, "time", clock)
+    monkeypatch.setattr(cache, "time", clock)
     policies = policy.ClientPolicies(default_rate_limit_per_minute=120)
     client = make_client(rate_limit=7)
     client_id = client.client.client_id
