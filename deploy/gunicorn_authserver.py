@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+from shared.gunicorn_hooks import child_exit, post_worker_init  # noqa: F401 (gunicorn reads them)
+
 bind = os.environ.get("DRAWBRIDGE_AUTHSERVER_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("DRAWBRIDGE_AUTHSERVER_WORKERS", "1"))
 # gevent: token requests wait on the database, not the CPU; psycopg 3 yields to other greenlets.
@@ -18,9 +20,3 @@ control_socket_disable = True
 if workers > 1:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="drawbridge-metrics-"))
 
-
-def child_exit(server, worker):
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(worker.pid)

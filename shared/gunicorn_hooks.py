@@ -1,0 +1,24 @@
+"""gunicorn server hooks both services' configurations use (deploy/gunicorn_*.py)."""
+
+from __future__ import annotations
+
+import gc
+import os
+from typing import Any
+
+
+def post_worker_init(worker: Any) -> None:
+    """Freeze what start-up made (the app, every imported module) out of the garbage collector's
+    reach, so its full collections walk only what requests make. Each full collection otherwise
+    walks the ~110,000 objects of an idle worker and stops every request in flight for it: 90 ms
+    per collection on the bench machine, the tail of p99 at concurrency 64."""
+    gc.collect()
+    gc.freeze()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's Prometheus samples leave the shared directory with it."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
