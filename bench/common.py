@@ -53,12 +53,28 @@ def stop(processes: list[subprocess.Popen]) -> None:
         process.wait(timeout=15)
 
 
-def wrk(url: str, script: str, seconds: int, connections: int, env: dict[str, str]) -> dict[str, float]:
-    """One wrk run from the load core; the Lua script prints the RESULT line."""
+def wrk(url: str, script: str, seconds: int, connections: int, env: dict[str, str], server_pid: int | None = None) -> dict[str, float]:
+    """One wrk run from the load core; the Lua script prints the RESULT line. With the server's pid,
+    also the server's CPU time per request, which the host's noise (CPU steal on a shared VM) moves
+    far less than req/s."""
     command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(REPO / "bench" / script), url]
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     output = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout
     requests, duration, p50, p99, errors = RESULT.search(output).groups()  # type: ignore[union-attr]
-    return {"rps": int(requests) / float(duration), "p50_ms": float(p50), "p99_ms": float(p99), "errors": int(errors)}
+    result = {"rps": int(requests) / float(duration), "p50_ms": float(p50), "p99_ms": float(p99), "errors": int(errors)}
+    if server_pid:
+        result["cpu_us"] = (cpu_seconds(server_pid) - cpu_before) / int(requests) * 1e6
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process, its threads and its child processes (gunicorn's workers)."""
+    pids = [pid, *(int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split())]
+    total = 0
+    for one in pids:
+        fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15 of proc(5)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -72,7 +88,7 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
         "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
         "errors": int(sum(r["errors"] for r in runs)),
         "rounds": len(runs),
-    }
+    } | ({"cpu_us_per_request": round(statistics.median(r["cpu_us"] for r in runs))} if all("cpu_us" in r for r in runs) else {})
 
 
 def with_database(url: str, name: str) -> str:
@@ -115,7 +131,7 @@ def drawbridge(mcp_app: str = "bench.unguarded:create_app()", mcp_workers: int =
         processes.append(pinned(mcp_cores, [gunicorn, "-c", "deploy/gunicorn_mcp.py", "--bind", f"127.0.0.1:{mcp_port}", mcp_app], cwd=REPO, env=env))
         wait_healthy(env["DRAWBRIDGE_ISSUER"])
         wait_healthy(f"http://127.0.0.1:{mcp_port}")
-        env["BENCH_MCP_PID"] = str(processes[1].pid)
+        env["BENCH_AUTH_PID"], env["BENCH_MCP_PID"] = str(processes[0].pid), str(processes[1].pid)
         yield env
     finally:
         stop(processes)

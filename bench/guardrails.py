@@ -37,7 +37,7 @@ def main() -> None:
         runs: dict[str, list] = {name: [] for name in targets}
         for _ in range(args.rounds):
             for name, (target_url, target_env) in targets.items():
-                runs[name].append(wrk(target_url, SCRIPT, args.seconds, args.connections, target_env))
+                runs[name].append(wrk(target_url, SCRIPT, args.seconds, args.connections, target_env, int(env["BENCH_MCP_PID"])))
                 time.sleep(0.5)
     report = {"machine": machine(), "connections": args.connections, **{name: summarize(r) for name, r in runs.items()}}
     report["guarded_over_unguarded"] = round(report["guarded"]["rps_median"] / report["unguarded"]["rps_median"], 3)

@@ -5,7 +5,8 @@ Python SDK, and bare Flask under gevent, interleaved round by round; then one MC
 
 Every server runs pinned to core 0 and wrk to core 1 (the two-worker run uses both cores for the
 server). Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else the local default ports), wrk,
-and the peers' virtualenv, which bench/peers/setup.sh makes from the registries. Prints JSON.
+and the peers' virtualenv, which bench/peers makes from the registries on first use. Prints JSON, with
+each server's CPU time per request (Drawbridge's without its Redis and PostgreSQL) beside its req/s.
 """
 
 from __future__ import annotations
@@ -38,52 +39,52 @@ SCRIPT = "mcp_request.lua"
 
 
 @contextmanager
-def bare_flask() -> Iterator[str]:
+def bare_flask() -> Iterator[tuple[str, int]]:
     port = free_port()
     command = [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}", "bench.peers.bare_flask:create_app()"]
     process = pinned(SERVER_CORE, command, cwd=REPO, stderr=subprocess.DEVNULL)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", "/")
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/mcp", process.pid
     finally:
         stop([process])
 
 
 @contextmanager
-def sdk_server() -> Iterator[str]:
+def sdk_server() -> Iterator[tuple[str, int]]:
     port = free_port()
     process = pinned(SERVER_CORE, [*peers.sdk_command(), "--port", str(port)], cwd=REPO, stderr=subprocess.DEVNULL)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", "/")
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/mcp", process.pid
     finally:
         stop([process])
 
 
 def compare(args: argparse.Namespace) -> dict[str, dict]:
     """Every target at every concurrency, round by round, so drift hits them all alike."""
-    with drawbridge() as env, sdk_server() as sdk_url, bare_flask() as flask_url:
+    with drawbridge() as env, sdk_server() as (sdk_url, sdk_pid), bare_flask() as (flask_url, flask_pid):
         token = fetch_token(env)
-        url = env["DRAWBRIDGE_RESOURCE_URL"]
+        url, mcp_pid = env["DRAWBRIDGE_RESOURCE_URL"], int(env["BENCH_MCP_PID"])
         unguarded_url = url.replace("/mcp", "/bench/unguarded/mcp")
         targets = {
-            "drawbridge 2026-07-28": (url, {"BENCH_ERA": "modern", "BENCH_TOKEN": token}),
-            "drawbridge 2025-11-25": (url, {"BENCH_ERA": "legacy", "BENCH_TOKEN": token, "BENCH_SESSION": new_session(url, token)}),
-            "drawbridge unguarded 2026-07-28": (unguarded_url, {"BENCH_ERA": "modern"}),
-            "sdk 2026-07-28": (sdk_url, {"BENCH_ERA": "modern"}),
-            "sdk 2025-11-25": (sdk_url, {"BENCH_ERA": "legacy"}),
-            "bare flask": (flask_url, {"BENCH_ERA": "modern"}),
-            "bare flask, one yield": (f"{flask_url}-yield", {"BENCH_ERA": "modern"}),
+            "drawbridge 2026-07-28": (url, {"BENCH_ERA": "modern", "BENCH_TOKEN": token}, mcp_pid),
+            "drawbridge 2025-11-25": (url, {"BENCH_ERA": "legacy", "BENCH_TOKEN": token, "BENCH_SESSION": new_session(url, token)}, mcp_pid),
+            "drawbridge unguarded 2026-07-28": (unguarded_url, {"BENCH_ERA": "modern"}, mcp_pid),
+            "sdk 2026-07-28": (sdk_url, {"BENCH_ERA": "modern"}, sdk_pid),
+            "sdk 2025-11-25": (sdk_url, {"BENCH_ERA": "legacy"}, sdk_pid),
+            "bare flask": (flask_url, {"BENCH_ERA": "modern"}, flask_pid),
+            "bare flask, one yield": (f"{flask_url}-yield", {"BENCH_ERA": "modern"}, flask_pid),
         }
-        for target_url, target_env in targets.values():  # warm-up, and a check that each answers
+        for target_url, target_env, _ in targets.values():  # warm-up, and a check that each answers
             warm = wrk(target_url, SCRIPT, 2, 16, target_env)
             if warm["errors"]:
                 raise SystemExit(f"{target_url} answered with errors during the warm-up: {warm}")
         runs: dict[str, list] = {f"{name} c={c}": [] for name in targets for c in args.connections}
         for _ in range(args.rounds):
             for c in args.connections:
-                for name, (target_url, target_env) in targets.items():
-                    runs[f"{name} c={c}"].append(wrk(target_url, SCRIPT, args.seconds, c, target_env))
+                for name, (target_url, target_env, pid) in targets.items():
+                    runs[f"{name} c={c}"].append(wrk(target_url, SCRIPT, args.seconds, c, target_env, pid))
                     time.sleep(0.5)
     return {name: summarize(results) for name, results in runs.items()}
 
@@ -96,7 +97,7 @@ def scaling(args: argparse.Namespace) -> dict[str, dict]:
             with drawbridge(mcp_workers=workers, mcp_cores=cores) as env:
                 target_env = {"BENCH_ERA": "modern", "BENCH_TOKEN": fetch_token(env)}
                 wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, 2, 64, target_env)
-                runs[f"{workers} worker{'s' if workers > 1 else ''}"].append(wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, args.seconds, 64, target_env))
+                runs[f"{workers} worker{'s' if workers > 1 else ''}"].append(wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, args.seconds, 64, target_env, int(env["BENCH_MCP_PID"])))
     return {name: summarize(results) for name, results in runs.items()}
 
 
