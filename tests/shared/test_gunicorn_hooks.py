@@ -1,0 +1,30 @@
+"""The gunicorn hooks both services' configurations use."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from shared.gunicorn_hooks import child_exit, post_worker_init
+
+
+def test_a_new_worker_freezes_what_start_up_made() -> None:
+    assert gc.get_freeze_count() == 0
+    try:
+        post_worker_init(SimpleNamespace(pid=1))
+        # Everything alive now is out of the collector's reach; full collections skip it.
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+def test_a_dead_worker_stops_counting_in_live_gauges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open SSE streams are a live sum over workers: a dead worker's streams are gone, its counts stay."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    for name in ("gauge_livesum_4242.db", "gauge_livesum_4343.db", "counter_4242.db"):
+        (tmp_path / name).write_bytes(b"")
+    child_exit(None, SimpleNamespace(pid=4242))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]
