@@ -45,8 +45,9 @@ def query_client(client_id: str) -> Client | None:
 
 def read_enabled_client(client_id: str) -> Client | None:
     """An enabled client as a copy outside any session, only ever read: the session's own objects
-    stay untouched. Cached for CLIENT_CACHE_SECONDS, so a change to a client (disabled, a new
-    secret, new redirect URIs) takes effect within that time; unknown ids are not kept."""
+    stay untouched. config_oauth keeps what it reads for CLIENT_CACHE_SECONDS, so a change to a
+    client (disabled, a new secret, new redirect URIs) takes effect within that time; unknown ids
+    are not kept."""
     row = db.session.execute(
         select(*Client.__table__.columns).where(Client.client_id == client_id, Client.disabled_at.is_(None))
     ).mappings().first()
