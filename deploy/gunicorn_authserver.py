@@ -8,9 +8,10 @@ from shared.gunicorn_hooks import child_exit, post_worker_init  # noqa: F401 (gu
 bind = os.environ.get("DRAWBRIDGE_AUTHSERVER_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("DRAWBRIDGE_AUTHSERVER_WORKERS", "1"))
 # gevent: token requests wait on the database, not the CPU; psycopg 3 yields to other greenlets.
-worker_class = "gevent"
+# gevent's own HTTP server in gunicorn (shared/gunicorn_workers.py).
+worker_class = "shared.gunicorn_workers.PyWSGIWorker"
 worker_connections = 1000
-keepalive = 5
+keepalive = 5  # seconds a connection may stay silent, between requests or within one
 graceful_timeout = 10
 accesslog = None  # our JSON logs carry the request id; an access log would duplicate them
 # Two services share a machine: one default control socket path would collide.

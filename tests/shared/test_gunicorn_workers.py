@@ -1,0 +1,76 @@
+"""The gunicorn worker the authorization server runs on: gevent's HTTP server with an idle timeout."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests import live
+from tests.conftest import ARTIFACTS, Live
+
+KEEPALIVE_SECONDS = 1
+HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+@pytest.fixture(scope="module")
+def auth_port(live_services: Live) -> Iterator[int]:
+    """A second authorization server whose connections may stay silent for one second."""
+    port = live.free_port()
+    env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {KEEPALIVE_SECONDS}"}
+    server = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-keepalive.log")
+    yield port
+    server.stop()
+
+
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+def read_response(connection: socket.socket) -> bytes:
+    """One whole /healthz response (its JSON body ends the read)."""
+    data = b""
+    while not data.endswith(b"}\n"):
+        chunk = connection.recv(4096)
+        assert chunk, f"closed after {data!r}"
+        data += chunk
+    return data
+
+
+def seconds_until_closed(connection: socket.socket) -> tuple[float, bytes]:
+    """How long until the server closes the connection, and what it said before it did."""
+    started = time.monotonic()
+    said = b""
+    while chunk := connection.recv(4096):
+        said += chunk
+    return time.monotonic() - started, said
+
+
+def test_connections_silent_for_the_keepalive_time_are_closed(auth_port: int) -> None:
+    silent = connect(auth_port)  # connects and says nothing (a slowloris, or a client that died)
+    half_sent = connect(auth_port)
+    half_sent.sendall(HEALTH_REQUEST[:30])  # never finishes its headers
+    finished = connect(auth_port)
+    finished.sendall(HEALTH_REQUEST)
+    assert read_response(finished).startswith(b"HTTP/1.1 200")  # then stays idle, keep-alive
+    closed = {}
+    for name, connection in (("silent", silent), ("half_sent", half_sent), ("finished", finished)):
+        with connection:
+            closed[name] = seconds_until_closed(connection)
+    assert all(seconds < KEEPALIVE_SECONDS + 2 for seconds, _ in closed.values()), closed
+    assert closed["silent"][1] == closed["finished"][1] == b""
+    assert closed["half_sent"][1].startswith(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n")
+
+
+def test_a_connection_that_keeps_asking_stays_open_past_the_keepalive_time(auth_port: int) -> None:
+    with connect(auth_port) as connection:
+        deadline = time.monotonic() + 3 * KEEPALIVE_SECONDS
+        answered = 0
+        while time.monotonic() < deadline:
+            connection.sendall(HEALTH_REQUEST)
+            assert read_response(connection).startswith(b"HTTP/1.1 200")
+            answered += 1
+            time.sleep(KEEPALIVE_SECONDS / 2)
+        assert answered >= 6
