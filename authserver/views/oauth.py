@@ -14,6 +14,7 @@ from authserver.oauth import client_credentials
 from authserver.oauth.errors import describe
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
+from authserver.oauth.token_form import token_request_form
 from authserver.throttle import Counter
 from shared.app import current_settings
 
@@ -35,8 +36,9 @@ def allow_cross_origin(response: Response) -> Response:
 
 @bp.post("/token")
 def token() -> Response:
-    if request.form.get("grant_type") == client_credentials.GRANT_TYPE:
-        return client_credentials.token_response()
+    form = token_request_form()
+    if form.get("grant_type") == client_credentials.GRANT_TYPE:
+        return client_credentials.token_response(form)
     return authorization.create_token_response()
 
 
