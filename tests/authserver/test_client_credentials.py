@@ -6,6 +6,7 @@ import base64
 import json
 from dataclasses import replace
 
+import httpx
 import pytest
 from flask.testing import FlaskClient
 from joserfc import jwt
@@ -304,3 +305,18 @@ def test_tokens_travel_over_https_or_loopback_only(http, client, base_url, statu
     assert response.status_code == status
     if status == 400:
         assert response.json["error"] == "insecure_transport"
+
+
+def test_chunked_and_large_form_bodies_get_tokens_too(live_services, client):
+    """Bodies of unknown length (chunked) or over the one-step size take werkzeug's form parser."""
+    url = f"{live_services.auth.url}/token"
+    headers = basic(client.client.client_id, client.client_secret)
+    form = {"grant_type": "client_credentials", "scope": "posts:read"}
+    chunked_body = iter([b"grant_type=client_credentials", b"&scope=posts%3Aread"])
+    chunked = httpx.post(url, content=chunked_body, headers={**headers, "Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
+    large = httpx.post(url, data={**form, "padding": "x" * 20_000}, headers=headers, timeout=5)
+
+    assert chunked.request.headers["Transfer-Encoding"] == "chunked"
+    for response in (chunked, large):
+        assert response.status_code == 200, response.text
+        assert response.json()["scope"] == "posts:read"
