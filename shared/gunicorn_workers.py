@@ -13,14 +13,19 @@ class PyWSGIWorker(GeventPyWSGIWorker):
     middle of one, is closed."""
 
     def init_process(self) -> None:
-        self.wsgi_handler = idle_timeout_handler(self.cfg.keepalive)
+        self.wsgi_handler = handler_class(idle_timeout=self.cfg.keepalive)
         super().init_process()
 
 
-def idle_timeout_handler(seconds: float) -> type[PyWSGIHandler]:
-    class IdleTimeoutHandler(PyWSGIHandler):
+def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
+    class Handler(PyWSGIHandler):
         def handle(self) -> None:
-            self.socket.settimeout(seconds)
+            self.socket.settimeout(idle_timeout)
             super().handle()
 
-    return IdleTimeoutHandler
+        def log_request(self) -> None:
+            # gunicorn's handler builds the access-log entry before it learns the log is off.
+            if self.server.log.access_log_enabled:
+                super().log_request()
+
+    return Handler
