@@ -7,10 +7,13 @@ from shared.gunicorn_hooks import child_exit, post_worker_init  # noqa: F401 (gu
 
 bind = os.environ.get("DRAWBRIDGE_MCP_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("DRAWBRIDGE_MCP_WORKERS", "1"))
-# gevent: every open SSE stream is a greenlet, not a thread (Flask docs/gevent.rst).
-worker_class = "gevent"
+# gevent: every open SSE stream is a greenlet, not a thread (Flask docs/gevent.rst); gevent's own
+# HTTP server in gunicorn (shared/gunicorn_workers.py).
+worker_class = "shared.gunicorn_workers.PyWSGIWorker"
 worker_connections = int(os.environ.get("DRAWBRIDGE_MCP_WORKER_CONNECTIONS", "16000"))
-keepalive = 75  # longer than the proxy's idle timeout, so the proxy closes first
+# Seconds a connection may stay silent, between requests or within one; longer than the proxy's
+# idle timeout, so the proxy closes first. An open SSE stream is the server writing, not silence.
+keepalive = 75
 # SSE streams stay open; only a worker that stops answering its arbiter is restarted.
 timeout = 30
 graceful_timeout = 10
