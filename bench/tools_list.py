@@ -5,7 +5,8 @@
 The MCP server (one gevent worker, core 0) serves a registry of exactly N generated tools, each with
 a few typed arguments, all visible to the bench token; wrk (core 1) sends 2026-07-28 tools/list
 requests on one connection, so a request's latency is the server's time plus the loopback: an upper
-bound for the server time. Needs PostgreSQL, Redis and wrk. Prints JSON.
+bound for the server time, beside the server's own CPU time per request. Needs PostgreSQL, Redis
+and wrk. Prints JSON.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def main() -> None:
     with drawbridge(mcp_app="bench.tools_list:create_app()") as env:
         request_env = {"BENCH_ERA": "modern", "BENCH_METHOD": "tools/list", "BENCH_TOKEN": fetch_token(env)}
         wrk(env["DRAWBRIDGE_RESOURCE_URL"], "mcp_request.lua", 2, 1, request_env)
-        runs = [wrk(env["DRAWBRIDGE_RESOURCE_URL"], "mcp_request.lua", args.seconds, 1, request_env) for _ in range(args.rounds)]
+        mcp_pid = int(env["BENCH_MCP_PID"])
+        runs = [wrk(env["DRAWBRIDGE_RESOURCE_URL"], "mcp_request.lua", args.seconds, 1, request_env, mcp_pid) for _ in range(args.rounds)]
         listed = len(list_tools(env["DRAWBRIDGE_RESOURCE_URL"], request_env["BENCH_TOKEN"]))
     print(json.dumps({"machine": machine(), "tools": args.tools, "tools_in_one_answer": listed, "tools/list one at a time": summarize(runs)}, indent=2))
 

@@ -20,6 +20,8 @@ class PyWSGIWorker(GeventPyWSGIWorker):
 
 
 def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
+    """gunicorn's handler for gevent's server, with a socket timeout and no idle access-log work."""
+
     class Handler(PyWSGIHandler):
         def handle(self) -> None:
             self.socket.settimeout(idle_timeout)
