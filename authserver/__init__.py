@@ -12,12 +12,17 @@ from authserver.views import account, consent, oauth
 from shared.app import configure_app
 from shared.settings import Settings
 
+# The largest body a client sends here is a registration document of a few KiB. The limit also
+# bounds chunked bodies, and makes werkzeug answer 400 when a body cannot be read.
+MAX_REQUEST_BYTES = 64 * 1024
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the authorization server; tests pass Settings, production reads the environment."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     configure_app(app, settings, service="authserver")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     security.init_app(app, settings)
     csrf.init_app(app)
     counter = throttle.for_client(app.extensions["drawbridge.redis"])

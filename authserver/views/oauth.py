@@ -36,7 +36,10 @@ def allow_cross_origin(response: Response) -> Response:
 
 @bp.post("/token")
 def token() -> Response:
-    form = token_request_form()
+    try:
+        form = token_request_form()
+    except OAuth2Error as error:
+        return authorization.handle_error_response(None, error)
     if form.get("grant_type") == client_credentials.GRANT_TYPE:
         return client_credentials.token_response(form)
     return authorization.create_token_response()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from dataclasses import replace
 
 import httpx
@@ -320,3 +321,33 @@ def test_chunked_and_large_form_bodies_get_tokens_too(live_services, client):
     for response in (chunked, large):
         assert response.status_code == 200, response.text
         assert response.json()["scope"] == "posts:read"
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [b"Transfer-Encoding: chunked\r\n\r\nzz\r\ngrant_type\r\n0\r\n\r\n", b"Content-Length: 100\r\n\r\ngrant_type=client_cre"],
+    ids=["malformed-chunks", "body-shorter-than-content-length"],
+)
+def test_a_body_that_cannot_be_read_whole_is_an_invalid_request(live_services, framing):
+    port = int(live_services.auth.url.rsplit(":", 1)[1])
+    head = b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(head + framing)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(4096):
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"] == "invalid_request"
+
+
+def test_bodies_over_64_kib_are_refused_chunked_or_not(live_services, client):
+    url = f"{live_services.auth.url}/token"
+    headers = {**basic(client.client.client_id, client.client_secret), "Content-Type": "application/x-www-form-urlencoded"}
+    body = b"grant_type=client_credentials&padding=" + b"x" * 70_000
+    sized = httpx.post(url, content=body, headers=headers, timeout=5)
+    chunked = httpx.post(url, content=iter([body[:40_000], body[40_000:]]), headers=headers, timeout=5)
+
+    assert (sized.status_code, chunked.status_code) == (413, 413)
+    assert sized.json()["error"] == chunked.json()["error"] == "request_entity_too_large"
