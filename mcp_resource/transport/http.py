@@ -9,6 +9,7 @@ from mcp_resource import jsonrpc
 from mcp_resource.errors import InvalidRequest, JsonRpcError
 from mcp_resource.transport import legacy, modern, negotiation
 from mcp_resource.transport.access import authenticate, check_origin, check_revocation
+from shared.request_body import read_body
 
 bp = Blueprint("mcp", __name__)
 
@@ -26,7 +27,7 @@ def post() -> Response | tuple[Response, int]:
     g.revocation_checked = False
     try:
         _check_content_negotiation()
-        message = jsonrpc.parse(request.get_data())
+        message = jsonrpc.parse(read_body())
         if message.method != "tools/call" or not message.is_request:
             check_revocation(principal)
         if modern.is_modern(message):

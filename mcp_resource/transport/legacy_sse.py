@@ -15,6 +15,7 @@ from mcp_resource.events import EventLog
 from mcp_resource.jsonrpc import Message
 from mcp_resource.transport import calls, sse
 from mcp_resource.transport.access import authenticate, check_origin
+from shared.request_body import read_body
 
 logger = logging.getLogger(__name__)
 VERSION = "2024-11-05"
@@ -45,7 +46,7 @@ def post_message() -> Response:
     session = current_app.extensions["drawbridge.sessions"].get(request.args.get("session_id", ""))
     if session is None or not session.belongs_to(principal.client_id, principal.subject):
         raise SessionNotFound("Session not found; open GET /sse again.")
-    message = jsonrpc.parse(request.get_data())
+    message = jsonrpc.parse(read_body())
     if not message.is_request:
         return Response(status=202)
     ctx = protocol.Context(

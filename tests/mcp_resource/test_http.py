@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 
+import httpx
 import pytest
 from flask.testing import FlaskClient
 
@@ -107,6 +109,42 @@ def test_oversized_bodies_are_refused_with_413(http, token):
 
     assert response.status_code == 413
     assert response.json["error"]["code"] == -32600
+
+
+@pytest.mark.parametrize(
+    ("padding", "status", "code"),
+    [(b"", 200, None), (b" " * (1024 * 1024), 413, -32600)],
+    ids=["whole", "over-1-mib"],
+)
+def test_a_chunked_body_is_answered_or_over_1_mib_refused(live_services, token, padding, status, code):
+    message = modern_body("tools/list", {}, 1)
+    headers = {**modern_headers(message, token), "Authorization": f"Bearer {token}"}
+    body = json.dumps(message).encode() + padding
+    pieces = iter([body[: len(body) // 2], body[len(body) // 2 :]])
+
+    response = httpx.post(f"{live_services.mcp.url}/mcp", content=pieces, headers=headers, timeout=10)
+
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    assert response.status_code == status
+    if code is None:
+        assert response.json()["result"]["tools"]
+    else:
+        assert response.json()["error"]["code"] == code
+
+
+def test_a_body_with_malformed_chunks_is_an_invalid_request(live_services, token):
+    message = modern_body("tools/list", {}, 1)
+    headers = {**modern_headers(message, token), "Authorization": f"Bearer {token}", "Host": "127.0.0.1", "Connection": "close"}
+    head = "POST /mcp HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    port = int(live_services.mcp.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(head.encode() + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        answer = b""
+        while chunk := connection.recv(4096):
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == -32600
 
 
 def test_tool_result_for_a_missing_post_tells_the_model_what_to_do(http, token):
