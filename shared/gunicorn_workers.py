@@ -20,12 +20,22 @@ class PyWSGIWorker(GeventPyWSGIWorker):
 
 
 def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
-    """gunicorn's handler for gevent's server, with a socket timeout and no idle access-log work."""
+    """gunicorn's handler for gevent's server, with a socket timeout, connections closed where
+    reusing them would be unsafe, and no access-log work while the access log is off."""
 
     class Handler(PyWSGIHandler):
         def handle(self) -> None:
-            self.socket.settimeout(idle_timeout)
+            self.socket.settimeout(idle_timeout or None)
             super().handle()
+
+        def handle_one_response(self) -> None:
+            super().handle_one_response()
+            # Close rather than read the next request when: gevent could not de-chunk the body (the
+            # app answered 400, but the rest of that body must not be read as a request; gevent
+            # closes only when the error reaches it itself); the worker is stopping (as gunicorn's
+            # worker does); or keepalive is 0, gunicorn's "one request per connection".
+            if self.wsgi_input._chunked_input_error or self.server.closed or not idle_timeout:
+                self.close_connection = True
 
         def log_request(self) -> None:
             # gunicorn's handler builds the access-log entry before it learns the log is off.

@@ -20,7 +20,7 @@ def read_body() -> bytes:
     limit: int = current_app.config["MAX_CONTENT_LENGTH"]
     length = request.content_length
     if length is None and not environ.get("wsgi.input_terminated"):
-        return b""  # a server that does not end the input stream: read nothing, as werkzeug does
+        return b""  # no length, and a server that does not end the stream itself: read nothing
     if length is not None and length > limit:
         raise RequestEntityTooLarge()
     try:

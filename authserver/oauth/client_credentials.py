@@ -57,8 +57,8 @@ def token_response(form: MultiDict[str, str]) -> Response:
 
 @lru_cache(maxsize=16)
 def secure_transport(scheme: str, host: str) -> bool:
-    """As Authlib's own token endpoint: plain http only on loopback (or AUTHLIB_INSECURE_TRANSPORT).
-    Kept per scheme and Host, since parsing the URL each time cost 3% of a token."""
+    """As Authlib's own token endpoint: plain http only on loopback (or AUTHLIB_INSECURE_TRANSPORT,
+    read once per scheme and Host like the rest). Kept, since parsing the URL cost 3% of a token."""
     return is_secure_transport(f"{scheme}://{host}/")
 
 

@@ -15,13 +15,16 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 def token_request_form() -> MultiDict[str, str]:
-    """The request's form fields, as `request.form` gives them, with a urlencoded body read in one
-    step (shared/request_body.py): over the size limit it is 413, and one that cannot be read whole
-    is invalid_request. Other content types go to werkzeug's parser."""
+    """The request's form fields, with a urlencoded body read in one step (shared/request_body.py):
+    over the size limit it is 413; one that cannot be read whole, or whose bytes or %-escapes are not
+    UTF-8, is invalid_request. Other content types go to werkzeug's parser (`request.form`)."""
     if request.mimetype != FORM_CONTENT_TYPE:
         return request.form
     try:
         body = read_body()
     except ClientDisconnected as error:
         raise InvalidRequestError("The request body could not be read whole.") from error
-    return MultiDict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+    try:
+        return MultiDict(parse_qsl(body.decode(), keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError as error:
+        raise InvalidRequestError("The request body is not UTF-8 form data.") from error

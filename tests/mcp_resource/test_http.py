@@ -134,16 +134,19 @@ def test_a_chunked_body_is_answered_or_over_1_mib_refused(live_services, token, 
 
 def test_a_body_with_malformed_chunks_is_an_invalid_request(live_services, token):
     message = modern_body("tools/list", {}, 1)
-    headers = {**modern_headers(message, token), "Authorization": f"Bearer {token}", "Host": "127.0.0.1", "Connection": "close"}
+    headers = {**modern_headers(message, token), "Authorization": f"Bearer {token}", "Host": "127.0.0.1"}
     head = "POST /mcp HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    # The rest of the broken body holds a request of its own, which must never be answered.
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     port = int(live_services.mcp.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(head.encode() + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        connection.sendall(head.encode() + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + smuggled + b"0\r\n\r\n")
         answer = b""
         while chunk := connection.recv(4096):
             answer += chunk
 
     assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.count(b"HTTP/1.1 ") == 1
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == -32600
 
 
