@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -75,3 +76,26 @@ def test_a_connection_that_keeps_asking_stays_open_past_the_keepalive_time(auth_
             answered += 1
             time.sleep(KEEPALIVE_SECONDS / 2)
         assert answered >= 6
+
+
+def test_a_stopping_worker_answers_the_next_request_on_a_connection_then_closes_it(live_services: Live) -> None:
+    """As gunicorn's own gevent worker: after SIGTERM, a keep-alive connection gets its answer and
+    is closed, so a proxy's pooled connection is not cut in the middle of a later request."""
+    port = live.free_port()
+    env = {**live_services.env, "GUNICORN_CMD_ARGS": "--keep-alive 30"}
+    server = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-stopping.log")
+    try:
+        with connect(port) as connection:
+            connection.sendall(HEALTH_REQUEST)
+            assert read_response(connection).startswith(b"HTTP/1.1 200")
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(1.5)  # the worker looks at its arbiter's signal once a second, then stops accepting
+            connection.sendall(HEALTH_REQUEST)
+            answer = read_response(connection)
+            answered_at = time.monotonic()
+            closed_at, said = read_until_closed(connection)
+
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert said == b"" and closed_at - answered_at < 1
+    finally:
+        server.stop()
