@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+
+import gevent
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 
 
@@ -12,11 +15,16 @@ class PyWSGIWorker(GeventPyWSGIWorker):
 
     gevent's server has no idle timeout of its own: here gunicorn's `keepalive` setting bounds every
     read and write, so a connection that sends nothing for that long, between requests or in the
-    middle of one, is closed."""
+    middle of one, is closed; and it bounds the request line and the headers each as a whole, as
+    gunicorn's worker bounds the head, so a client trickling a byte at a time cannot hold one."""
 
     def init_process(self) -> None:
         self.wsgi_handler = handler_class(idle_timeout=self.cfg.keepalive)
         super().init_process()
+
+
+class RequestHeadTimeout(ValueError):
+    """The headers did not arrive within keepalive seconds (gevent answers a ValueError with 400)."""
 
 
 def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
@@ -27,6 +35,14 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
         def handle(self) -> None:
             self.socket.settimeout(idle_timeout or None)
             super().handle()
+
+        def read_requestline(self) -> str:
+            with gevent.Timeout(idle_timeout or None, socket.timeout("request line")):  # closes quietly
+                return super().read_requestline()
+
+        def read_request(self, raw_requestline: str) -> bool:
+            with gevent.Timeout(idle_timeout or None, RequestHeadTimeout(f"headers unfinished after {idle_timeout} s")):
+                return super().read_request(raw_requestline)
 
         def handle_one_response(self) -> None:
             super().handle_one_response()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import signal
 import socket
 import time
@@ -99,3 +100,19 @@ def test_a_stopping_worker_answers_the_next_request_on_a_connection_then_closes_
         assert said == b"" and closed_at - answered_at < 1
     finally:
         server.stop()
+
+
+def test_headers_trickled_a_byte_at_a_time_are_cut_off_after_the_keepalive_time(auth_port: int) -> None:
+    """Each byte arrives well within the silence limit, but the headers as a whole may not take longer."""
+    with connect(auth_port) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\n")
+        started = time.monotonic()
+        for byte in b"Host: 127.0.0.1\r\nX-Slow: " + b"a" * 40:
+            connection.sendall(bytes([byte]))
+            answered, _, _ = select.select([connection], [], [], KEEPALIVE_SECONDS / 4)
+            if answered or time.monotonic() - started > 3 * KEEPALIVE_SECONDS:
+                break
+        closed_at, said = read_until_closed(connection)
+
+    assert said.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert closed_at - started < 2 * KEEPALIVE_SECONDS
