@@ -9,9 +9,9 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 
 
 class PyWSGIWorker(GeventPyWSGIWorker):
-    """gevent's own HTTP server (gevent.pywsgi) in a gunicorn worker. In the benches it serves a
-    token or a tool call for 5-18% less CPU than gunicorn's `gevent` worker, whose HTTP parser is
-    gunicorn's own, for 3-5 KiB more memory per open SSE stream (bench/README.md).
+    """gevent's own HTTP server (gevent.pywsgi) in a gunicorn worker. It serves a token or a tool
+    call for less CPU than gunicorn's `gevent` worker, whose HTTP parser is gunicorn's own, and
+    holds an open SSE stream for a few KiB more (figures in bench/README.md).
 
     gevent's server has no idle timeout of its own: here gunicorn's `keepalive` setting bounds every
     read and write, so a connection that sends nothing for that long, between requests or in the
