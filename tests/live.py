@@ -46,6 +46,24 @@ class LiveServer:
             self.process.wait()
 
 
+def read_until_closed(connection: socket.socket) -> bytes:
+    """Everything the server sends on a connection until it closes it."""
+    said = b""
+    while chunk := connection.recv(4096):
+        said += chunk
+    return said
+
+
+def exchange(server_url: str, raw: bytes) -> bytes:
+    """Raw bytes to a live server, then nothing more (our side closes for sending); everything it
+    answers until it closes the connection."""
+    port = int(server_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(raw)
+        connection.shutdown(socket.SHUT_WR)
+        return read_until_closed(connection)
+
+
 def start(app: str, config: str, port: int, env: dict[str, str], log_path: Path) -> LiveServer:
     """Start gunicorn with the repo's config for `app` and wait until /healthz answers 200."""
     log_path.parent.mkdir(parents=True, exist_ok=True)

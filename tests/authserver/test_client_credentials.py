@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 from dataclasses import replace
 
 import httpx
@@ -19,6 +18,7 @@ from authserver.oauth import server
 from shared import cache
 from shared.db import db, utcnow
 from shared.settings import Settings
+from tests import live
 from tests.factories import make_client
 from tests.staleness import Clock, arriving_mid_query
 
@@ -329,17 +329,11 @@ def test_chunked_and_large_form_bodies_get_tokens_too(live_services, client):
     ids=["malformed-chunks", "body-shorter-than-content-length"],
 )
 def test_a_body_that_cannot_be_read_whole_is_an_invalid_request(live_services, framing):
-    port = int(live_services.auth.url.rsplit(":", 1)[1])
     head = b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
     # A second request follows on the same connection: the rest of a broken body must never be
     # taken for a request, so the server answers once and closes.
     following = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(head + framing + following)
-        connection.shutdown(socket.SHUT_WR)  # the client sends nothing more
-        answer = b""
-        while chunk := connection.recv(4096):
-            answer += chunk
+    answer = live.exchange(live_services.auth.url, head + framing + following)
 
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert answer.count(b"HTTP/1.1 ") == 1

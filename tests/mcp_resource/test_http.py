@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import httpx
 import pytest
 from flask.testing import FlaskClient
 
+from tests import live
 from tests.factories import sign, valid_claims
 from tests.mcp_http import modern_body, modern_headers
 
@@ -138,12 +138,7 @@ def test_a_body_with_malformed_chunks_is_an_invalid_request(live_services, token
     head = "POST /mcp HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     # The rest of the broken body holds a request of its own, which must never be answered.
     smuggled = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    port = int(live_services.mcp.url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(head.encode() + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + smuggled + b"0\r\n\r\n")
-        answer = b""
-        while chunk := connection.recv(4096):
-            answer += chunk
+    answer = live.exchange(live_services.mcp.url, head.encode() + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + smuggled + b"0\r\n\r\n")
 
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert answer.count(b"HTTP/1.1 ") == 1

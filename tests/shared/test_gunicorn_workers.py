@@ -41,11 +41,9 @@ def read_response(connection: socket.socket) -> bytes:
     return data
 
 
-def read_until_closed(connection: socket.socket) -> tuple[float, bytes]:
+def wait_until_closed(connection: socket.socket) -> tuple[float, bytes]:
     """When the server closed the connection (time.monotonic), and what it said before it did."""
-    said = b""
-    while chunk := connection.recv(4096):
-        said += chunk
+    said = live.read_until_closed(connection)
     return time.monotonic(), said
 
 
@@ -60,7 +58,7 @@ def test_connections_silent_for_the_keepalive_time_are_closed(auth_port: int) ->
     closed = {}
     for name, connection in (("silent", silent), ("half_sent", half_sent), ("finished", finished)):
         with connection:
-            closed_at, said = read_until_closed(connection)
+            closed_at, said = wait_until_closed(connection)
             closed[name] = (round(closed_at - silent_since, 2), said)
     assert all(KEEPALIVE_SECONDS * 0.9 <= seconds < KEEPALIVE_SECONDS + 2 for seconds, _ in closed.values()), closed
     assert closed["silent"][1] == closed["finished"][1] == b""
@@ -94,7 +92,7 @@ def test_a_stopping_worker_answers_the_next_request_on_a_connection_then_closes_
             connection.sendall(HEALTH_REQUEST)
             answer = read_response(connection)
             answered_at = time.monotonic()
-            closed_at, said = read_until_closed(connection)
+            closed_at, said = wait_until_closed(connection)
 
         assert answer.startswith(b"HTTP/1.1 200")
         assert said == b"" and closed_at - answered_at < 1
@@ -112,7 +110,7 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off_after_the_keepalive_time(
             answered, _, _ = select.select([connection], [], [], KEEPALIVE_SECONDS / 4)
             if answered or time.monotonic() - started > 3 * KEEPALIVE_SECONDS:
                 break
-        closed_at, said = read_until_closed(connection)
+        closed_at, said = wait_until_closed(connection)
 
     assert said.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert closed_at - started < 2 * KEEPALIVE_SECONDS
