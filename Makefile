@@ -1,7 +1,7 @@
-# The two commands of the README. Everything else is set up by them.
+# The two commands of the README, and the benches' environment (bench/README.md).
 PYTHON ?= python3
 
-.PHONY: run test
+.PHONY: run test bench-env
 
 # `make run` gets the services only; `make test` also gets the test tools and the fixture tool
 # package of the conformance suite, which must never reach a running deployment.
@@ -16,6 +16,19 @@ PYTHON ?= python3
 	.venv-test/bin/pip install --quiet --upgrade pip
 	.venv-test/bin/pip install --quiet -e ".[test]" -e tests/conformance_tools
 	touch $@
+
+# The benches run on an optimized CPython, as a deployment does (the Docker image's is built with PGO
+# and LTO). Debian's /usr/bin/python3.11 is one (apt-get install python3.11-venv); pyenv's default
+# build is not. bench/README.md has the commands and the figures.
+BENCH_PYTHON ?= /usr/bin/python3.11
+
+.venv-bench/.installed: pyproject.toml
+	$(BENCH_PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet -e .
+	touch $@
+
+bench-env: .venv-bench/.installed
 
 run: .venv/.installed
 	PATH="$(CURDIR)/.venv/bin:$$PATH" scripts/run

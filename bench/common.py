@@ -161,4 +161,4 @@ def new_session(url: str, token: str) -> str:
 
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
-    return f"{os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}"
+    return f"{os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)})"

@@ -3,7 +3,7 @@ real token (JWT checked, revocation checked and rate limit counted in one Redis 
 row committed in PostgreSQL) and to its unguarded twin (the same /mcp code with those three
 switched off, see bench/unguarded.py), interleaved round by round.
 
-    .venv/bin/python -m bench.guardrails [--rounds 3] [--seconds 8] [--connections 16]
+    .venv-bench/bin/python -m bench.guardrails [--rounds 3] [--seconds 8] [--connections 16]
 
 Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else the local default ports) and wrk. The
 MCP server runs one gevent worker pinned to core 0, wrk runs on core 1. Prints JSON.

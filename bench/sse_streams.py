@@ -1,6 +1,6 @@
 """Hold N open SSE streams on one gevent worker and report the memory each costs.
 
-    .venv/bin/python -m bench.sse_streams --streams 10000 --kind listen   # or legacy-get, sse
+    .venv-bench/bin/python -m bench.sse_streams --streams 10000 --kind listen   # or legacy-get, sse
 
 Starts both services on a throwaway SQLite database (the embedded default), gets a token, opens
 N `subscriptions/listen` streams (or legacy GET /mcp session streams, or 2024-11-05 GET /sse

@@ -1,7 +1,7 @@
 """POST /token with client_credentials, ES256 JWT access tokens: Drawbridge's authorization server
 against panva oidc-provider, interleaved round by round.
 
-    .venv/bin/python -m bench.token_endpoint [--rounds 3] [--seconds 8] [--connections 16 64]
+    .venv-bench/bin/python -m bench.token_endpoint [--rounds 3] [--seconds 8] [--connections 16 64]
 
 Each server is pinned to core 0 and wrk to core 1; both issue a token for one resource (RFC 8707)
 with one scope. A third target, Drawbridge's metadata document (GET, constant, through every hook

@@ -1,7 +1,7 @@
 """tools/call over Streamable HTTP: Drawbridge (guarded, and its unguarded twin), the official MCP
 Python SDK, and bare Flask under gevent, interleaved round by round; then one MCP worker against two.
 
-    .venv/bin/python -m bench.tool_call [--rounds 3] [--seconds 8] [--connections 16 64] [--skip-scaling]
+    .venv-bench/bin/python -m bench.tool_call [--rounds 3] [--seconds 8] [--connections 16 64] [--skip-scaling]
 
 Every server runs pinned to core 0 and wrk to core 1 (the two-worker run uses both cores for the
 server). Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else the local default ports), wrk,

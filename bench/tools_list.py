@@ -1,6 +1,6 @@
 """tools/list with 50 tools: how long the server takes, measured one request at a time.
 
-    .venv/bin/python -m bench.tools_list [--tools 50] [--seconds 8]
+    .venv-bench/bin/python -m bench.tools_list [--tools 50] [--seconds 8]
 
 The MCP server (one gevent worker, core 0) serves a registry of exactly N generated tools, each with
 a few typed arguments, all visible to the bench token; wrk (core 1) sends 2026-07-28 tools/list

@@ -1,7 +1,7 @@
 """Peer: the official MCP Python SDK (mcp 2.3.0) as a stateless, JSON-answering Streamable HTTP
 server with one `echo` tool and no authentication, under uvicorn with one worker.
 
-    .venv-bench/bin/python bench/peers/sdk_echo.py --port 9000     # MCP at /mcp
+    .venv-sdk-peer/bin/python bench/peers/sdk_echo.py --port 9000     # MCP at /mcp
 
 Run from the peers' virtualenv (bench/peers/__init__.py makes it), never from the project's.
 """
