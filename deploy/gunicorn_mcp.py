@@ -12,7 +12,8 @@ workers = int(os.environ.get("DRAWBRIDGE_MCP_WORKERS", "1"))
 worker_class = "shared.gunicorn_workers.PyWSGIWorker"
 worker_connections = int(os.environ.get("DRAWBRIDGE_MCP_WORKER_CONNECTIONS", "16000"))
 # Seconds a connection may stay silent, between requests or within one; longer than the proxy's
-# idle timeout, so the proxy closes first. An open SSE stream is the server writing, not silence.
+# idle timeout, so the proxy closes first. An open SSE stream is the server writing, not silence,
+# unless its client stops reading: a write blocked this long closes the connection too.
 keepalive = 75
 # SSE streams stay open; only a worker that stops answering its arbiter is restarted.
 timeout = 30

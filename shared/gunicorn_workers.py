@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+from types import TracebackType
 
 import gevent
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
+
+logger = logging.getLogger(__name__)
 
 
 class PyWSGIWorker(GeventPyWSGIWorker):
@@ -52,6 +56,16 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
             # worker does); or keepalive is 0, gunicorn's "one request per connection".
             if self.wsgi_input._chunked_input_error or self.server.closed or not idle_timeout:
                 self.close_connection = True
+
+        def handle_error(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+            # A write blocked for keepalive seconds: the client stopped reading (an SSE client
+            # suspended, or its network gone). Not a fault of ours, so one log line and a close
+            # instead of gevent's traceback on stderr.
+            if isinstance(error, TimeoutError):
+                logger.info("response_write_timed_out", extra={"after_seconds": idle_timeout})
+                self.close_connection = True
+                return
+            super().handle_error(kind, error, trace)
 
         def log_request(self) -> None:
             # gunicorn's handler builds the access-log entry before it learns the log is off.

@@ -114,3 +114,24 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off_after_the_keepalive_time(
 
     assert said.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert closed_at - started < 2 * KEEPALIVE_SECONDS
+
+
+def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_time_without_a_traceback(live_services: Live) -> None:
+    """An SSE client that stops reading (suspended, or its network gone) leaves the server's writes
+    blocked; after keepalive seconds the connection is closed with one log line, not a traceback."""
+    port = live.free_port()
+    log_path = ARTIFACTS / "mcp-stalled-reader.log"
+    env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {KEEPALIVE_SECONDS}"}
+    server = live.start("tests.shared.endless_stream:app", "deploy/gunicorn_mcp.py", port, env, log_path)
+    try:
+        with connect(port) as connection:
+            connection.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            time.sleep(KEEPALIVE_SECONDS + 2)  # reads nothing while the server's writes block
+            said = live.read_until_closed(connection)  # what was buffered, then the close
+    finally:
+        server.stop()
+
+    assert said.startswith(b"HTTP/1.1 200 OK\r\n")
+    log = log_path.read_text()
+    assert "Traceback" not in log, log[-2000:]
+    assert '"event": "response_write_timed_out"' in log
