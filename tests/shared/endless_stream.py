@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import itertools
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from shared import logging as drawbridge_logging
@@ -16,9 +17,4 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"status": "ok"}\n']
     start_response("200 OK", [("Content-Type", "text/event-stream")])
-    return endless()
-
-
-def endless() -> Iterator[bytes]:
-    while True:
-        yield EVENT
+    return itertools.repeat(EVENT)
