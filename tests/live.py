@@ -48,10 +48,10 @@ class LiveServer:
 
 def read_until_closed(connection: socket.socket) -> bytes:
     """Everything the server sends on a connection until it closes it."""
-    said = b""
-    while chunk := connection.recv(4096):
+    said = bytearray()
+    while chunk := connection.recv(65536):
         said += chunk
-    return said
+    return bytes(said)
 
 
 def exchange(server_url: str, raw: bytes) -> bytes:

@@ -20,7 +20,7 @@ def setup() -> None:
     """Idempotent: a virtualenv with the pinned SDK on the interpreter running the bench (rebuilt when
     that changes, so both Python servers always run on the same build), and `npm ci` of the pinned
     oidc-provider. Their output goes to stderr, so a bench's stdout stays one JSON document."""
-    if (VENV / "bin" / "python").exists() and interpreter(VENV / "bin" / "python") != interpreter(Path(sys.executable)):
+    if (VENV / "bin" / "python").exists() and interpreter(VENV / "bin" / "python") != sys.version:
         shutil.rmtree(VENV)
     if not (VENV / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
@@ -30,7 +30,7 @@ def setup() -> None:
 
 
 def interpreter(python: Path) -> str:
-    """The version and build of the CPython behind a virtualenv's python."""
+    """The version and build of the CPython behind a virtualenv's python (its `sys.version`)."""
     return subprocess.run([str(python), "-c", "import sys; print(sys.version)"], capture_output=True, text=True, check=True).stdout.strip()
 
 
