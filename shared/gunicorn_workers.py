@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterator
 from types import TracebackType
+from typing import BinaryIO
 
 import gevent
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
+
+from shared import request_head
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +36,9 @@ class RequestHeadTimeout(ValueError):
 
 
 def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
-    """gunicorn's handler for gevent's server, with a socket timeout, connections closed where
-    reusing them would be unsafe, and no access-log work while the access log is off."""
+    """gunicorn's handler for gevent's server, with a socket timeout, our own header reader
+    (shared/request_head.py), connections closed where reusing them would be unsafe, and no
+    access-log work while the access log is off."""
 
     class Handler(PyWSGIHandler):
         def handle(self) -> None:
@@ -47,6 +52,12 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
         def read_request(self, raw_requestline: str) -> bool:
             with gevent.Timeout(idle_timeout or None, RequestHeadTimeout(f"headers unfinished after {idle_timeout} s")):
                 return super().read_request(raw_requestline)
+
+        def MessageClass(self, rfile: BinaryIO, *_: object) -> request_head.RequestHeaders:  # noqa: N802 (gevent's name)
+            return request_head.read(rfile)
+
+        def _headers(self) -> Iterator[tuple[str, str]]:
+            return self.headers.environ_items()
 
         def handle_one_response(self) -> None:
             super().handle_one_response()

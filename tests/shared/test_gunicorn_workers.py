@@ -135,3 +135,26 @@ def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_tim
     log = log_path.read_text()
     assert "Traceback" not in log, log[-2000:]
     assert '"event": "response_write_timed_out"' in log
+
+
+@pytest.mark.parametrize(
+    "bad_field",
+    [b"Host : 127.0.0.1", b"X-Folded: a\r\n b", b"Content-Length: 0\r\nContent-Length: 5"],
+)
+def test_a_malformed_header_field_is_answered_400_and_the_connection_closed(auth_port: int, bad_field: bytes) -> None:
+    with connect(auth_port) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + bad_field + b"\r\n\r\n")
+        said = live.read_until_closed(connection)
+
+    assert said.startswith(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n")
+
+
+def test_the_app_sees_dashed_header_names_and_never_their_underscored_twins(auth_port: int) -> None:
+    with connect(auth_port) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: sent-by-the-client\r\n\r\n")
+        dashed = read_response(connection)
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX_Request_Id: smuggled\r\n\r\n")
+        underscored = read_response(connection)
+
+    assert b"\r\nX-Request-Id: sent-by-the-client\r\n" in dashed
+    assert b"smuggled" not in underscored and b"\r\nX-Request-Id: " in underscored

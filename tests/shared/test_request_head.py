@@ -1,0 +1,82 @@
+"""Reading a request's header fields for gevent's handler (shared/request_head.py)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from shared import request_head
+
+
+def read(head: bytes) -> request_head.RequestHeaders:
+    return request_head.read(io.BytesIO(head + b"body that must stay unread"))
+
+
+def test_fields_keep_their_order_and_are_found_in_any_case() -> None:
+    headers = read(b"Host: example.org\r\nAccept: a/b\r\naccept: c/d\r\nContent-Type:  text/plain \r\n\r\n")
+
+    assert headers.status == ""
+    assert headers.fields == [("Host", "example.org"), ("Accept", "a/b"), ("accept", "c/d"), ("Content-Type", "text/plain")]
+    assert headers.get("ACCEPT") == "a/b"  # the first, as the email parser gevent used answered
+    assert headers.getheader("host") == "example.org"
+    assert headers.typeheader == "text/plain"
+    assert headers.get("Content-Length") is None
+    assert headers.get("Content-Length", "0") == "0"
+
+
+def test_reading_stops_at_the_blank_line() -> None:
+    stream = io.BytesIO(b"Host: a\r\n\r\nPOST /next HTTP/1.1\r\n")
+    request_head.read(stream)
+
+    assert stream.read() == b"POST /next HTTP/1.1\r\n"
+
+
+def test_bare_line_feeds_end_lines_too() -> None:
+    headers = read(b"Host: a\nX-Tab: one\ttwo\n\n")
+
+    assert headers.fields == [("Host", "a"), ("X-Tab", "one\ttwo")]
+
+
+def test_deleting_a_field_removes_every_line_of_that_name() -> None:
+    headers = read(b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\nHost: a\r\n\r\n")
+    del headers["content-length"]
+
+    assert headers.get("Content-Length") is None
+    assert [name for name, _ in headers.fields] == ["Transfer-Encoding", "Host"]
+
+
+def test_environ_names_leave_out_underscored_fields_and_the_handlers_own() -> None:
+    headers = read(
+        b"X-Request-Id: abc\r\nX_Request_Id: spoofed\r\nContent-Type: a/b\r\nContent-Length: 2\r\nMcp-Session-Id: s\r\n\r\n"
+    )
+
+    assert list(headers.environ_items()) == [("HTTP_X_REQUEST_ID", "abc"), ("HTTP_MCP_SESSION_ID", "s")]
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"Host : a\r\n\r\n", "Malformed header field"),  # space before the colon (RFC 9112 5.1)
+        (b"Host: a\r\n folded\r\n\r\n", "Malformed header field"),  # obs-fold
+        (b"no colon here\r\n\r\n", "Malformed header field"),
+        (b": no name\r\n\r\n", "Malformed header field"),
+        (b"X-Null: a\x00b\r\n\r\n", "Malformed header field"),
+        (b"X-Cr: a\rb\r\n\r\n", "Malformed header field"),
+        (b"Content-Length: 1\r\ncontent-length: 2\r\n\r\n", "Repeated Content-Length"),
+        (b"Host: a\r\n", "Header fields end before the blank line"),
+        (b"X-Big: " + b"a" * 65536 + b"\r\n\r\n", "Header line too long"),
+        (b"".join(b"X-%d: a\r\n" % i for i in range(101)) + b"\r\n", "More than 100 header fields"),
+    ],
+)
+def test_a_malformed_head_is_refused_with_a_reason(head: bytes, status: str) -> None:
+    headers = request_head.read(io.BytesIO(head))
+
+    assert headers.status == status
+    assert headers.fields == []
+
+
+def test_one_hundred_fields_are_accepted() -> None:
+    headers = read(b"".join(b"X-%d: a\r\n" % i for i in range(100)) + b"\r\n")
+
+    assert headers.status == "" and len(headers.fields) == 100
