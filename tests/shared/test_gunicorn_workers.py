@@ -22,7 +22,9 @@ def auth_port(live_services: Live) -> Iterator[int]:
     """A second authorization server whose connections may stay silent for one second."""
     port = live.free_port()
     env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {KEEPALIVE_SECONDS}"}
-    server = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-keepalive.log")
+    server = live.start(
+        "authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-keepalive.log"
+    )
     yield port
     server.stop()
 
@@ -82,7 +84,9 @@ def test_a_stopping_worker_answers_the_next_request_on_a_connection_then_closes_
     is closed, so a proxy's pooled connection is not cut in the middle of a later request."""
     port = live.free_port()
     env = {**live_services.env, "GUNICORN_CMD_ARGS": "--keep-alive 30"}
-    server = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-stopping.log")
+    server = live.start(
+        "authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-stopping.log"
+    )
     try:
         with connect(port) as connection:
             connection.sendall(HEALTH_REQUEST)
@@ -116,7 +120,9 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off_after_the_keepalive_time(
     assert closed_at - started < 2 * KEEPALIVE_SECONDS
 
 
-def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_time_without_a_traceback(live_services: Live) -> None:
+def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_time_without_a_traceback(
+    live_services: Live,
+) -> None:
     """An SSE client that stops reading (suspended, or its network gone) leaves the server's writes
     blocked; after keepalive seconds the connection is closed with one log line, not a traceback."""
     port = live.free_port()
@@ -139,7 +145,13 @@ def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_tim
 
 @pytest.mark.parametrize(
     "bad_field",
-    [b"Host : 127.0.0.1", b"X-Folded: a\r\n b", b"Content-Length: 0\r\nContent-Length: 5"],
+    [
+        b"Host : 127.0.0.1",
+        b"X-Folded: a\r\n b",
+        b"Content-Length: 0\r\nContent-Length: 5",
+        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",  # gevent read no body, then the chunks as a request
+        b"Transfer-Encoding: chunked\r\nContent-Length: 5",
+    ],
 )
 def test_a_malformed_header_field_is_answered_400_and_the_connection_closed(auth_port: int, bad_field: bytes) -> None:
     with connect(auth_port) as connection:
@@ -158,3 +170,22 @@ def test_the_app_sees_dashed_header_names_and_never_their_underscored_twins(auth
 
     assert b"\r\nX-Request-Id: sent-by-the-client\r\n" in dashed
     assert b"smuggled" not in underscored and b"\r\nX-Request-Id: " in underscored
+
+
+def test_requests_are_answered_and_logged_with_the_access_log_on(live_services: Live) -> None:
+    """gunicorn's access log reads the request's header fields too (`--access-logfile`)."""
+    port = live.free_port()
+    log_path = ARTIFACTS / "authserver-access-log.log"
+    env = {**live_services.env, "GUNICORN_CMD_ARGS": "--access-logfile -"}
+    server = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, log_path)
+    try:
+        with connect(port) as connection:
+            connection.sendall(HEALTH_REQUEST.replace(b"\r\n\r\n", b"\r\nUser-Agent: access-log-test\r\n\r\n"))
+            answer = read_response(connection)
+    finally:
+        server.stop()
+
+    assert answer.startswith(b"HTTP/1.1 200")
+    log = log_path.read_text()
+    assert "Traceback" not in log, log[-2000:]
+    assert '"GET /healthz HTTP/1.1" 200' in log and "access-log-test" in log
