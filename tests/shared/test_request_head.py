@@ -18,7 +18,7 @@ def test_fields_keep_their_order_and_are_found_in_any_case() -> None:
 
     assert headers.status == ""
     assert headers.fields == [("Host", "example.org"), ("Accept", "a/b"), ("accept", "c/d"), ("Content-Type", "text/plain")]
-    assert headers.get("ACCEPT") == "a/b"  # the first, as the email parser gevent used answered
+    assert headers.get("ACCEPT") == "a/b"  # the first, as gevent's email parser answered
     assert headers.getheader("host") == "example.org"
     assert headers.typeheader == "text/plain"
     assert headers.get("Content-Length") is None
