@@ -25,7 +25,7 @@ BENCH_PYTHON ?= /usr/bin/python3.11
 .venv-bench/.installed: pyproject.toml
 	$(BENCH_PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install --quiet --upgrade pip
-	.venv-bench/bin/pip install --quiet -e .
+	.venv-bench/bin/pip install --quiet -e ".[bench]"
 	touch $@
 
 bench-env: .venv-bench/.installed
