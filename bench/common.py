@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,10 +79,44 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
-    """Median of the rounds with min-max, the median p50 and p99, and every error counted."""
-    rps = [r["rps"] for r in runs]
+@contextmanager
+def cores_used(server_pid: int) -> Iterator[dict[str, float]]:
+    """How many cores, on average over the block, went to the server, PostgreSQL, Redis and the
+    load generator (this process's children that ended in the block: wrk), and how many idled."""
+    before, start = cpu_by_party(server_pid), time.monotonic()
+    cores: dict[str, float] = {}
+    yield cores
+    after, elapsed = cpu_by_party(server_pid), time.monotonic() - start
+    cores.update({party: round((after[party] - before[party]) / elapsed, 2) for party in after})
+
+
+def cpu_by_party(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far, per party of a bench run (idle: the machine's idle time, all cores)."""
+    clock = os.sysconf("SC_CLK_TCK")
+    by_name: Counter[str] = Counter()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, _, rest = stat.read_text().partition("(")[2].rpartition(")")
+        except OSError:  # the process has ended
+            continue
+        fields = rest.split()
+        by_name[name] += int(fields[11]) + int(fields[12])  # utime and stime, as in cpu_seconds
+    load_generator = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_times = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     return {
+        "server": cpu_seconds(server_pid),
+        "postgresql": by_name["postgres"] / clock,
+        "redis": by_name["redis-server"] / clock,
+        "wrk": load_generator.ru_utime + load_generator.ru_stime,
+        "idle": (int(machine_times[3]) + int(machine_times[4])) / clock,  # idle and iowait
+    }
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Median of the rounds with min-max, the median p50 and p99, and every error counted; the
+    median CPU time per request and cores used per party where the runs measured them."""
+    rps = [r["rps"] for r in runs]
+    summary = {
         "rps_median": round(statistics.median(rps)),
         "rps_min": round(min(rps)),
         "rps_max": round(max(rps)),
@@ -88,7 +124,12 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
         "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
         "errors": int(sum(r["errors"] for r in runs)),
         "rounds": len(runs),
-    } | ({"cpu_us_per_request": round(statistics.median(r["cpu_us"] for r in runs))} if all("cpu_us" in r for r in runs) else {})
+    }
+    if all("cpu_us" in r for r in runs):
+        summary["cpu_us_per_request"] = round(statistics.median(r["cpu_us"] for r in runs))
+    if all("cores" in r for r in runs):
+        summary["cores_used"] = {party: statistics.median(r["cores"][party] for r in runs) for party in runs[0]["cores"]}
+    return summary
 
 
 def with_database(url: str, name: str) -> str:

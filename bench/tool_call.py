@@ -6,7 +6,8 @@ Python SDK, and bare Flask under gevent, interleaved round by round; then one MC
 Every server runs pinned to core 0 and wrk to core 1 (the two-worker run uses both cores for the
 server). Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else the local default ports), wrk,
 and the peers' virtualenv, which bench/peers makes from the registries on first use. Prints JSON, with
-each server's CPU time per request (Drawbridge's without its Redis and PostgreSQL) beside its req/s.
+each server's CPU time per request (Drawbridge's without its Redis and PostgreSQL) beside its req/s,
+and for one worker and two the cores that went to the server, PostgreSQL, Redis and wrk.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bench.common import (
     BIN,
     REPO,
     SERVER_CORE,
+    cores_used,
     drawbridge,
     fetch_token,
     free_port,
@@ -90,14 +92,17 @@ def compare(args: argparse.Namespace) -> dict[str, dict]:
 
 
 def scaling(args: argparse.Namespace) -> dict[str, dict]:
-    """The guarded 2026-07-28 call on one worker (core 0) and on two (cores 0-1), round by round."""
+    """The guarded 2026-07-28 call on one worker (core 0) and on two (cores 0-1), round by round,
+    with the cores each party used: the two workers share the machine with wrk and the databases."""
     runs: dict[str, list] = {"1 worker": [], "2 workers": []}
     for _ in range(args.rounds):
         for workers, cores in ((1, SERVER_CORE), (2, "0,1")):
             with drawbridge(mcp_workers=workers, mcp_cores=cores) as env:
                 target_env = {"BENCH_ERA": "modern", "BENCH_TOKEN": fetch_token(env)}
                 wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, 2, 64, target_env)
-                runs[f"{workers} worker{'s' if workers > 1 else ''}"].append(wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, args.seconds, 64, target_env, int(env["BENCH_MCP_PID"])))
+                with cores_used(int(env["BENCH_MCP_PID"])) as cores:
+                    result = wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, args.seconds, 64, target_env, int(env["BENCH_MCP_PID"]))
+                runs[f"{workers} worker{'s' if workers > 1 else ''}"].append(result | {"cores": cores})
     return {name: summarize(results) for name, results in runs.items()}
 
 
