@@ -1,6 +1,6 @@
 """Where a server's CPU goes under load: py-spy samples the worker while wrk drives one target.
 
-    .venv-bench/bin/python -m bench.profile TARGET [--seconds 10] [--connections 16] [--top 25]
+    .venv-bench/bin/python -m bench.profile TARGET [--seconds 20] [--connections 16] [--top 25]
 
 TARGET is one of `token` (POST /token, client_credentials), `tools-call` (guarded 2026-07-28),
 `tools-call-legacy` (guarded 2025-11-25, in a session), `unguarded` (the same call with the
@@ -11,9 +11,10 @@ benches, with py-spy (`make bench-env` installs it) beside wrk, attached to the 
 Prints JSON: the samples, and for the functions with the most samples the share of the worker's
 busy time spent in them (inclusive: with what they call) and in them alone (self). Idle time, the
 hub waiting for sockets, is not sampled; nor, since py-spy reads the worker without pausing it, are
-the samples it could not read whole, so the shares are of fewer samples than seconds x rate. The
-raw stacks go to bench/profiles/TARGET.txt in the collapsed format that speedscope and
-flamegraph.pl read.
+the samples it could not read whole, so the shares are of fewer samples than seconds x rate, and
+a stack read while it changed may lack its outer frames (the outermost functions' inclusive shares
+are low by that much; the 'frame read while it changed' entry says how often). The raw stacks go
+to bench/profiles/TARGET.txt in the collapsed format that speedscope and flamegraph.pl read.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def summarize_stacks(collapsed: str, top: int) -> dict:
     total = 0
     for line in collapsed.splitlines():
         stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():  # a name read while it changed can hold a line break
+            continue
         samples = int(count)
         frames = [describe(frame) for frame in stack.split(";")]
         total += samples
