@@ -71,12 +71,19 @@ def wrk(url: str, script: str, seconds: int, connections: int, env: dict[str, st
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process, its threads and its child processes (gunicorn's workers)."""
-    pids = [pid, *(int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split())]
-    total = 0
-    for one in pids:
-        fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
-        total += int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15 of proc(5)
+    total = sum(cpu_ticks(Path(f"/proc/{one}/stat").read_text()) for one in [pid, *children(pid)])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of a process, started by any of its threads."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+
+
+def cpu_ticks(stat: str) -> int:
+    """utime + stime from a /proc/PID/stat line (fields 14 and 15 of proc(5), after the command name)."""
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
 
 
 @contextmanager
@@ -94,13 +101,12 @@ def cpu_by_party(server_pid: int) -> dict[str, float]:
     """CPU seconds so far, per party of a bench run (idle: the machine's idle time, all cores)."""
     clock = os.sysconf("SC_CLK_TCK")
     by_name: Counter[str] = Counter()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for path in Path("/proc").glob("[0-9]*/stat"):
         try:
-            name, _, rest = stat.read_text().partition("(")[2].rpartition(")")
+            stat = path.read_text()
         except OSError:  # the process has ended
             continue
-        fields = rest.split()
-        by_name[name] += int(fields[11]) + int(fields[12])  # utime and stime, as in cpu_seconds
+        by_name[stat.partition("(")[2].rpartition(")")[0]] += cpu_ticks(stat)
     load_generator = resource.getrusage(resource.RUSAGE_CHILDREN)
     machine_times = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     return {

@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.common import BIN, LOAD_CORE, REPO, drawbridge, fetch_token, machine, new_session, pinned, wrk
+from bench.common import BIN, LOAD_CORE, REPO, children, drawbridge, fetch_token, machine, new_session, pinned, wrk
 from bench.token_endpoint import token_request
 
 PROFILES = REPO / "bench" / "profiles"
@@ -57,10 +57,10 @@ def target(name: str, env: dict[str, str]) -> tuple[str, str, dict[str, str], st
 
 def worker_pid(master_pid: str) -> str:
     """The one worker of a gunicorn master (the benches run one)."""
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    if len(children) != 1:
-        raise SystemExit(f"expected one worker under gunicorn {master_pid}, found {children}")
-    return children[0]
+    workers = children(int(master_pid))
+    if len(workers) != 1:
+        raise SystemExit(f"expected one worker under gunicorn {master_pid}, found {workers}")
+    return str(workers[0])
 
 
 def record(pid: str, seconds: int, output: Path) -> subprocess.Popen:

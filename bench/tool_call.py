@@ -98,10 +98,11 @@ def scaling(args: argparse.Namespace) -> dict[str, dict]:
     for _ in range(args.rounds):
         for workers, cores in ((1, SERVER_CORE), (2, "0,1")):
             with drawbridge(mcp_workers=workers, mcp_cores=cores) as env:
+                url, pid = env["DRAWBRIDGE_RESOURCE_URL"], int(env["BENCH_MCP_PID"])
                 target_env = {"BENCH_ERA": "modern", "BENCH_TOKEN": fetch_token(env)}
-                wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, 2, 64, target_env)
-                with cores_used(int(env["BENCH_MCP_PID"])) as cores:
-                    result = wrk(env["DRAWBRIDGE_RESOURCE_URL"], SCRIPT, args.seconds, 64, target_env, int(env["BENCH_MCP_PID"]))
+                wrk(url, SCRIPT, 2, 64, target_env)
+                with cores_used(pid) as cores:
+                    result = wrk(url, SCRIPT, args.seconds, 64, target_env, pid)
                 runs[f"{workers} worker{'s' if workers > 1 else ''}"].append(result | {"cores": cores})
     return {name: summarize(results) for name, results in runs.items()}
 
