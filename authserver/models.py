@@ -85,6 +85,9 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Copied into the session cookie at login; moving it (logout, a new password, disabling the
+    # person) ends every session of the person, wherever its cookie is.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def get_user_id(self) -> int:
         return self.id

@@ -31,6 +31,7 @@ class Principal:
     token_id: str
     expires_at: int
     grant_id: str | None = None
+    issued_at: int = 0
 
 
 class TokenVerifier:
@@ -67,7 +68,7 @@ class TokenVerifier:
         return principal
 
     def check_revocation(self, principal: Principal) -> None:
-        if self.revocations.any_revoked(revocation_entries(principal)):
+        if self.revocations.any_revoked(revocation_entries(principal), principal.issued_at):
             raise InvalidToken(REVOKED)
 
     def verify(self, token: str) -> Principal:
@@ -108,14 +109,16 @@ class TokenVerifier:
             token_id=str(claims["jti"]),
             expires_at=int(claims["exp"]),
             grant_id=str(grant_id) if grant_id else None,
+            issued_at=int(claims["iat"]),
         )
 
 
 def revocation_entries(principal: Principal) -> list[tuple[str, str]]:
-    """The entries of the revocation set that would void this token: its own id, and its grant."""
-    entries = [(revocation.TOKEN, principal.token_id)]
+    """The entries of the revocation set that could void this token: its own id, its client, and,
+    for a person's token (one with a grant), the grant and the person (`sub`, RFC 9068 section 2.2)."""
+    entries = [(revocation.TOKEN, principal.token_id), (revocation.CLIENT, principal.client_id)]
     if principal.grant_id:
-        entries.append((revocation.GRANT, principal.grant_id))
+        entries += [(revocation.GRANT, principal.grant_id), (revocation.PERSON, principal.subject)]
     return entries
 
 

@@ -1,8 +1,10 @@
-"""The revocation set: token ids and grant ids whose access tokens must fail before they expire.
+"""The revocation set: what voids access tokens before they expire (RFC 7009 section 2's "revoked").
 
-The authorization server writes it (a replayed code or refresh token, a revoked grant); the
-resource server reads it on every call. Redis when configured; otherwise the shared database, which
-is what both processes of the embedded default have in common.
+Each entry names a token, a grant, a client or a person, and voids its tokens issued before a
+moment (their `iat`): a revoked token or grant, all of them; a client or person disabled or deleted,
+those issued before then, so one enabled again gets new tokens and never the old ones back. The
+authorization server writes it; the resource server reads it on every call. Redis when configured;
+otherwise the shared database, which is what both processes of the embedded default have in common.
 """
 
 from __future__ import annotations
@@ -20,50 +22,61 @@ from shared.db import db
 
 TOKEN = "token"
 GRANT = "grant"
+CLIENT = "client"
+PERSON = "person"
 
 
 class RevokedEntry(db.Model):
-    """One revoked token or grant, kept until every token it covers has expired."""
+    """Tokens of one key issued before `valid_from` are void; kept until the last of them has expired."""
 
     __tablename__ = "revocations"
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     expires_at: Mapped[int] = mapped_column(Integer, index=True)
+    valid_from: Mapped[int] = mapped_column(Integer)
 
 
 class Revocations(ABC):
-    @abstractmethod
     def revoke(self, kind: str, identifier: str, until_epoch: int) -> None:
-        """Mark `kind:identifier` revoked until `until_epoch` (when its last token expires)."""
+        """Void every token of `kind:identifier` until `until_epoch` (when its last token expires)."""
+        self.void_issued_before(kind, identifier, until_epoch, until_epoch)
 
     @abstractmethod
-    def any_revoked(self, entries: list[tuple[str, str]]) -> bool:
-        """True if any (kind, identifier) is revoked: one round trip for all of them."""
+    def void_issued_before(self, kind: str, identifier: str, valid_from_epoch: int, until_epoch: int) -> None:
+        """Void the tokens of `kind:identifier` issued before `valid_from_epoch`, replacing what was
+        said of it before; the entry is kept until `until_epoch`."""
+
+    @abstractmethod
+    def any_revoked(self, entries: list[tuple[str, str]], issued_at: int) -> bool:
+        """True if any (kind, identifier) voids a token issued at `issued_at`: one round trip for all."""
 
 
 class RedisRevocations(Revocations):
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def revoke(self, kind: str, identifier: str, until_epoch: int) -> None:
+    def void_issued_before(self, kind: str, identifier: str, valid_from_epoch: int, until_epoch: int) -> None:
         if until_epoch > time.time():  # otherwise every token it covers has expired already
-            self.client.set(redis_key(kind, identifier), 1, exat=until_epoch)
+            self.client.set(redis_key(kind, identifier), valid_from_epoch, exat=until_epoch)
 
-    def any_revoked(self, entries: list[tuple[str, str]]) -> bool:
-        return bool(self.client.exists(*(redis_key(k, i) for k, i in entries)))
+    def any_revoked(self, entries: list[tuple[str, str]], issued_at: int) -> bool:
+        values = self.client.mget([redis_key(k, i) for k, i in entries])
+        return any(value is not None and issued_at < int(value) for value in values)
 
 
 class DatabaseRevocations(Revocations):
-    def revoke(self, kind: str, identifier: str, until_epoch: int) -> None:
+    def void_issued_before(self, kind: str, identifier: str, valid_from_epoch: int, until_epoch: int) -> None:
         key = f"{kind}:{identifier}"
         db.session.execute(delete(RevokedEntry).where(RevokedEntry.key == key))
         db.session.execute(delete(RevokedEntry).where(RevokedEntry.expires_at < int(time.time())))
-        db.session.add(RevokedEntry(key=key, expires_at=until_epoch))
+        db.session.add(RevokedEntry(key=key, expires_at=until_epoch, valid_from=valid_from_epoch))
         db.session.commit()
 
-    def any_revoked(self, entries: list[tuple[str, str]]) -> bool:
+    def any_revoked(self, entries: list[tuple[str, str]], issued_at: int) -> bool:
         keys = [f"{k}:{i}" for k, i in entries]
-        query = select(RevokedEntry.key).where(RevokedEntry.key.in_(keys), RevokedEntry.expires_at >= int(time.time()))
+        query = select(RevokedEntry.key).where(
+            RevokedEntry.key.in_(keys), RevokedEntry.expires_at >= int(time.time()), RevokedEntry.valid_from > issued_at
+        )
         return db.session.scalar(query.limit(1)) is not None
 
 

@@ -36,11 +36,17 @@ FAIL_OPEN = "fail-open"
 FAIL_CLOSED = "fail-closed"
 
 # KEYS[1] the client's window, KEYS[2..] the caller's revocation entries; ARGV: window in ms,
-# limit, a unique member for this call, and 1 to count the call (0: only the revocation check).
+# limit, a unique member for this call, 1 to count the call (0: only the revocation check), and the
+# token's `iat` (an entry voids the tokens issued before the moment it holds: shared/revocation.py).
 # Redis's own clock is used, so instances with drifting clocks still share one window.
 SLIDING_WINDOW = """
-if #KEYS > 1 and redis.call('EXISTS', unpack(KEYS, 2)) > 0 then
-  return {-1, 0, 0}
+if #KEYS > 1 then
+  local issued_at = tonumber(ARGV[5])
+  for _, valid_from in ipairs(redis.call('MGET', unpack(KEYS, 2))) do
+    if valid_from and issued_at < tonumber(valid_from) then
+      return {-1, 0, 0}
+    end
+  end
 end
 if ARGV[4] == '0' then
   return {1, 0, 0}
@@ -84,8 +90,9 @@ class RateLimiter(ABC):
         """Count one call for the client if the window has room; say when to retry if not."""
 
     @abstractmethod
-    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
-        """Refuse if any of the caller's revocation entries is set; else, when `count`, `hit`."""
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
+        """Refuse if any of the caller's revocation entries voids its token, issued at `issued_at`;
+        else, when `count`, `hit`."""
 
 
 class RedisRateLimiter(RateLimiter):
@@ -97,14 +104,15 @@ class RedisRateLimiter(RateLimiter):
         self.sha = hashlib.sha1(SLIDING_WINDOW.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 
     def hit(self, client_id: str, limit_per_minute: int) -> Decision:
-        return self._run(client_id, limit_per_minute, [], True)
+        return self._run(client_id, limit_per_minute, [], 0, True)
 
-    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
-        return self._run(client_id, limit_per_minute, [revocation.redis_key(k, i) for k, i in revocations], count)
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
+        return self._run(client_id, limit_per_minute, [revocation.redis_key(k, i) for k, i in revocations], issued_at, count)
 
-    def _run(self, client_id: str, limit_per_minute: int, revoked_keys: list[str], count: bool) -> Decision:
+    def _run(self, client_id: str, limit_per_minute: int, revoked_keys: list[str], issued_at: int, count: bool) -> Decision:
         keys = [drawbridge_redis.key("ratelimit", client_id), *revoked_keys]
-        command = ("EVALSHA", self.sha, len(keys), *keys, WINDOW_SECONDS * 1000, limit_per_minute, uuid.uuid4().hex, int(count))
+        window_ms = WINDOW_SECONDS * 1000
+        command = ("EVALSHA", self.sha, len(keys), *keys, window_ms, limit_per_minute, uuid.uuid4().hex, int(count), issued_at)
         try:
             status, remaining, retry_ms = self.pipeline.execute(*command)
         except redis.exceptions.NoScriptError:  # Redis restarted since: load the script again
@@ -121,8 +129,8 @@ class LocalRateLimiter(RateLimiter):
         self._calls: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
-        if self.revocations.any_revoked(revocations):
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
+        if self.revocations.any_revoked(revocations, issued_at):
             return Decision(False, limit_per_minute, 0, 0.0, revoked=True)
         return self.hit(client_id, limit_per_minute) if count else _uncounted(limit_per_minute)
 
@@ -155,9 +163,9 @@ class ResilientRateLimiter(RateLimiter):
             self._failed()
             return self.fallback.hit(client_id, limit_per_minute)
 
-    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
         try:
-            return self.primary.admit(client_id, limit_per_minute, revocations, count)
+            return self.primary.admit(client_id, limit_per_minute, revocations, issued_at, count)
         except redis.RedisError:
             if revocations:
                 raise  # the revocation set lives in Redis: no answer without it (503), whatever the setting
@@ -185,7 +193,7 @@ def admit(principal: Principal, count: bool = True) -> Decision:
     client_id = principal.client_id
     limiter: RateLimiter = current_app.extensions["drawbridge.ratelimit"]
     limit = current_app.extensions["drawbridge.policies"].rate_limit_per_minute(client_id)
-    decision = limiter.admit(client_id, limit, revocation_entries(principal), count)
+    decision = limiter.admit(client_id, limit, revocation_entries(principal), principal.issued_at, count)
     g.revocation_checked = True
     if decision.revoked:
         raise InvalidToken(REVOKED)

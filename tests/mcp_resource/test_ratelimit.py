@@ -51,16 +51,17 @@ def test_the_script_is_loaded_again_after_redis_forgot_it(redis_client):
 
 
 def test_admission_checks_revocation_first_and_counts_only_when_asked(limiter, revoke):
+    issued_at = int(time.time())
     entries = [(revocation.TOKEN, f"jti-{uuid.uuid4().hex}"), (revocation.GRANT, f"grant-{uuid.uuid4().hex}")]
     client = f"client-{uuid.uuid4().hex}"
 
-    assert limiter.admit(client, 2, entries, count=False).allowed
-    assert [limiter.admit(client, 2, entries, count=True).allowed for _ in range(3)] == [True, True, False]
+    assert limiter.admit(client, 2, entries, issued_at, count=False).allowed
+    assert [limiter.admit(client, 2, entries, issued_at, count=True).allowed for _ in range(3)] == [True, True, False]
     revoke(*entries[1])
-    refused = limiter.admit(client, 100, entries, count=True)
+    refused = limiter.admit(client, 100, entries, issued_at, count=True)
 
     assert (refused.allowed, refused.revoked) == (False, True)
-    assert limiter.admit(client, 100, entries[:1], count=True).remaining == 97  # the revoked attempt was not counted
+    assert limiter.admit(client, 100, entries[:1], issued_at, count=True).remaining == 97  # the revoked attempt was not counted
 
 
 def test_exactly_the_limit_gets_through_then_a_retry_time(limiter):

@@ -7,7 +7,9 @@ import time
 import pytest
 
 from shared.db import db
-from shared.revocation import GRANT, TOKEN, DatabaseRevocations, RedisRevocations, RevokedEntry
+from shared.revocation import CLIENT, GRANT, TOKEN, DatabaseRevocations, RedisRevocations, RevokedEntry
+
+NOW = int(time.time())
 
 
 @pytest.fixture(params=["redis", "database"])
@@ -20,17 +22,25 @@ def revocations(request, redis_client, auth_context):
 
 
 def test_nothing_is_revoked_at_first(revocations):
-    assert not revocations.any_revoked([(TOKEN, "jti-1"), (GRANT, "grant-1")])
+    assert not revocations.any_revoked([(TOKEN, "jti-1"), (GRANT, "grant-1")], NOW)
 
 
 def test_a_revoked_grant_is_found_among_other_entries(revocations):
     revocations.revoke(GRANT, "grant-1", int(time.time()) + 60)
 
-    assert revocations.any_revoked([(TOKEN, "jti-1"), (GRANT, "grant-1")])
-    assert not revocations.any_revoked([(TOKEN, "grant-1"), (GRANT, "grant-2")])
+    assert revocations.any_revoked([(TOKEN, "jti-1"), (GRANT, "grant-1")], NOW)
+    assert not revocations.any_revoked([(TOKEN, "grant-1"), (GRANT, "grant-2")], NOW)
 
 
 def test_an_entry_ends_when_the_tokens_it_covers_have_expired(revocations):
     revocations.revoke(TOKEN, "jti-old", int(time.time()) - 5)
 
-    assert not revocations.any_revoked([(TOKEN, "jti-old")])
+    assert not revocations.any_revoked([(TOKEN, "jti-old")], NOW)
+
+
+def test_an_entry_can_void_only_the_tokens_issued_before_a_moment(revocations):
+    now = int(time.time())
+    revocations.void_issued_before(CLIENT, "client-1", now, now + 60)
+
+    assert revocations.any_revoked([(TOKEN, "jti-1"), (CLIENT, "client-1")], now - 1)
+    assert not revocations.any_revoked([(TOKEN, "jti-2"), (CLIENT, "client-1")], now)
