@@ -6,8 +6,17 @@ import click
 from flask.cli import with_appcontext
 
 from authserver import keys as signing_keys
-from authserver.clients import ClientSpecError, NewClient, create_client, demo_client, prune_unused, set_rate_limit
-from authserver.users import UserSpecError, create_user
+from authserver.clients import (
+    ClientSpecError,
+    NewClient,
+    create_client,
+    demo_client,
+    disable_client,
+    enable_client,
+    prune_unused,
+    set_rate_limit,
+)
+from authserver.users import UserSpecError, create_user, disable_user, enable_user, set_password
 from shared.app import current_settings
 
 
@@ -42,6 +51,30 @@ def limit(client_id: str, per_minute: int | None) -> None:
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
     click.echo(f"{client_id}: {per_minute or 'default'} tool calls per minute.")
+
+
+@clients.command("disable")
+@click.argument("client_id")
+@with_appcontext
+def disable(client_id: str) -> None:
+    """Stop a client: it gets no more tokens, and the ones it holds (access and refresh) stop working at once."""
+    try:
+        disable_client(client_id)
+    except ClientSpecError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"{client_id}: disabled; its tokens no longer work.")
+
+
+@clients.command("enable")
+@click.argument("client_id")
+@with_appcontext
+def enable(client_id: str) -> None:
+    """Let a disabled client get tokens again (the tokens it held before stay void)."""
+    try:
+        enable_client(client_id)
+    except ClientSpecError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"{client_id}: enabled.")
 
 
 @clients.command("demo")
@@ -104,3 +137,40 @@ def create_user_command(email: str, password: str) -> None:
     except UserSpecError as error:
         raise click.UsageError(str(error)) from error
     click.echo(f"Created user {user.email}.")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.password_option(help="Prompted for (twice, hidden) when not given.")
+@with_appcontext
+def set_password_command(email: str, password: str) -> None:
+    """Give a person a new password; every session they have open ends."""
+    try:
+        user = set_password(email, password)
+    except UserSpecError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"New password set for {user.email}; their sessions have ended.")
+
+
+@users.command("disable")
+@click.argument("email")
+@with_appcontext
+def disable_user_command(email: str) -> None:
+    """Stop a person: they cannot log in, their sessions end and every token issued for them stops working at once."""
+    try:
+        user = disable_user(email)
+    except UserSpecError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"{user.email}: disabled; their sessions and tokens no longer work.")
+
+
+@users.command("enable")
+@click.argument("email")
+@with_appcontext
+def enable_user_command(email: str) -> None:
+    """Let a disabled person log in again (the tokens issued for them before stay void)."""
+    try:
+        user = enable_user(email)
+    except UserSpecError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"{user.email}: enabled.")

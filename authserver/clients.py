@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
-from authserver.models import Client, Grant
-from authserver.oauth import client_secrets, refresh_tokens
+from authserver import cutoffs
+from authserver.models import Client
+from authserver.oauth import client_secrets
 from authserver.oauth.registration import DESCRIPTIVE_FIELDS
-from shared import scopes
+from shared import revocation, scopes
 from shared.db import db, utcnow
+
+logger = logging.getLogger(__name__)
 
 SUPPORTED_GRANT_TYPES = ("client_credentials",)
 CLIENT_ID_BYTES = 18
@@ -71,9 +76,7 @@ def create_client(
 
 def set_rate_limit(client_id: str, per_minute: int | None) -> Client:
     """A client's own tool-call limit (None: the default); resource servers apply it within seconds."""
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
-    if client is None:
-        raise ClientSpecError(f"No client with id {client_id}.")
+    client = _find(client_id)
     client.rate_limit_per_minute = per_minute
     db.session.commit()
     return client
@@ -120,12 +123,36 @@ def update_registered_client(client: Client, metadata: dict[str, Any]) -> None:
 
 
 def delete_client(client: Client) -> None:
-    """Remove a client; the tokens of its grants fail at once."""
-    live = db.session.scalars(select(Grant).where(Grant.client_id == client.client_id, Grant.revoked_at.is_(None)))
-    for grant in live:
-        refresh_tokens.revoke_grant(grant, reason="client_deleted")
+    """Remove a client (RFC 7592 section 2.3); every token it holds fails at once."""
+    client_id = client.client_id
+    cutoffs.withdraw(revocation.CLIENT, client_id)
     db.session.delete(client)
     db.session.commit()
+    _forget(client_id)
+    logger.warning("client_deleted", extra={"deleted_client_id": client_id})
+
+
+def disable_client(client_id: str) -> Client:
+    """Stop a client: the token endpoint refuses it and every token it holds fails at once."""
+    client = _find(client_id)
+    if client.disabled_at is None:
+        cutoffs.withdraw(revocation.CLIENT, client_id)
+        client.disabled_at = utcnow()
+        db.session.commit()
+        _forget(client_id)
+        logger.warning("client_disabled", extra={"disabled_client_id": client_id})
+    return client
+
+
+def enable_client(client_id: str) -> Client:
+    """Let a disabled client get tokens again; those it held before stay void."""
+    client = _find(client_id)
+    if client.disabled_at is not None:
+        cutoffs.restore(revocation.CLIENT, client_id, client.disabled_at)
+        client.disabled_at = None
+        db.session.commit()
+        logger.info("client_enabled", extra={"enabled_client_id": client_id})
+    return client
 
 
 def find_registered(client_id: str, registration_token: str) -> Client | None:
@@ -162,6 +189,21 @@ def prune_unused(days: int) -> int:
     for client in stale:
         delete_client(client)
     return len(stale)
+
+
+def _find(client_id: str) -> Client:
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    if client is None:
+        raise ClientSpecError(f"No client with id {client_id}.")
+    return client
+
+
+def _forget(client_id: str) -> None:
+    """This process drops its copy of the client at once; other processes' copies age out within
+    cutoffs.CLIENT_CACHE_SECONDS (the CLI's app keeps none)."""
+    recent = current_app.extensions.get("drawbridge.recent_clients")
+    if recent is not None:
+        recent.discard(client_id)
 
 
 def _apply_metadata(client: Client, metadata: dict[str, Any]) -> None:

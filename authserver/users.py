@@ -1,21 +1,25 @@
-"""People who log in: create them, and check their passwords."""
+"""People who log in: create them, check their passwords, change them, disable and enable them."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 from sqlalchemy import func, select
 
-from authserver import passwords
+from authserver import cutoffs, passwords
 from authserver.models import User
-from shared.db import db
+from shared import revocation
+from shared.db import db, utcnow
+
+logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class UserSpecError(ValueError):
-    """The user cannot be created; the message says what to change."""
+    """The user cannot be created or changed; the message says what to change."""
 
 
 def normalise_email(email: str) -> str:
@@ -26,8 +30,7 @@ def create_user(email: str, password: str) -> User:
     email = normalise_email(email)
     if not _EMAIL.match(email):
         raise UserSpecError(f"{email!r} is not an email address.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserSpecError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    _check_password(password)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise UserSpecError(f"A user with the email {email} exists.")
     user = User(email=email, password_hash=passwords.hash_password(password))
@@ -41,3 +44,55 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
     ok = passwords.verify(password, user.password_hash if user else None)
     return user if ok and user is not None and user.disabled_at is None else None
+
+
+def set_password(email: str, password: str) -> User:
+    """A new password; every session of the person ends, so whoever knew the old one is signed out."""
+    user = _find(email)
+    _check_password(password)
+    user.password_hash = passwords.hash_password(password)
+    end_sessions(user)
+    db.session.commit()
+    logger.info("password_changed", extra={"user_id": user.id})
+    return user
+
+
+def disable_user(email: str) -> User:
+    """The person can no longer log in; their sessions end and every token issued for them fails at once."""
+    user = _find(email)
+    if user.disabled_at is None:
+        cutoffs.withdraw(revocation.PERSON, str(user.id))
+        user.disabled_at = utcnow()
+        end_sessions(user)
+        db.session.commit()
+        logger.warning("user_disabled", extra={"user_id": user.id})
+    return user
+
+
+def enable_user(email: str) -> User:
+    """The person may log in again; the tokens issued for them before stay void."""
+    user = _find(email)
+    if user.disabled_at is not None:
+        cutoffs.restore(revocation.PERSON, str(user.id), user.disabled_at)
+        user.disabled_at = None
+        db.session.commit()
+        logger.info("user_enabled", extra={"user_id": user.id})
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of the person (the caller commits): a session cookie carries the
+    generation it was signed in at, and only the current one signs anybody in."""
+    user.session_generation += 1
+
+
+def _find(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise UserSpecError(f"No user with the email {normalise_email(email)}.")
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserSpecError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")

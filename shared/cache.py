@@ -39,5 +39,9 @@ class RefreshingCache(Generic[Key, Value]):
         self._entries[key] = (time.monotonic(), value)
         return value
 
+    def discard(self, key: Key) -> None:
+        """Forget one value, so the next `get` reads it again."""
+        self._entries.pop(key, None)
+
     def clear(self) -> None:
         self._entries.clear()

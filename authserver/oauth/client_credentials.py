@@ -27,7 +27,7 @@ from authserver.extensions import authorization
 from authserver.models import Client
 from authserver.oauth.errors import describe
 from authserver.oauth.resources import resolve_audience
-from authserver.oauth.server import query_client
+from authserver.oauth.server import recent_client
 from authserver.oauth.tokens import token_issuer
 from shared import scopes
 from shared.app import current_settings
@@ -69,7 +69,7 @@ def authenticate(posted_id: str | None, posted_secret: str | None) -> Client:
     method = "client_secret_basic"
     if client_id is None:
         client_id, secret, method = posted_id, posted_secret, "client_secret_post"
-    client = query_client(client_id) if client_id and secret else None
+    client = recent_client(client_id) if client_id and secret else None
     if client is None or not client.check_endpoint_auth_method(method, "token") or not client.check_client_secret(secret):
         raise InvalidClientError(status_code=401, description="Client authentication failed.")
     return client

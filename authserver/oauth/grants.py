@@ -150,6 +150,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not presented:
             raise InvalidRequestError("Missing refresh_token.")
         self.row, self.grant = refresh_tokens.find(presented, client)
+        person = db.session.get(User, self.grant.user_id)
+        if person is None or person.disabled_at is not None:
+            raise InvalidGrantError("The person who granted this refresh token can no longer log in.")
         granted = scopes.parse(self.grant.scope)
         requested = scopes.parse(self.request.payload.scope)
         if widened := [s for s in requested if s not in granted]:

@@ -7,6 +7,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthor
 from flask import Flask, Response, current_app
 from sqlalchemy import select
 
+from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from authserver.models import Client
 from authserver.oauth.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authserver.oauth.pkce import S256CodeChallenge
@@ -14,9 +15,6 @@ from authserver.oauth.tokens import AccessTokenIssuer, token_issuer
 from shared import metrics, scopes
 from shared.cache import RefreshingCache
 from shared.db import db
-
-# A busy token endpoint reads a client from the database at most this often per process.
-CLIENT_CACHE_SECONDS = 5.0
 
 
 class AuthorizationServer(FlaskAuthorizationServer):
@@ -39,15 +37,21 @@ class AuthorizationServer(FlaskAuthorizationServer):
 
 
 def query_client(client_id: str) -> Client | None:
-    """An enabled client by id; a disabled one is as unknown as a missing one."""
+    """An enabled client by id, as Authlib asks for it (/authorize, the code and refresh grants):
+    read each time, so a client disabled or deleted is refused at once."""
+    return read_enabled_client(client_id)
+
+
+def recent_client(client_id: str) -> Client | None:
+    """An enabled client by id, as the client_credentials grant asks for it: a copy at most
+    CLIENT_CACHE_SECONDS old, so a change to a client (disabled, a new secret) takes effect within
+    that time, at once in the process that made it; unknown ids are not kept."""
     return current_app.extensions["drawbridge.recent_clients"].get(client_id)
 
 
 def read_enabled_client(client_id: str) -> Client | None:
     """An enabled client as a copy outside any session, only ever read: the session's own objects
-    stay untouched. config_oauth keeps what it reads for CLIENT_CACHE_SECONDS, so a change to a
-    client (disabled, a new secret, new redirect URIs) takes effect within that time; unknown ids
-    are not kept."""
+    stay untouched. A disabled client is as unknown as a missing one."""
     row = db.session.execute(
         select(*Client.__table__.columns).where(Client.client_id == client_id, Client.disabled_at.is_(None))
     ).mappings().first()

@@ -88,3 +88,33 @@ def test_users_create_refuses_bad_input(runner, email, password, message):
 
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["clients", "disable", "no-such-client"], "No client with id no-such-client."),
+        (["clients", "enable", "no-such-client"], "No client with id no-such-client."),
+        (["users", "disable", "nobody@example.com"], "No user with the email nobody@example.com."),
+        (["users", "enable", "nobody@example.com"], "No user with the email nobody@example.com."),
+        (["users", "set-password", "nobody@example.com", "--password", "a long enough password"], "No user with the email"),
+    ],
+    ids=["disable-client", "enable-client", "disable-user", "enable-user", "set-password"],
+)
+def test_taking_access_back_names_what_it_cannot_find(runner, args, message):
+    result = runner.invoke(cli, args)
+
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_users_set_password_refuses_a_short_one_and_keeps_the_old(runner):
+    invoke(runner, "users", "create", "--email", "c@example.com", "--password", "a long enough password")
+    before = db.session.scalar(select(User.password_hash).where(User.email == "c@example.com"))
+
+    result = runner.invoke(cli, ["users", "set-password", "c@example.com", "--password", "short"])
+
+    assert result.exit_code == 2
+    assert "at least 12" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(User.password_hash).where(User.email == "c@example.com")) == before

@@ -1,0 +1,65 @@
+"""Taking access back from a client or a person: their tokens stop working before they expire.
+
+Withdrawing access (a client disabled or deleted, a person disabled) revokes their grants, so the
+refresh tokens fail (RFC 6749 section 6), deletes their unused codes, and writes one entry in the
+revocation set that voids every access token of theirs issued before a moment (their `iat`): the
+resource server refuses them on the next call, in the same round trip as any revocation check.
+That moment lies a token lifetime ahead, so it also covers a token the client_credentials grant
+issues from a copy of the client read before the change (CLIENT_CACHE_SECONDS).
+Restoring access moves the moment to now: tokens from before stay void, new ones work.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import ColumnElement, delete, update
+
+from authserver.models import AuthorizationCode, Grant
+from authserver.oauth.refresh_tokens import REVOCATION_MARGIN_SECONDS
+from shared import revocation
+from shared.app import current_settings
+from shared.db import db, utcnow
+
+# The client_credentials grant, the token endpoint's busiest path, reads a client from the database
+# at most this often per process (oauth/server.py); the other grants and /authorize read it each time.
+CLIENT_CACHE_SECONDS = 1.0
+# Access restored sooner than this after it was withdrawn waits for it: a token issued in the second
+# of the withdrawal, or from a copy of the client as old as CLIENT_CACHE_SECONDS, carries an `iat`
+# before the moment restoring sets, and so stays void.
+RESTORE_AFTER_SECONDS = math.ceil(CLIENT_CACHE_SECONDS) + 2
+
+
+def withdraw(kind: str, identifier: str) -> None:
+    """Void the access tokens, refresh tokens and codes of a client (`revocation.CLIENT`, its
+    client_id) or a person (`revocation.PERSON`, the user id); the caller commits its own change."""
+    span = _token_span_seconds()
+    now = int(time.time())
+    _revocations().void_issued_before(kind, identifier, now + span, now + 2 * span)
+    db.session.execute(update(Grant).where(_owned(Grant, kind, identifier), Grant.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    db.session.execute(delete(AuthorizationCode).where(_owned(AuthorizationCode, kind, identifier), AuthorizationCode.used_at.is_(None)))
+
+
+def restore(kind: str, identifier: str, withdrawn_at: datetime) -> None:
+    """From now on new tokens of the client or person work; those issued before stay void."""
+    wait = revocation.epoch(withdrawn_at) + RESTORE_AFTER_SECONDS - time.time()
+    if wait > 0:
+        time.sleep(wait)
+    now = int(time.time())
+    _revocations().void_issued_before(kind, identifier, now, now + _token_span_seconds())
+
+
+def _owned(model: type[Grant] | type[AuthorizationCode], kind: str, identifier: str) -> ColumnElement[bool]:
+    return model.client_id == identifier if kind == revocation.CLIENT else model.user_id == int(identifier)
+
+
+def _token_span_seconds() -> int:
+    """How long an access token can stay valid after it was issued."""
+    return current_settings().access_token_ttl_seconds + REVOCATION_MARGIN_SECONDS
+
+
+def _revocations() -> revocation.Revocations:
+    return revocation.for_client(current_app.extensions["drawbridge.redis"])

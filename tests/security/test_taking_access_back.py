@@ -1,0 +1,213 @@
+"""Taking access back: a deleted or disabled client, a disabled person, and the end of a person's sessions.
+
+Every deployment shape is exercised: Redis with PostgreSQL, and the embedded default (SQLite, no
+Redis), each with two workers per service, the operator's commands run as `drawbridge` runs them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask
+
+from authserver import keys
+from shared.cli import cli, create_cli_app
+from shared.settings import Settings
+from tests import live
+from tests.authserver.test_authorization_code import authorize_url, exchange, refresh
+from tests.browser_forms import FormBrowser, query
+from tests.conftest import ARTIFACTS, migrate
+from tests.factories import PASSWORD, make_client, make_user, pkce_pair, register
+from tests.mcp_http import rpc
+
+# Long enough for every worker to have noticed a change; a poll ends as soon as it has.
+DEADLINE_SECONDS = 10.0
+# Requests sent in a row, so that each worker of a service is asked.
+REPEATS = 6
+
+
+@dataclass
+class Deployment:
+    """Both services under gunicorn with two workers each, and the operator's `drawbridge`."""
+
+    settings: Settings
+    cli_app: Flask
+
+    def command(self, *args: str, stdin: str | None = None) -> str:
+        result = self.cli_app.test_cli_runner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+
+@pytest.fixture(scope="module", params=["redis", "embedded"])
+def deployment(request, live_services, tmp_path_factory) -> Iterator[Deployment]:
+    auth_port, mcp_port = live.free_port(), live.free_port()
+    shape = {
+        "issuer": f"http://127.0.0.1:{auth_port}",
+        "resource_url": f"http://127.0.0.1:{mcp_port}/mcp",
+        # Derived from the two above again (see Settings.__post_init__).
+        "known_resources": (),
+        "jwks_url": "",
+        "allowed_origins": (),
+    }
+    if request.param == "embedded":
+        sqlite = tmp_path_factory.mktemp("embedded") / "drawbridge.sqlite3"
+        settings = replace(live_services.settings, database_url=f"sqlite:///{sqlite}", redis_url=None, **shape)
+        with migrate(settings).app_context():
+            keys.ensure()
+    else:
+        settings = replace(live_services.settings, **shape)
+    env = {
+        **live_services.env,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "DRAWBRIDGE_ISSUER": settings.issuer,
+        "DRAWBRIDGE_RESOURCE_URL": settings.resource_url,
+        "DRAWBRIDGE_AUTHSERVER_WORKERS": "2",
+        "DRAWBRIDGE_MCP_WORKERS": "2",
+    }
+    logs = ARTIFACTS / f"taking-access-back-{request.param}"
+    auth = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", auth_port, env, logs.with_suffix(".authserver.log"))
+    try:
+        mcp = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", mcp_port, env, logs.with_suffix(".mcp.log"))
+    except Exception:
+        auth.stop()
+        raise
+    cli_app = create_cli_app(settings)
+    with cli_app.app_context():
+        yield Deployment(settings=settings, cli_app=cli_app)
+    mcp.stop()
+    auth.stop()
+
+
+def until(check: Callable[[], Any]) -> Any:
+    """Poll `check` until it returns something true or the deadline passes; its last answer."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not (answer := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return answer
+
+
+def mcp_call(d: Deployment, token: str) -> httpx.Response:
+    return rpc(d.settings.resource_url, token, "tools/list")
+
+
+def refused_at_the_mcp_server(d: Deployment, token: str) -> bool:
+    """401 invalid_token with the Bearer challenge, from every worker (several requests in a row)."""
+    answers = [mcp_call(d, token) for _ in range(REPEATS)]
+    return all(
+        a.status_code == 401 and a.headers["WWW-Authenticate"].startswith("Bearer ") and 'error="invalid_token"' in a.headers["WWW-Authenticate"]
+        for a in answers
+    )
+
+
+def client_credentials(d: Deployment, client_id: str, secret: str) -> httpx.Response:
+    form = {"grant_type": "client_credentials", "resource": d.settings.resource_url}
+    return httpx.post(f"{d.settings.issuer}/token", data=form, auth=(client_id, secret), timeout=10)
+
+
+def refused_at_the_token_endpoint(d: Deployment, client_id: str, secret: str) -> bool:
+    """401 invalid_client from every worker (several requests in a row)."""
+    answers = [client_credentials(d, client_id, secret) for _ in range(REPEATS)]
+    return all((a.status_code, a.json().get("error")) == (401, "invalid_client") for a in answers)
+
+
+def test_a_deleted_registration_takes_its_tokens_with_it(deployment):
+    """RFC 7592 section 2.3: "A successful delete action will invalidate the client_id, client_secret,
+    and registration_access_token for this client, thereby preventing the client_id from being used
+    at either the authorization endpoint or the token endpoint of the authorization server. If
+    possible, the authorization server SHOULD immediately invalidate all existing authorization
+    grants and currently-active access tokens, refresh tokens, and other tokens associated with
+    this client." MCP (Authorization, Token Handling): "Invalid or expired tokens MUST receive a
+    HTTP 401 response." """
+    d = deployment
+    body = register(
+        d.settings.issuer,
+        token_endpoint_auth_method="client_secret_basic",
+        grant_types=["client_credentials"],
+        response_types=[],
+        redirect_uris=[],
+        scope="posts:read",
+    )
+    token = client_credentials(d, body["client_id"], body["client_secret"]).json()["access_token"]
+    assert mcp_call(d, token).status_code == 200
+
+    deleted = httpx.delete(body["registration_client_uri"], headers={"Authorization": f"Bearer {body['registration_access_token']}"}, timeout=10)
+
+    assert deleted.status_code == 204
+    assert until(lambda: refused_at_the_token_endpoint(d, body["client_id"], body["client_secret"]))
+    assert until(lambda: refused_at_the_mcp_server(d, token))
+
+
+def test_a_disabled_clients_tokens_fail_and_stay_dead_when_it_is_enabled_again(deployment):
+    """RFC 6750 section 3.1: invalid_token, "The access token provided is expired, revoked,
+    malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401
+    (Unauthorized) status code." RFC 6749 section 5.2: invalid_client, "Client authentication
+    failed". A disabled client's tokens are revoked; enabling it again gives new tokens, never
+    back the old ones."""
+    d = deployment
+    client = make_client(scope="posts:read")
+    client_id, secret = client.client.client_id, client.client_secret
+    before = client_credentials(d, client_id, secret).json()["access_token"]
+    assert mcp_call(d, before).status_code == 200
+
+    d.command("clients", "disable", client_id)
+
+    assert until(lambda: refused_at_the_mcp_server(d, before))
+    assert until(lambda: refused_at_the_token_endpoint(d, client_id, secret))
+
+    d.command("clients", "enable", client_id)
+    after = until(lambda: client_credentials(d, client_id, secret).json().get("access_token"))
+
+    assert mcp_call(d, after).status_code == 200
+    assert refused_at_the_mcp_server(d, before)
+
+
+def person_tokens(d: Deployment, browser: FormBrowser, client: dict[str, Any]) -> dict[str, Any]:
+    """Log in, consent, exchange the code: an access token and a refresh token for the person."""
+    verifier, challenge = pkce_pair()
+    code = query(browser.consent(authorize_url(d.settings, client["client_id"], challenge)))["code"]
+    response = exchange(d.settings, client["client_id"], code, verifier)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    ("disable", "enable", "refresh_error"),
+    [
+        (("users", "disable", "{email}"), ("users", "enable", "{email}"), "invalid_grant"),
+        (("clients", "disable", "{client_id}"), ("clients", "enable", "{client_id}"), "invalid_client"),
+    ],
+    ids=["person-disabled", "client-disabled"],
+)
+def test_a_persons_tokens_fail_when_the_person_or_the_client_is_disabled(deployment, disable, enable, refresh_error):
+    """RFC 6750 section 3.1: a revoked access token is invalid_token, answered 401. RFC 6749
+    section 5.2: a refresh token "revoked" is invalid_grant, a client that fails authentication
+    invalid_client. Tokens issued before the disable stay dead after the enable; a new consent
+    gives working ones."""
+    d = deployment
+    person = make_user()
+    client = register(d.settings.issuer)
+    browser = FormBrowser(person.email, PASSWORD)
+    tokens = person_tokens(d, browser, client)
+    assert mcp_call(d, tokens["access_token"]).status_code == 200
+    names = {"email": person.email, "client_id": client["client_id"]}
+
+    d.command(*(part.format(**names) for part in disable))
+
+    assert until(lambda: refused_at_the_mcp_server(d, tokens["access_token"]))
+    refused = refresh(d.settings, client["client_id"], tokens["refresh_token"])
+    assert (refused.status_code, refused.json()["error"]) == (400, refresh_error)  # 400: a public client sends no Authorization
+
+    d.command(*(part.format(**names) for part in enable))
+
+    assert refused_at_the_mcp_server(d, tokens["access_token"])
+    assert refresh(d.settings, client["client_id"], tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    fresh = person_tokens(d, FormBrowser(person.email, PASSWORD), client)
+    assert mcp_call(d, fresh["access_token"]).status_code == 200
+
