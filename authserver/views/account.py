@@ -9,6 +9,8 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from authserver import users
 from authserver.forms import LoginForm
 from authserver.passwords import LoginThrottle
+from authserver.views.pages import SESSION_GENERATION, current_user
+from shared.db import db
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("account", __name__)
@@ -44,18 +46,25 @@ def login() -> Response | tuple[str, int] | str:
     session.clear()  # a new session id for the signed-in person (no fixation)
     session.permanent = True
     session["user_id"] = user.id
+    session[SESSION_GENERATION] = user.session_generation  # valid until their sessions end
     logger.info("login_succeeded", extra={"user_id": user.id})
     return redirect(next_url)
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Signs the person out everywhere: a copy of any of their session cookies signs nobody in."""
+    user = current_user()
+    if user is not None:
+        users.end_sessions(user)
+        db.session.commit()
+        logger.info("logged_out", extra={"user_id": user.id})
     session.clear()
     return redirect(url_for("account.login"))
 
 
 @bp.get("/")
 def signed_in() -> str | Response:
-    if "user_id" not in session:
+    if current_user() is None:
         return redirect(url_for("account.login"))
     return render_template("error.html", title="You are signed in", description="Return to the application you came from.")

@@ -7,11 +7,16 @@ from flask import render_template, session
 from authserver.models import User
 from shared.db import db
 
+SESSION_GENERATION = "session_generation"
+
 
 def current_user() -> User | None:
+    """The signed-in person: enabled, and signed in since their sessions last ended (users.end_sessions)."""
     user_id = session.get("user_id")
     user = db.session.get(User, user_id) if user_id else None
-    return user if user is not None and user.disabled_at is None else None
+    if user is None or user.disabled_at is not None or session.get(SESSION_GENERATION) != user.session_generation:
+        return None
+    return user
 
 
 def error_page(title: str, description: str, status: int = 400) -> tuple[str, int]:

@@ -20,7 +20,7 @@ from shared.cli import cli, create_cli_app
 from shared.settings import Settings
 from tests import live
 from tests.authserver.test_authorization_code import authorize_url, exchange, refresh
-from tests.browser_forms import FormBrowser, query
+from tests.browser_forms import FormBrowser, csrf_token, query
 from tests.conftest import ARTIFACTS, migrate
 from tests.factories import PASSWORD, make_client, make_user, pkce_pair, register
 from tests.mcp_http import rpc
@@ -29,6 +29,7 @@ from tests.mcp_http import rpc
 DEADLINE_SECONDS = 10.0
 # Requests sent in a row, so that each worker of a service is asked.
 REPEATS = 6
+NEW_PASSWORD = "another horse battery staple"
 
 
 @dataclass
@@ -211,3 +212,46 @@ def test_a_persons_tokens_fail_when_the_person_or_the_client_is_disabled(deploym
     fresh = person_tokens(d, FormBrowser(person.email, PASSWORD), client)
     assert mcp_call(d, fresh["access_token"]).status_code == 200
 
+
+SESSION_COOKIE = "drawbridge_session"
+
+
+def signed_in(issuer: str, cookie: str) -> bool:
+    """Whether a browser that presents only `cookie` is signed in."""
+    with httpx.Client(cookies={SESSION_COOKIE: cookie}, timeout=10) as replay:
+        return replay.get(f"{issuer}/").status_code == 200
+
+
+def log_out(issuer: str, browser: FormBrowser) -> None:
+    page = browser.http.get(f"{issuer}/login")
+    assert browser.http.post(f"{issuer}/logout", data={"csrf_token": csrf_token(page.text)}).status_code == 302
+
+
+@pytest.mark.parametrize("event", ["logout", "password-change", "disable-then-enable"])
+def test_logout_a_password_change_and_disabling_end_every_session_of_the_person(settings, auth_context, event):
+    """OWASP ASVS 4.0.3 V3.3.1: "Verify that logout and expiration invalidate the session token,
+    such that the back button or a downstream relying party does not resume an authenticated
+    session". V3.3.3: "Verify that the application gives the option to terminate all other active
+    sessions after a successful password change". RFC 9700 (BCP 240) section 4.14.2 names
+    "password change" and "logout at the authorization server" as the security events on which
+    a server ends what a person's sign-in gave. A cookie saved before the event signs nobody in."""
+    person = make_user()
+    here, elsewhere = FormBrowser(person.email, PASSWORD), FormBrowser(person.email, PASSWORD)
+    here.log_in(f"{settings.issuer}/login")
+    elsewhere.log_in(f"{settings.issuer}/login")
+    saved_here, saved_elsewhere = here.http.cookies[SESSION_COOKIE], elsewhere.http.cookies[SESSION_COOKIE]
+    assert signed_in(settings.issuer, saved_here) and signed_in(settings.issuer, saved_elsewhere)
+    operator = create_cli_app(settings).test_cli_runner()
+
+    if event == "logout":
+        log_out(settings.issuer, elsewhere)
+    elif event == "password-change":
+        result = operator.invoke(cli, ["users", "set-password", person.email], input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
+        assert result.exit_code == 0, result.output
+    else:
+        for command in ("disable", "enable"):
+            result = operator.invoke(cli, ["users", command, person.email])
+            assert result.exit_code == 0, result.output
+
+    assert not signed_in(settings.issuer, saved_here)
+    assert not signed_in(settings.issuer, saved_elsewhere)
