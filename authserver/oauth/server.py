@@ -45,7 +45,7 @@ def query_client(client_id: str) -> Client | None:
 def recent_client(client_id: str) -> Client | None:
     """An enabled client by id, as the client_credentials grant asks for it: a copy at most
     CLIENT_CACHE_SECONDS old, so a change to a client (disabled, a new secret) takes effect within
-    that time, at once in the process that made it; unknown ids are not kept."""
+    that time (a disable or a delete at once in the process that made it); unknown ids are not kept."""
     return current_app.extensions["drawbridge.recent_clients"].get(client_id)
 
 
