@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings.jwks_url,
             settings.jwks_cache_seconds,
             settings.jwks_refetch_interval_seconds,
+            redis_client=app.extensions["drawbridge.redis"],
         ),
         revocations=revocation.for_client(app.extensions["drawbridge.redis"]),
     )

@@ -1,11 +1,12 @@
-"""The authorization server's public keys, a JWK Set (RFC 7517 section 5): fetched and cached.
+"""The authorization server's public keys, a JWK Set (RFC 7517 section 5): fetched, cached, kept in Redis.
 
 The worker serves many requests at once (gevent), so a fetch must hold up no request whose key it
 already has, and tokens under made-up kids must not each cost a fetch. Hence: at most one fetch in
 flight per process, in a greenlet of its own; after each attempt, whether it succeeded or failed,
 none for the refetch interval; a known kid is answered from the cache even while its set is being
 refreshed; an unknown kid waits for the fetch in flight (FETCH_TIMEOUT_SECONDS at most), and within
-the interval it is simply unknown.
+the interval it is simply unknown. Each fetched set is also stored in Redis, so a worker started
+while the authorization server is away still verifies the tokens it signed.
 """
 
 from __future__ import annotations
@@ -19,16 +20,21 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, KeySet
 
 from mcp_resource.errors import KeysUnavailable
+from shared import redis as drawbridge_redis
 
 logger = logging.getLogger(__name__)
 
 # Per connect and per read of a fetch, and the longest a request waits for one in flight.
 FETCH_TIMEOUT_SECONDS = 2.0
 MAX_JWKS_BYTES = 64 * 1024
+# A stored set is rewritten after every successful fetch, so it ages only while no worker reaches
+# the authorization server; a worker started after a week of that answers 503 rather than trust it.
+STORED_JWKS_TTL_SECONDS = 7 * 24 * 3600
 
 FETCH_ERRORS = (OSError, http.client.HTTPException, ValueError, JoseError)
 
@@ -65,11 +71,14 @@ class JwksCache:
         url: str,
         max_age_seconds: float,
         refetch_interval_seconds: float,
+        redis_client: redis.Redis | None = None,
         fetch: Fetch = fetch_json,
     ) -> None:
         self.url = url
         self.max_age_seconds = max_age_seconds
         self.refetch_interval_seconds = refetch_interval_seconds
+        self.redis = redis_client
+        self.redis_key = drawbridge_redis.key("jwks", url)
         self._fetch = fetch
         self._keys: KeySet | None = None
         self._fetched_at = float("-inf")  # the last successful fetch
@@ -80,6 +89,10 @@ class JwksCache:
     def key(self, kid: str) -> Key | None:
         """The public key with this kid, or None if the authorization server does not publish it.
         Raises KeysUnavailable if no key set is at hand at all (then no token can be checked)."""
+        if self._keys is None:
+            stored = self._stored()
+            if self._keys is None:  # a fetch may have ended meanwhile: its set is newer
+                self._keys = stored
         found = self._find(kid)
         if found is not None:
             if time.monotonic() - self._fetched_at > self.max_age_seconds:
@@ -110,14 +123,38 @@ class JwksCache:
 
     def _fetch_once(self, done: threading.Event) -> None:
         try:
-            keys = parse_jwks(self._fetch(self.url))
+            document = self._fetch(self.url)
+            keys = parse_jwks(document)
         except FETCH_ERRORS:
             # Keep the keys we have: the ones the authorization server published stay its keys.
             logger.warning("jwks_fetch_failed", extra={"url": self.url}, exc_info=True)
         else:
             self._keys, self._fetched_at = keys, time.monotonic()
+            self._store(document)
         finally:
             with self._lock:
                 self._attempted_at = time.monotonic()
                 self._in_flight = None
             done.set()
+
+    def _stored(self) -> KeySet | None:
+        """The set a worker last fetched, if Redis holds one. Redis is inside our trust boundary (it
+        holds the revocations too), but what it holds is still checked to be a JWK Set."""
+        if self.redis is None:
+            return None
+        try:
+            stored = self.redis.get(self.redis_key)
+            return parse_jwks(json.loads(stored)) if stored is not None else None
+        except redis.RedisError:
+            logger.warning("jwks_store_unavailable", exc_info=True)
+        except (ValueError, JoseError):
+            logger.warning("jwks_stored_copy_invalid", extra={"key": self.redis_key}, exc_info=True)
+        return None
+
+    def _store(self, document: Any) -> None:
+        if self.redis is None:
+            return
+        try:
+            self.redis.set(self.redis_key, json.dumps(document), ex=STORED_JWKS_TTL_SECONDS)
+        except redis.RedisError:
+            logger.warning("jwks_store_unavailable", exc_info=True)

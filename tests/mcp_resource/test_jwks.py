@@ -1,12 +1,15 @@
-"""The JWKS cache: fetched from the live authorization server, refreshed on an unknown kid."""
+"""The JWKS cache: fetched from the live authorization server, refreshed on an unknown kid, stored in Redis."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from joserfc.jwk import ECKey
 
 from authserver import keys
 from mcp_resource.errors import KeysUnavailable
-from mcp_resource.jwks import JwksCache, fetch_json
+from mcp_resource.jwks import STORED_JWKS_TTL_SECONDS, JwksCache, fetch_json
 from tests.live import free_port
 
 INTERVAL_SECONDS = 5
@@ -78,3 +81,45 @@ def test_keys_already_fetched_keep_working_while_the_server_is_away(settings, au
 
     assert cache.key(kid) is not None
     assert cache.key(kid) is not None  # stale and the refetch failed: the old keys still answer
+
+
+def test_a_fetched_set_is_stored_in_redis_with_an_expiry(settings, auth_context, redis_client):
+    cache = JwksCache(settings.jwks_url, 300, INTERVAL_SECONDS, redis_client=redis_client)
+    kid = keys.signing_key(600).kid
+    cache.key(kid)
+
+    stored = json.loads(redis_client.get(cache.redis_key))
+
+    assert kid in {k["kid"] for k in stored["keys"]}
+    assert 0 < redis_client.ttl(cache.redis_key) <= STORED_JWKS_TTL_SECONDS
+
+
+def test_a_stored_set_answers_when_the_server_is_unreachable(settings, auth_context, redis_client):
+    stored = JwksCache(unreachable_url(), 300, INTERVAL_SECONDS, redis_client=redis_client)
+    redis_client.set(stored.redis_key, json.dumps(fetch_json(settings.jwks_url)))
+
+    assert stored.key(keys.signing_key(600).kid) is not None
+
+
+def private_set() -> str:
+    return json.dumps({"keys": [ECKey.generate_key("P-256", auto_kid=True).as_dict(private=True)]})
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        b"not json",
+        b"[]",
+        b'{"keys": "none"}',
+        b'{"keys": []}',
+        b'{"keys": [{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}]}',
+        private_set().encode(),
+    ],
+    ids=["not-json", "not-an-object", "keys-not-an-array", "no-keys", "not-a-point", "private-key"],
+)
+def test_a_stored_copy_that_is_not_a_public_jwk_set_is_ignored(redis_client, stored):
+    cache = JwksCache(unreachable_url(), 300, INTERVAL_SECONDS, redis_client=redis_client)
+    redis_client.set(cache.redis_key, stored)
+
+    with pytest.raises(KeysUnavailable):
+        cache.key("any")

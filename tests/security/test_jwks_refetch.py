@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests import live
 from tests.conftest import ARTIFACTS, Live
@@ -72,8 +73,8 @@ class KeyServerStandIn:
 
 
 @pytest.fixture
-def key_server(live_services: Live) -> Iterator[KeyServerStandIn]:
-    """The stand-in, serving the live authorization server's key set."""
+def key_server(live_services: Live, redis_client: redis.Redis) -> Iterator[KeyServerStandIn]:
+    """The stand-in, serving the live authorization server's key set (Redis flushed: no stored copy)."""
     stand_in = KeyServerStandIn(httpx.get(f"{live_services.settings.issuer}/jwks", timeout=5).json())
     yield stand_in
     stand_in.close()
@@ -122,6 +123,15 @@ def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
     return response, time.monotonic() - started
 
 
+def restarted_with_stored_keys(start_mcp: McpStarter, key_server: KeyServerStandIn, settings: Any, mode: str) -> str:
+    """A first MCP server fetches the keys and is stopped; the authorization server goes `mode`; a
+    second one starts on the same Redis: a worker restarted while the authorization server is away."""
+    first = start_mcp()
+    assert rpc(first, valid_token(settings, first), "tools/list").status_code == 200
+    key_server.mode = mode
+    return start_mcp()
+
+
 def test_a_known_kid_is_answered_while_unknown_kids_wait_on_a_hung_key_server(start_mcp, key_server, settings, auth_context):
     """RFC 9068 section 4: "The resource server MUST use the keys provided by the authorization
     server"; OpenID Connect Core 10.1.1: "The verifier knows to go back to the jwks_uri location to
@@ -144,19 +154,50 @@ def test_a_known_kid_is_answered_while_unknown_kids_wait_on_a_hung_key_server(st
     assert {(answer.status_code, answer.json()["error"]) for answer in junk_answers} == {(401, "invalid_token")}
 
 
-def test_unknown_kids_cost_one_fetch_attempt_per_interval(start_mcp, key_server, settings, auth_context):
+@pytest.mark.parametrize(
+    ("keys_in_redis", "status", "error"),
+    [
+        (False, 503, None),  # nothing to check any token with: a service problem, retry later
+        (True, 401, "invalid_token"),  # keys known from the stored copy: the junk token is invalid
+    ],
+)
+def test_unknown_kids_cost_one_fetch_attempt_per_interval(
+    start_mcp, key_server, settings, auth_context, keys_in_redis, status, error
+):
     """MCP authorization, Token Handling: "Invalid or expired tokens MUST receive a HTTP 401
     response"; RFC 6750 section 3.1, invalid_token: "The access token provided is expired, revoked,
     malformed, or invalid for other reasons." After a failed fetch, a storm of tokens under random
     kids gets its answer at once, and the authorization server sees one attempt per refetch
-    interval from the worker, not one per token. With no keys at all, the answer is 503."""
-    key_server.mode = DOWN
-    url = start_mcp(DRAWBRIDGE_JWKS_REFETCH_INTERVAL_SECONDS=str(REFETCH_INTERVAL_SECONDS))
+    interval from the worker, not one per token."""
+    env = {"DRAWBRIDGE_JWKS_REFETCH_INTERVAL_SECONDS": str(REFETCH_INTERVAL_SECONDS)}
+    if keys_in_redis:
+        url = restarted_with_stored_keys(lambda: start_mcp(**env), key_server, settings, DOWN)
+    else:
+        key_server.mode = DOWN
+        url = start_mcp(**env)
     requests_before = key_server.requests
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda _: rpc(url, junk_token(settings, url), "tools/list"), range(JUNK_TOKENS)))
 
-    assert {answer.status_code for answer in answers} == {503}
-    assert all(answer.headers["Retry-After"] for answer in answers)
+    assert {answer.status_code for answer in answers} == {status}
+    if error is None:
+        assert all(answer.headers["Retry-After"] for answer in answers)
+    else:
+        assert {answer.json()["error"] for answer in answers} == {error}
     assert key_server.requests - requests_before == 1
+
+
+def test_a_restarted_worker_verifies_with_the_stored_keys_while_the_key_server_hangs(
+    start_mcp, key_server, settings, auth_context
+):
+    """RFC 9068 section 4: "The resource server MUST use the keys provided by the authorization
+    server." Keys it provided before are still its keys: a worker started while the authorization
+    server is away takes them from Redis and answers a valid token at once, instead of 503."""
+    url = restarted_with_stored_keys(start_mcp, key_server, settings, HUNG)
+
+    answer, seconds = timed(lambda: rpc(url, valid_token(settings, url), "tools/list"))
+
+    assert answer.status_code == 200
+    assert "tools" in answer.json()["result"]
+    assert seconds < PROMPT_SECONDS
