@@ -115,11 +115,15 @@ class JwksCache:
         """Start a fetch unless one is in flight or the last attempt ended less than the refetch
         interval ago. Returns the event set when the fetch in flight ends, if there is one."""
         with self._lock:
-            if self._in_flight is None and time.monotonic() - self._attempted_at >= self.refetch_interval_seconds:
+            due = self._in_flight is None and time.monotonic() - self._attempted_at >= self.refetch_interval_seconds
+            if due:
                 self._in_flight = threading.Event()
-                # A greenlet under gunicorn's gevent worker (threading is patched), a thread elsewhere.
-                threading.Thread(target=self._fetch_once, args=(self._in_flight,), name="jwks-fetch", daemon=True).start()
-            return self._in_flight
+            in_flight = self._in_flight
+        if due:
+            # A greenlet under gunicorn's gevent worker (threading is patched), a thread elsewhere;
+            # started outside the lock, as starting one yields to the gevent hub.
+            threading.Thread(target=self._fetch_once, args=(in_flight,), name="jwks-fetch", daemon=True).start()
+        return in_flight
 
     def _fetch_once(self, done: threading.Event) -> None:
         try:
