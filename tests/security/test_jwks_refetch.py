@@ -160,6 +160,7 @@ def test_a_known_kid_is_answered_while_unknown_kids_wait_on_a_hung_key_server(st
         (False, 503, None),  # nothing to check any token with: a service problem, retry later
         (True, 401, "invalid_token"),  # keys known from the stored copy: the junk token is invalid
     ],
+    ids=["no-keys-at-all", "keys-stored-in-redis"],
 )
 def test_unknown_kids_cost_one_fetch_attempt_per_interval(
     start_mcp, key_server, settings, auth_context, keys_in_redis, status, error
