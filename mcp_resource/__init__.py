@@ -29,7 +29,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["drawbridge.verifier"] = TokenVerifier(
         issuer=settings.issuer,
         audience=settings.resource_url,
-        jwks=JwksCache(settings.jwks_url, settings.jwks_cache_seconds),
+        jwks=JwksCache(
+            settings.jwks_url,
+            settings.jwks_cache_seconds,
+            settings.jwks_refetch_interval_seconds,
+            redis_client=app.extensions["drawbridge.redis"],
+        ),
         revocations=revocation.for_client(app.extensions["drawbridge.redis"]),
     )
     hub = notifications.Hub()

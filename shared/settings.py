@@ -37,6 +37,7 @@ class Settings:
     jwks_url: str = ""
     access_token_ttl_seconds: int = 600
     jwks_cache_seconds: int = 300
+    jwks_refetch_interval_seconds: int = 5
     trusted_proxy_count: int = 0
     registrations_per_ip_per_hour: int = 60
     unused_client_days: int = 90
@@ -80,6 +81,7 @@ class Settings:
             "jwks_url": reader.url("DRAWBRIDGE_JWKS_URL", ""),
             "access_token_ttl_seconds": reader.integer("DRAWBRIDGE_ACCESS_TOKEN_TTL_SECONDS", 600, 30, 86400),
             "jwks_cache_seconds": reader.integer("DRAWBRIDGE_JWKS_CACHE_SECONDS", 300, 1, 86400),
+            "jwks_refetch_interval_seconds": reader.integer("DRAWBRIDGE_JWKS_REFETCH_INTERVAL_SECONDS", 5, 1, 3600),
             "trusted_proxy_count": reader.integer("DRAWBRIDGE_TRUSTED_PROXY_COUNT", 0, 0, 5),
             "registrations_per_ip_per_hour": reader.integer("DRAWBRIDGE_REGISTRATIONS_PER_IP_PER_HOUR", 60, 1, 100000),
             "unused_client_days": reader.integer("DRAWBRIDGE_UNUSED_CLIENT_DAYS", 90, 1, 3650),

@@ -18,7 +18,7 @@ from tests.mcp_http import modern_body, modern_headers
 
 @pytest.fixture
 def verifier(settings, auth_app, redis_client, monkeypatch) -> TokenVerifier:
-    jwks = JwksCache(settings.jwks_url, max_age_seconds=300, fetch=lambda url: auth_app.test_client().get("/jwks").json)
+    jwks = JwksCache(settings.jwks_url, 300, settings.jwks_refetch_interval_seconds, fetch=lambda url: auth_app.test_client().get("/jwks").json)
     made = TokenVerifier(settings.issuer, settings.resource_url, jwks, RedisRevocations(redis_client))
     calls = []
     original = made._verify_signed
