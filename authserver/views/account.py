@@ -8,23 +8,17 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from authserver import users
 from authserver.forms import LoginForm
+from authserver.next_url import safe_next
 from authserver.passwords import LoginThrottle
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("account", __name__)
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this server: never an open redirect to another origin."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("account.signed_in")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int] | str:
     form = LoginForm()
-    next_url = _safe_next(request.values.get("next"))
+    next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("login.html", form=form, next_url=next_url, error=None)
     if not form.validate_on_submit():
