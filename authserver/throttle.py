@@ -1,4 +1,4 @@
-"""Fixed-window attempt counters (failed logins, registrations per IP), in Redis or in process."""
+"""Fixed-window attempt counters (registrations per IP), in Redis or in process."""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import time
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
@@ -14,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+import authserver
 from authserver.clients import register_client
 from authserver.models import Client
 from shared.db import db
@@ -42,13 +45,15 @@ class Visitor:
         else:
             self.http.environ_base["REMOTE_ADDR"] = address
 
-    def log_in(self, email: str, password: str, login_query: str = "") -> TestResponse:
-        """Open the login page (with `login_query`), then post the form as a browser would: with the
-        hidden `next` the page carries."""
+    def login_form(self, login_query: str = "") -> dict[str, str]:
+        """The hidden fields of the login page opened with `login_query`: its CSRF token and `next`."""
         page = self.http.get(f"/login{login_query}").get_data(as_text=True)
-        next_url = html.unescape(_NEXT_FIELD.search(page).group(1))
-        form = {"csrf_token": csrf_token(page), "email": email, "password": password, "next": next_url}
-        return self.http.post("/login", data=form)
+        return {"csrf_token": csrf_token(page), "next": html.unescape(_NEXT_FIELD.search(page).group(1))}
+
+    def log_in(self, email: str, password: str, login_query: str = "", form: dict[str, str] | None = None) -> TestResponse:
+        """Post the login form as a browser would, with the hidden fields its page carries."""
+        fields = form or self.login_form(login_query)
+        return self.http.post("/login", data={**fields, "email": email, "password": password})
 
 
 def an_address() -> str:
@@ -183,3 +188,42 @@ def test_the_consent_page_names_the_host_a_browser_visits(settings, person):
 
     assert page.status_code == 200
     assert _REDIRECT_HOST.search(page.text).group(1) == "evil.example"
+
+
+@pytest.mark.parametrize("proxied", [False, True], ids=["direct", "behind-the-trusted-proxy"])
+def test_failed_logins_from_one_address_never_lock_out_a_person_elsewhere(settings, person, proxied):
+    """RFC 6749 section 10.10: "The authorization server MUST prevent attackers from guessing ...
+    resource owner passwords"; doing it with a lock anyone can trigger hands every stranger a way
+    to keep a person out. Failures are counted per (account, client address), the address being
+    what DRAWBRIDGE_TRUSTED_PROXY_COUNT makes of X-Forwarded-For."""
+    app = authserver.create_app(replace(settings, trusted_proxy_count=1 if proxied else 0))
+    attacker, owner = Visitor(app, an_address(), proxied), Visitor(app, an_address(), proxied)
+
+    guesses = [attacker.log_in(person.email, f"guess {i}").status_code for i in range(8)]
+    signed_in = owner.log_in(person.email, PASSWORD)
+
+    assert guesses[0] == 401 and guesses[-1] == 429
+    assert signed_in.status_code == 302
+
+
+def test_guessing_from_one_address_waits_longer_after_every_failure(auth_app, person):
+    """NIST SP 800-63B section 5.2.2 (rate limiting): a verifier may require the claimant "to wait
+    following a failed attempt for a period of time that increases" with each failure. Past the few
+    free failures the next attempt waits 1 s, then 2 s, ...: a 429 page that says when to retry,
+    with Retry-After, that not even the right password gets past."""
+    attacker = Visitor(auth_app, an_address())
+    form = attacker.login_form()  # one page, posted again and again, as a guessing script would
+    free = [attacker.log_in(person.email, f"guess {i}", form=form).status_code for i in range(5)]
+
+    first_wait = attacker.log_in(person.email, PASSWORD, form=form)
+    deadline = time.monotonic() + 10
+    while (after_wait := attacker.log_in(person.email, "one more guess", form=form)).status_code == 429 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    second_wait = attacker.log_in(person.email, PASSWORD, form=form)
+
+    assert free == [401] * 5
+    assert (first_wait.status_code, first_wait.headers.get("Retry-After")) == (429, "1")
+    assert "Try again in 1 second." in first_wait.get_data(as_text=True)
+    assert after_wait.status_code == 401
+    assert (second_wait.status_code, second_wait.headers.get("Retry-After")) == (429, "2")
+    assert "Try again in 2 seconds." in second_wait.get_data(as_text=True)
