@@ -57,7 +57,8 @@ class Visitor:
 
 
 def an_address() -> str:
-    return f"198.51.100.{secrets.randbelow(250) + 1}" if secrets.randbelow(2) else f"2001:db8:{secrets.token_hex(2)}::1"
+    """An address of its own (a /64 no other test uses), so no two tests share a count."""
+    return f"2001:db8:{secrets.token_hex(2)}:{secrets.token_hex(2)}::7"
 
 
 @pytest.fixture
