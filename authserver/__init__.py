@@ -6,8 +6,8 @@ from flask import Flask
 
 from authserver import errors, security, throttle
 from authserver.extensions import authorization, csrf
+from authserver.login_throttle import LoginThrottle
 from authserver.oauth.server import config_oauth
-from authserver.passwords import LoginThrottle
 from authserver.views import account, consent, oauth
 from shared.app import configure_app
 from shared.settings import Settings
@@ -25,9 +25,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     security.init_app(app, settings)
     csrf.init_app(app)
-    counter = throttle.for_client(app.extensions["drawbridge.redis"])
-    app.extensions["drawbridge.counter"] = counter
-    app.extensions["drawbridge.login_throttle"] = LoginThrottle(counter)
+    app.extensions["drawbridge.counter"] = throttle.for_client(app.extensions["drawbridge.redis"])
+    app.extensions["drawbridge.login_throttle"] = LoginThrottle.for_client(app.extensions["drawbridge.redis"])
     config_oauth(app, authorization)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(account.bp)

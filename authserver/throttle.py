@@ -1,4 +1,4 @@
-"""Fixed-window attempt counters (failed logins, registrations per IP), in Redis or in process."""
+"""Fixed-window attempt counters (registrations per IP), in Redis or in process."""
 
 from __future__ import annotations
 
@@ -16,13 +16,6 @@ class Counter(ABC):
     def hit(self, key: str, window_seconds: int) -> int:
         """Count one attempt under `key`; return the attempts in the current window."""
 
-    @abstractmethod
-    def count(self, key: str) -> int:
-        """Attempts in the current window, without counting one."""
-
-    @abstractmethod
-    def reset(self, key: str) -> None: ...
-
 
 class RedisCounter(Counter):
     """INCR and EXPIRE NX in one transaction: workers and instances share the count."""
@@ -36,12 +29,6 @@ class RedisCounter(Counter):
         pipe.incr(name)
         pipe.expire(name, window_seconds, nx=True)
         return int(pipe.execute()[0])
-
-    def count(self, key: str) -> int:
-        return int(self.client.get(drawbridge_redis.key("throttle", key)) or 0)
-
-    def reset(self, key: str) -> None:
-        self.client.delete(drawbridge_redis.key("throttle", key))
 
 
 class LocalCounter(Counter):
@@ -59,14 +46,6 @@ class LocalCounter(Counter):
                 ends, hits = now + window_seconds, 0
             self._windows[key] = (ends, hits + 1)
             return hits + 1
-
-    def count(self, key: str) -> int:
-        ends, hits = self._windows.get(key, (0.0, 0))
-        return hits if time.monotonic() < ends else 0
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._windows.pop(key, None)
 
 
 def for_client(client: redis.Redis | None) -> Counter:

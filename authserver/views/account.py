@@ -1,4 +1,4 @@
-"""Log in and out. Failed logins are throttled per account and per IP."""
+"""Log in and out. Failed logins slow down the address they come from (login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from authserver import users
 from authserver.forms import LoginForm
-from authserver.passwords import LoginThrottle
+from authserver.login_throttle import LoginThrottle, retry_message
+from authserver.next_url import safe_next
 from authserver.views.pages import SESSION_GENERATION, current_user
 from shared.db import db
 
@@ -16,27 +17,22 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("account", __name__)
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this server: never an open redirect to another origin."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("account.signed_in")
-
-
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | tuple[str, int] | str:
+def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]] | str:
     form = LoginForm()
-    next_url = _safe_next(request.values.get("next"))
+    next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("login.html", form=form, next_url=next_url, error=None)
     if not form.validate_on_submit():
         return render_template("login.html", form=form, next_url=next_url, error="Fill in both fields and try again."), 400
     throttle: LoginThrottle = current_app.extensions["drawbridge.login_throttle"]
+    # remote_addr is the client's address: with DRAWBRIDGE_TRUSTED_PROXY_COUNT set, ProxyFix
+    # (shared/app.py) has taken it from the trusted proxies' X-Forwarded-For.
     email, ip = form.email.data or "", request.remote_addr or "unknown"
-    if throttle.blocked(email, ip):
-        logger.warning("login_throttled", extra={"ip": ip})
-        error = "Too many failed attempts. Wait 15 minutes, then try again."
-        return render_template("login.html", form=form, next_url=next_url, error=error), 429
+    if wait_seconds := throttle.admit(email, ip):
+        logger.warning("login_throttled", extra={"ip": ip, "wait_seconds": wait_seconds})
+        page = render_template("login.html", form=form, next_url=next_url, error=retry_message(wait_seconds))
+        return page, 429, {"Retry-After": str(wait_seconds)}
     user = users.authenticate(email, form.password.data or "")
     if user is None:
         throttle.failed(email, ip)

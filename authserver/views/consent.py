@@ -12,6 +12,7 @@ from authserver.extensions import authorization
 from authserver.forms import ConsentForm
 from authserver.models import Client, Consent, User
 from authserver.oauth.redirect_uris import host_of, is_loopback
+from authserver.oauth.transport import require_secure_transport
 from authserver.views.pages import current_user, error_page
 from shared import scopes
 from shared.db import db
@@ -24,6 +25,7 @@ bp = Blueprint("consent", __name__)
 def authorize() -> Response | tuple[str, int] | str:
     user = current_user()
     try:
+        require_secure_transport()
         grant = authorization.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return _refuse(error)

@@ -15,6 +15,7 @@ from authserver.oauth.errors import describe
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
 from authserver.oauth.token_form import token_request_form
+from authserver.oauth.transport import secure_transport_only
 from authserver.throttle import Counter
 from shared.app import current_settings
 
@@ -35,6 +36,7 @@ def allow_cross_origin(response: Response) -> Response:
 
 
 @bp.post("/token")
+@secure_transport_only
 def token() -> Response:
     try:
         form = token_request_form()
@@ -46,6 +48,7 @@ def token() -> Response:
 
 
 @bp.post("/register")
+@secure_transport_only
 def register() -> Response | tuple[Response, int, dict[str, str]]:
     settings = current_settings()
     counter: Counter = current_app.extensions["drawbridge.counter"]
@@ -67,6 +70,7 @@ def register() -> Response | tuple[Response, int, dict[str, str]]:
 
 
 @bp.route("/register/<client_id>", methods=["GET", "PUT", "DELETE"])
+@secure_transport_only
 def manage_registration(client_id: str) -> Response | tuple[Response, int] | tuple[str, int]:
     """RFC 7592: read, replace or delete a registration with its registration access token."""
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")

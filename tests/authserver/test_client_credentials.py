@@ -305,7 +305,7 @@ def test_tokens_travel_over_https_or_loopback_only(http, client, base_url, statu
 
     assert response.status_code == status
     if status == 400:
-        assert response.json["error"] == "insecure_transport"
+        assert response.json["error"] == "invalid_request"
 
 
 def test_chunked_and_large_form_bodies_get_tokens_too(live_services, client):

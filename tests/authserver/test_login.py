@@ -1,4 +1,4 @@
-"""Login: argon2 hashes, throttling per account and IP, safe redirects, hardened pages and cookies."""
+"""Login: argon2 hashes, growing waits after failures, safe redirects, hardened pages and cookies."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 import authserver
+from authserver.login_throttle import ACCOUNT_AT_ADDRESS, ADDRESS
 from authserver.models import User
-from authserver.passwords import MAX_FAILURES_PER_ACCOUNT
 from shared.db import db
 from tests.browser_forms import FormBrowser, csrf_token
 from tests.factories import PASSWORD, make_user
@@ -56,19 +56,32 @@ def test_a_wrong_password_and_an_unknown_account_look_the_same(settings, person)
     assert "Wrong email or password." in unknown.text
 
 
-def test_an_account_is_throttled_after_repeated_failures(settings, person):
+def test_an_account_waits_after_repeated_failures_from_one_address(settings, person):
     browser = FormBrowser(person.email, PASSWORD)
-    failures = [attempt(browser, settings.issuer, "guess").status_code for _ in range(MAX_FAILURES_PER_ACCOUNT)]
+    free = ACCOUNT_AT_ADDRESS.free_failures
+    failures = [attempt(browser, settings.issuer, "guess").status_code for _ in range(free)]
 
-    blocked = attempt(browser, settings.issuer, PASSWORD)
+    waiting = attempt(browser, settings.issuer, PASSWORD)
 
-    assert failures == [401] * MAX_FAILURES_PER_ACCOUNT
-    assert blocked.status_code == 429
-    assert "Too many failed attempts" in blocked.text
+    assert failures == [401] * free
+    assert waiting.status_code == 429
+    assert "Too many failed attempts. Try again in" in waiting.text
 
 
-def test_an_ip_is_throttled_across_accounts(settings, redis_client, auth_context, monkeypatch):
-    monkeypatch.setattr("authserver.passwords.MAX_FAILURES_PER_IP", 3)
+def test_a_success_forgets_the_failures_before_it(settings, redis_client, person):
+    browser = FormBrowser(person.email, PASSWORD)
+    free = ACCOUNT_AT_ADDRESS.free_failures
+    before = [attempt(browser, settings.issuer, "guess").status_code for _ in range(free - 1)]
+    signed_in = attempt(browser, settings.issuer, PASSWORD)
+
+    after = [attempt(browser, settings.issuer, "guess").status_code for _ in range(free)]
+
+    assert before == [401] * (free - 1)
+    assert signed_in.status_code == 302
+    assert after == [401] * free
+
+
+def test_an_address_trying_many_accounts_waits(settings, redis_client, auth_context):
     app = authserver.create_app(replace(settings))
     http = app.test_client()
 
@@ -77,10 +90,10 @@ def test_an_ip_is_throttled_across_accounts(settings, redis_client, auth_context
         form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "email": email, "password": password}
         return http.post("/login", data=form).status_code
 
-    statuses = [try_login(f"user{i}@example.com", "guess") for i in range(3)]
+    statuses = [try_login(f"user{i}@example.com", "guess") for i in range(ADDRESS.free_failures)]
     person = make_user()
 
-    assert statuses == [401, 401, 401]
+    assert statuses == [401] * ADDRESS.free_failures
     assert try_login(person.email, PASSWORD) == 429
 
 
