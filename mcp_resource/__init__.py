@@ -11,7 +11,7 @@ from mcp_resource.guardrails import audit, ratelimit
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http, legacy_sse
-from shared import revocation
+from shared import hosts, revocation
 from shared.app import configure_app
 from shared.policy import ClientPolicies
 from shared.settings import Settings
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     configure_app(app, settings, service="mcp_resource")
+    hosts.init_app(app, [settings.resource_url])
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["drawbridge.tools"] = ToolRegistry.from_entry_points()
     app.extensions["drawbridge.verifier"] = TokenVerifier(
