@@ -3,13 +3,20 @@ client, and JSON nested too deeply to parse, on both services."""
 
 from __future__ import annotations
 
+import json
+import secrets
+from collections.abc import Iterator
+
 import httpx
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 import authserver
 import mcp_resource
 from shared.settings import Settings
+from tests.factories import fetch_token, make_client, sign, valid_claims
 from tests.mcp_http import modern_body, modern_headers
 
 ACCEPT = "application/json, text/event-stream"
@@ -38,6 +45,40 @@ def production_mcp(live_services) -> Flask:
 @pytest.fixture(scope="module")
 def production_auth(live_services) -> Flask:
     return authserver.create_app(app_settings(live_services, **PRODUCTION))
+
+
+def capped_mcp(live_services, backend: str, **overrides: str) -> Flask:
+    redis_url = live_services.env["REDIS_URL"] if backend == "redis" else ""
+    return mcp_resource.create_app(app_settings(live_services, REDIS_URL=redis_url, **overrides))
+
+
+def caller_token(settings: Settings) -> str:
+    """A token of a client and person of its own, so no two tests share a cap."""
+    return sign(valid_claims(settings, sub=f"person-{secrets.token_hex(4)}", scope="posts:read"))
+
+
+def open_sse(http: FlaskClient, token: str) -> TestResponse:
+    return http.get("/sse", headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}, buffered=False)
+
+
+def first_event(stream: TestResponse) -> str:
+    chunk = next(iter(stream.response))
+    return chunk.decode() if isinstance(chunk, bytes) else chunk
+
+
+def assert_too_many(response: TestResponse) -> None:
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.json["error"]["code"] == -31429
+
+
+@pytest.fixture
+def closing() -> Iterator[list[TestResponse]]:
+    """Streams a test opened, closed at its end whatever happened."""
+    opened: list[TestResponse] = []
+    yield opened
+    for response in opened:
+        response.close()
 
 
 # --- Host check --------------------------------------------------------------------------------
@@ -112,3 +153,78 @@ def test_the_authorization_server_answers_only_for_its_public_hosts(production_a
         assert response.json["error"] == "invalid_request"
     if status == 400 and content_type == "text/html":
         assert "does not answer for that host" in response.text
+
+
+# --- JSON nested too deeply ----------------------------------------------------------------------
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def rpc_with(params_value: str) -> bytes:
+    return ('{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"deep":' + params_value + "}}").encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [nested(DEEP).encode(), rpc_with(nested(DEEP)), rpc_with(nested(JUST_TOO_DEEP))],
+    ids=["bare", "in-params", "just-too-deep"],
+)
+def test_deeply_nested_json_on_mcp_is_a_parse_error(live_services, auth_context, body):
+    """JSON-RPC 2.0 section 5.1: "-32700 Parse error: Invalid JSON was received by the server. An
+    error occurred on the server while parsing the JSON text." RFC 8259 section 9: "An
+    implementation may set limits on the maximum depth of nesting." The review's 200,000 nested
+    arrays got a 500 from the live (gevent) server; anything nested past 64 levels is refused."""
+    token = fetch_token(live_services.settings, make_client(scope="posts:read"))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": ACCEPT}
+
+    response = httpx.post(f"{live_services.mcp.url}/mcp", content=body, headers=headers, timeout=30)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": -32700, "message": "Parse error: the body is nested deeper than 64 levels."}
+
+
+def test_deeply_nested_json_on_messages_is_a_parse_error(live_services, auth_context, closing):
+    """The 2024-11-05 POST /messages reads the same JSON-RPC as /mcp (JSON-RPC 2.0 section 5.1, -32700)."""
+    app = capped_mcp(live_services, "redis")
+    http = app.test_client()
+    token = caller_token(app.config["SETTINGS"])
+    closing.append(open_sse(http, token))
+    endpoint = first_event(closing[0]).split("data: ", 1)[1].strip()
+
+    response = http.post(endpoint, data=nested(DEEP), headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json["error"] == {"code": -32700, "message": "Parse error: the body is nested deeper than 64 levels."}
+
+
+REGISTRATION = {
+    "client_name": "deep",
+    "redirect_uris": ["http://127.0.0.1:33418/callback"],
+    "token_endpoint_auth_method": "none",
+}
+
+
+@pytest.mark.parametrize("depth", [AUTH_DEEP, JUST_TOO_DEEP])
+def test_deeply_nested_registration_metadata_is_invalid_client_metadata(live_services, depth):
+    """RFC 7591 section 3.2.2: "invalid_client_metadata: The value of one of the client metadata
+    fields is invalid and the server has rejected this request." The review's nested arrays got a
+    500 from /register; RFC 7592 section 2.2 (PUT) reads the same document."""
+    issuer = live_services.settings.issuer
+    document = json.dumps(REGISTRATION)[:-1] + ', "contacts": ' + nested(depth) + "}"
+    headers = {"Content-Type": "application/json"}
+    registered = httpx.post(f"{issuer}/register", json=REGISTRATION, timeout=10).json()
+    update = document.replace("{", '{"client_id": "' + registered["client_id"] + '", ', 1)
+
+    created = httpx.post(f"{issuer}/register", content=document, headers=headers, timeout=30)
+    replaced = httpx.put(
+        registered["registration_client_uri"],
+        content=update,
+        headers={**headers, "Authorization": f"Bearer {registered['registration_access_token']}"},
+        timeout=30,
+    )
+
+    for response in (created, replaced):
+        assert response.status_code == 400
+        assert response.json() == {"error": "invalid_client_metadata", "error_description": "The client metadata is nested deeper than 64 levels."}
