@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -47,9 +48,17 @@ def production_auth(live_services) -> Flask:
     return authserver.create_app(app_settings(live_services, **PRODUCTION))
 
 
-def capped_mcp(live_services, backend: str, **overrides: str) -> Flask:
-    redis_url = live_services.env["REDIS_URL"] if backend == "redis" else ""
-    return mcp_resource.create_app(app_settings(live_services, REDIS_URL=redis_url, **overrides))
+@pytest.fixture(scope="module")
+def capped(live_services) -> dict[str, Flask]:
+    """MCP servers with two streams and two sessions per client: two workers sharing Redis, and
+    one on the embedded default's in-process stand-ins. Keep-alives (and so leases) are short."""
+    caps = {"DRAWBRIDGE_MAX_STREAMS_PER_CLIENT": "2", "DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT": "2", "DRAWBRIDGE_SSE_KEEPALIVE_SECONDS": "1"}
+    redis_url = live_services.env["REDIS_URL"]
+    return {
+        "redis": mcp_resource.create_app(app_settings(live_services, REDIS_URL=redis_url, **caps)),
+        "redis, another worker": mcp_resource.create_app(app_settings(live_services, REDIS_URL=redis_url, **caps)),
+        "in-process": mcp_resource.create_app(app_settings(live_services, REDIS_URL="", **caps)),
+    }
 
 
 def caller_token(settings: Settings) -> str:
@@ -59,6 +68,12 @@ def caller_token(settings: Settings) -> str:
 
 def open_sse(http: FlaskClient, token: str) -> TestResponse:
     return http.get("/sse", headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}, buffered=False)
+
+
+def open_listen(http: FlaskClient, token: str) -> TestResponse:
+    """A 2026-07-28 subscriptions/listen stream: no session, only the stream."""
+    body = modern_body("subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+    return http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token), buffered=False)
 
 
 def first_event(stream: TestResponse) -> str:
@@ -155,6 +170,101 @@ def test_the_authorization_server_answers_only_for_its_public_hosts(production_a
         assert "does not answer for that host" in response.text
 
 
+# --- Streams and sessions per client ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["redis", "in-process"])
+def test_open_streams_per_client_are_capped(capped, auth_context, closing, backend):
+    """MCP 2025-11-25, Basic / Security Best Practices: servers should guard against resource
+    exhaustion; the review held 60 of 60 concurrent GET /sse streams on one token. With
+    DRAWBRIDGE_MAX_STREAMS_PER_CLIENT=2 the third stream is refused as the rate limit refuses a call
+    (429, Retry-After, -31429), and a stream closed gives its slot back."""
+    app = capped[backend]
+    http = app.test_client()
+    token = caller_token(app.config["SETTINGS"])
+    closing.extend(open_sse(http, token) for _ in range(2))
+    assert [s.status_code for s in closing] == [200, 200]
+
+    assert_too_many(open_sse(http, token))
+    assert open_sse(http, caller_token(app.config["SETTINGS"])).status_code == 200  # another caller is not affected
+
+    closing.pop(0).close()
+    closing.append(open_sse(http, token))
+    assert closing[-1].status_code == 200
+
+
+def test_streams_are_counted_across_workers_and_a_dead_workers_slots_lapse(capped, auth_context, closing):
+    """Two workers sharing Redis share one count; a worker killed with its streams open (here: the
+    streams are never closed) holds their slots only for a lease of a few keep-alive intervals."""
+    one, two = capped["redis"].test_client(), capped["redis, another worker"].test_client()
+    token = caller_token(capped["redis"].config["SETTINGS"])
+    closing.extend([open_listen(one, token), open_listen(two, token)])
+    assert [s.status_code for s in closing] == [200, 200]
+
+    assert_too_many(open_listen(one, token))
+
+    deadline = time.monotonic() + 30
+    while (retry := open_listen(two, token)).status_code == 429 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    closing.append(retry)
+    assert retry.status_code == 200
+
+
+def initialize(http: FlaskClient, token: str) -> TestResponse:
+    params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": ACCEPT}
+    return http.post("/mcp", data=json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}), headers=headers)
+
+
+@pytest.mark.parametrize("backend", ["redis", "in-process"])
+def test_live_sessions_per_client_are_capped(capped, auth_context, backend):
+    """MCP 2025-11-25, Transports, Session Management: "The server MAY terminate the session at any
+    time, after which it MUST respond to requests containing that session ID with HTTP 404 Not
+    Found." Sessions are server state a client creates at will: with
+    DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT=2 a third initialize is refused (429, -31429) until one ends."""
+    app = capped[backend]
+    http = app.test_client()
+    token = caller_token(app.config["SETTINGS"])
+    first, second = initialize(http, token), initialize(http, token)
+    assert (first.status_code, second.status_code) == (200, 200)
+
+    assert_too_many(initialize(http, token))
+
+    ended = http.delete("/mcp", headers={"Authorization": f"Bearer {token}", "Mcp-Session-Id": first.headers["Mcp-Session-Id"]})
+    assert ended.status_code == 204
+    assert initialize(http, token).status_code == 200
+
+
+def test_a_legacy_session_lives_an_hour_idle_not_a_day(capped, auth_context, redis_client):
+    """A session nobody uses is ended after an idle hour (the review found 24 h): a client that
+    comes back gets 404 and, as Session Management requires, starts a new one."""
+    app = capped["redis"]
+    session_id = initialize(app.test_client(), caller_token(app.config["SETTINGS"])).headers["Mcp-Session-Id"]
+
+    assert 0 < redis_client.ttl(f"drawbridge:session:{session_id}") <= 3600
+
+
+def test_an_sse_session_ends_when_its_stream_closes(capped, auth_context, redis_client):
+    """MCP 2024-11-05, Transports, HTTP with SSE: the client "MUST" open the SSE connection and
+    send its messages to the endpoint the server names; the session is that connection. Once the
+    stream is closed its session is gone at once, not kept in Redis for a day: a message for it is
+    404 and Redis holds no trace of it."""
+    app = capped["redis"]
+    http = app.test_client()
+    token = caller_token(app.config["SETTINGS"])
+    stream = open_sse(http, token)
+    endpoint = first_event(stream).split("data: ", 1)[1].strip()
+    session_id = endpoint.split("session_id=", 1)[1]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    ping = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert http.post(endpoint, data=ping, headers=headers).status_code == 202
+
+    stream.close()
+
+    assert http.post(endpoint, data=ping, headers=headers).status_code == 404
+    assert not redis_client.exists(f"drawbridge:session:{session_id}")
+
+
 # --- JSON nested too deeply ----------------------------------------------------------------------
 
 
@@ -185,9 +295,9 @@ def test_deeply_nested_json_on_mcp_is_a_parse_error(live_services, auth_context,
     assert response.json()["error"] == {"code": -32700, "message": "Parse error: the body is nested deeper than 64 levels."}
 
 
-def test_deeply_nested_json_on_messages_is_a_parse_error(live_services, auth_context, closing):
+def test_deeply_nested_json_on_messages_is_a_parse_error(capped, auth_context, closing):
     """The 2024-11-05 POST /messages reads the same JSON-RPC as /mcp (JSON-RPC 2.0 section 5.1, -32700)."""
-    app = capped_mcp(live_services, "redis")
+    app = capped["redis"]
     http = app.test_client()
     token = caller_token(app.config["SETTINGS"])
     closing.append(open_sse(http, token))
