@@ -44,6 +44,11 @@ def production_mcp(live_services) -> Flask:
 
 
 @pytest.fixture(scope="module")
+def proxied_mcp(live_services) -> Flask:
+    return mcp_resource.create_app(app_settings(live_services, **PRODUCTION, DRAWBRIDGE_TRUSTED_PROXY_COUNT="1"))
+
+
+@pytest.fixture(scope="module")
 def production_auth(live_services) -> Flask:
     return authserver.create_app(app_settings(live_services, **PRODUCTION))
 
@@ -140,6 +145,20 @@ def test_the_mcp_server_answers_only_for_its_public_host(production_mcp, method,
     assert response.status_code == status
     if status == 421:
         assert response.json["error"] == {"code": -31421, "message": "Misdirected request: this server does not answer for that host."}
+
+
+@pytest.mark.parametrize(("forwarded_host", "status"), [("mcp.example.com", 401), ("evil.example", 421)])
+def test_behind_a_trusted_proxy_the_host_it_was_asked_for_is_checked(proxied_mcp, forwarded_host, status):
+    """With DRAWBRIDGE_TRUSTED_PROXY_COUNT=1 the proxy's X-Forwarded-Host is the request's host (the
+    one URLs are built from), and it is what the Host check sees; deploy/proxy.conf sets it and Host
+    to the client's own Host ($host). RFC 9110 section 7.4: a request for a host we are not
+    authoritative for is 421 (Misdirected Request), whichever way it arrived."""
+    # A proxy that does not pass Host through (nginx's default, $proxy_host) names the upstream.
+    headers = {"Host": "mcp_resource:8001", "X-Forwarded-Host": forwarded_host, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}
+
+    response = proxied_mcp.test_client().post("/mcp", headers=headers)
+
+    assert response.status_code == status
 
 
 @pytest.mark.parametrize(
