@@ -30,20 +30,20 @@ FULL_RETRY_AFTER_SECONDS = 60
 OWNER_KEEP_SECONDS = 24 * 3600
 
 # KEYS[1] the caller's session ids (a set), KEYS[2] the new session. ARGV: its id, its record, the
-# idle timeout, the cap, the prefix of session keys, and OWNER_KEEP_SECONDS. Ids whose session has lapsed or ended are
-# dropped, then the rest counted: atomic, so concurrent workers never pass the cap together. The
-# listed sessions' keys are built in the script, which one Redis (as deploy/ runs) allows.
+# idle timeout, the cap, the prefix of session keys, and OWNER_KEEP_SECONDS. Only a caller at the
+# cap has its list pruned of sessions that lapsed or ended, then counted again: atomic, so
+# concurrent workers never pass the cap together, and O(1) below it. The listed sessions' keys are
+# built in the script, which one Redis (as deploy/ runs) allows.
 CREATE = """
-local live = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[5] .. id) == 1 then
-    live = live + 1
-  else
-    redis.call('SREM', KEYS[1], id)
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    if redis.call('EXISTS', ARGV[5] .. id) == 0 then
+      redis.call('SREM', KEYS[1], id)
+    end
   end
-end
-if live >= tonumber(ARGV[4]) then
-  return 0
+  if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+    return 0
+  end
 end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -119,30 +119,34 @@ class LocalSessionStore(SessionStore):
     def __init__(self, max_per_caller: int) -> None:
         super().__init__(max_per_caller)
         self._sessions: dict[str, tuple[Session, float]] = {}
+        self._by_caller: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
 
     def _save_within_cap(self, session: Session) -> bool:
         with self._lock:
-            for session_id in [i for i, (_, used) in self._sessions.items() if self._lapsed(used)]:
-                del self._sessions[session_id]
-            held = sum(1 for s, _ in self._sessions.values() if s.belongs_to(session.client_id, session.subject))
-            if held >= self.max_per_caller:
-                return False
+            ids = self._by_caller.setdefault((session.client_id, session.subject), set())
+            if len(ids) >= self.max_per_caller:  # as in Redis: prune only at the cap
+                ids.difference_update([i for i in ids if self._live(i) is None])
+                if len(ids) >= self.max_per_caller:
+                    return False
+            ids.add(session.session_id)
             self._sessions[session.session_id] = (session, time.monotonic())
             return True
 
     def get(self, session_id: str) -> Session | None:
         with self._lock:
-            found = self._sessions.get(session_id)
-            if found is None or self._lapsed(found[1]):
-                self._sessions.pop(session_id, None)
-                return None
-            self._sessions[session_id] = (found[0], time.monotonic())
-            return found[0]
+            session = self._live(session_id)
+            if session is not None:
+                self._sessions[session_id] = (session, time.monotonic())
+            return session
 
-    @staticmethod
-    def _lapsed(last_used: float) -> bool:
-        return time.monotonic() - last_used > IDLE_TIMEOUT_SECONDS
+    def _live(self, session_id: str) -> Session | None:
+        """The session if it has not lapsed (a lapsed one is dropped); the caller holds the lock."""
+        found = self._sessions.get(session_id)
+        if found is not None and time.monotonic() - found[1] > IDLE_TIMEOUT_SECONDS:
+            del self._sessions[session_id]
+            return None
+        return found[0] if found is not None else None
 
     def end(self, session_id: str) -> None:
         with self._lock:
