@@ -9,6 +9,7 @@ from authserver.extensions import authorization, csrf
 from authserver.login_throttle import LoginThrottle
 from authserver.oauth.server import config_oauth
 from authserver.views import account, consent, oauth
+from shared import hosts
 from shared.app import configure_app
 from shared.settings import Settings
 
@@ -22,6 +23,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     configure_app(app, settings, service="authserver")
+    # The resource server fetches the keys at DRAWBRIDGE_JWKS_URL, inside the network in deploy/.
+    hosts.init_app(app, [settings.issuer, settings.jwks_url])
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     security.init_app(app, settings)
     csrf.init_app(app)

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from authserver.extensions import authorization
+from authserver.views.pages import error_page
+from shared.hosts import UnknownHost
 
 logger = logging.getLogger(__name__)
 
+UNKNOWN_HOST = "This server does not answer for that host."
+
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(UnknownHost)
+    def unknown_host(error: UnknownHost) -> Response | tuple[str, int]:
+        # RFC 9112 section 3.2 answers a bad Host with 400: a person's browser gets the error page.
+        if request.accept_mimetypes.best_match(("application/json", "text/html")) == "text/html":
+            return error_page("Unknown address", UNKNOWN_HOST)
+        return authorization.handle_error_response(None, InvalidRequestError(UNKNOWN_HOST))
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")

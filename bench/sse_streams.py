@@ -24,6 +24,7 @@ from pathlib import Path
 from bench.common import BIN, REPO, fetch_token, free_port, new_session, wait_healthy
 
 MODERN = "2026-07-28"
+MAX_CAP = 1_000_000
 
 
 def rss_kib(pid: int) -> int:
@@ -44,6 +45,9 @@ def start_services(workdir: Path, keepalive: int) -> tuple[dict[str, str], list[
         "DRAWBRIDGE_ISSUER": f"http://127.0.0.1:{auth_port}",
         "DRAWBRIDGE_RESOURCE_URL": f"http://127.0.0.1:{mcp_port}/mcp",
         "DRAWBRIDGE_SSE_KEEPALIVE_SECONDS": str(keepalive),
+        # One token holds every stream (and, for /sse, its session) here: lift the per-client caps.
+        "DRAWBRIDGE_MAX_STREAMS_PER_CLIENT": str(MAX_CAP),
+        "DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT": str(MAX_CAP),
         "DRAWBRIDGE_LOG_LEVEL": "WARNING",
     }
     drawbridge = str(BIN / "drawbridge")

@@ -7,11 +7,11 @@ from flask import Flask
 from mcp_resource import cancellation, events, http_errors, jobs, notifications, resource_metadata, sessions
 from mcp_resource.auth import TokenVerifier
 from mcp_resource.batching import PipelinedRedis
-from mcp_resource.guardrails import audit, ratelimit
+from mcp_resource.guardrails import audit, ratelimit, streams
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http, legacy_sse
-from shared import revocation
+from shared import hosts, revocation
 from shared.app import configure_app
 from shared.policy import ClientPolicies
 from shared.settings import Settings
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     configure_app(app, settings, service="mcp_resource")
+    hosts.init_app(app, [settings.resource_url])
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["drawbridge.tools"] = ToolRegistry.from_entry_points()
     app.extensions["drawbridge.verifier"] = TokenVerifier(
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["drawbridge.tool_watcher"] = watcher
     redis_client = app.extensions["drawbridge.redis"]
     pipeline = PipelinedRedis(redis_client) if redis_client is not None else None
-    app.extensions["drawbridge.sessions"] = sessions.for_client(redis_client, pipeline)
+    app.extensions["drawbridge.sessions"] = sessions.for_client(redis_client, pipeline, settings.max_sessions_per_client)
+    app.extensions["drawbridge.streams"] = streams.for_client(redis_client)
     app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
     app.extensions["drawbridge.events"] = events.for_client(redis_client)
     app.extensions["drawbridge.jobs"] = jobs.for_app(app, redis_client)

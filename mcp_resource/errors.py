@@ -88,6 +88,12 @@ class ForbiddenOrigin(JsonRpcError):
     code, http_status = -31403, 403
 
 
+class MisdirectedRequest(JsonRpcError):
+    """The Host names a server other than this one (DNS rebinding protection; RFC 9110 section 15.5.20)."""
+
+    code, http_status = -31421, 421
+
+
 class AuthError(Exception):
     """An OAuth bearer-token failure (RFC 6750 section 3), answered with a WWW-Authenticate challenge."""
 

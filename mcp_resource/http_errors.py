@@ -9,12 +9,13 @@ from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
-from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable
+from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable, MisdirectedRequest
 from mcp_resource.guardrails.audit import AuditUnavailable
 from mcp_resource.guardrails.ratelimit import LimiterUnavailable
 from mcp_resource.resource_metadata import metadata_url
 from shared import metrics, scopes
 from shared.app import current_settings
+from shared.hosts import UnknownHost
 
 logger = logging.getLogger(__name__)
 KEYS_RETRY_AFTER_SECONDS = 5
@@ -25,6 +26,10 @@ def init_app(app: Flask) -> None:
     def json_rpc_error(error: JsonRpcError) -> tuple[Response, int, dict[str, str]]:
         metrics.ERRORS.labels("mcp_resource", str(error.code)).inc()
         return jsonify(jsonrpc.failure(error)), error.http_status, error.headers
+
+    @app.errorhandler(UnknownHost)
+    def unknown_host(error: UnknownHost) -> tuple[Response, int, dict[str, str]]:
+        return json_rpc_error(MisdirectedRequest("Misdirected request: this server does not answer for that host."))
 
     @app.errorhandler(LimiterUnavailable)
     def limiter_unavailable(error: LimiterUnavailable) -> tuple[Response, int, dict[str, str]]:

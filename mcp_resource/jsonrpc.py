@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_resource.errors import InvalidParams, InvalidRequest, JsonRpcError, MessageId, ParseError
+from shared import json_limits
 
 VERSION = "2.0"
 
@@ -27,8 +27,10 @@ class Message:
 def parse(body: bytes) -> Message:
     """One message per POST; batches and malformed envelopes are refused."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = json_limits.loads(body)
+    except json_limits.NestedTooDeep as error:
+        raise ParseError(f"Parse error: the body is {error}.") from None
+    except ValueError:  # UnicodeDecodeError is one too
         raise ParseError("Parse error: the body is not valid JSON.") from None
     if isinstance(data, list):
         raise InvalidRequest("Batches are not supported: send one JSON-RPC message per request.")

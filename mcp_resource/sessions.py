@@ -1,7 +1,9 @@
 """Legacy-era sessions (2025-11-25 and older): Mcp-Session-Id bound to the token's client and subject.
 
 Kept in Redis when configured, so any worker or instance can serve any request of a session; the
-embedded default keeps them in process (one worker).
+embedded default keeps them in process (one worker). A session unused for an hour ends (its client
+then gets 404 and starts a new one, as the transports section requires), and each caller (client and
+subject) may hold DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT live sessions; one more is 429.
 """
 
 from __future__ import annotations
@@ -16,10 +18,38 @@ from dataclasses import asdict, dataclass
 import redis
 
 from mcp_resource.batching import PipelinedRedis
+from mcp_resource.errors import RateLimited
 from shared import redis as drawbridge_redis
 
 SESSION_ID_BYTES = 32
-IDLE_TIMEOUT_SECONDS = 24 * 3600
+IDLE_TIMEOUT_SECONDS = 3600
+# A client at its cap can end a session (DELETE) at once, or wait for an idle one to lapse.
+FULL_RETRY_AFTER_SECONDS = 60
+# How long a caller's list of session ids outlives its last new session: it only needs to outlive
+# the sessions it lists, which every request keeps alive for another idle hour.
+OWNER_KEEP_SECONDS = 24 * 3600
+
+# KEYS[1] the caller's session ids (a set), KEYS[2] the new session. ARGV: its id, its record, the
+# idle timeout, the cap, the prefix of session keys, and OWNER_KEEP_SECONDS. Only a caller at the
+# cap has its list pruned of sessions that lapsed or ended, then counted again: atomic, so
+# concurrent workers never pass the cap together, and O(1) below it. The listed sessions' keys are
+# built in the script, which one Redis (as deploy/ runs) allows.
+CREATE = """
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    if redis.call('EXISTS', ARGV[5] .. id) == 0 then
+      redis.call('SREM', KEYS[1], id)
+    end
+  end
+  if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -35,14 +65,25 @@ class Session:
 
 
 class SessionStore(ABC):
+    def __init__(self, max_per_caller: int) -> None:
+        self.max_per_caller = max_per_caller
+
     def create(self, client_id: str, subject: str, protocol_version: str) -> Session:
+        """A new session, or 429 (RateLimited) if the caller already holds as many as allowed."""
         # 256 random bits, URL-safe base64: visible ASCII, as the transports section requires.
         session = Session(secrets.token_urlsafe(SESSION_ID_BYTES), client_id, subject, protocol_version)
-        self._save(session)
+        if not self._save_within_cap(session):
+            raise RateLimited(
+                f"Too many live sessions for this client ({self.max_per_caller}); end one with DELETE, "
+                f"or retry in {FULL_RETRY_AFTER_SECONDS} seconds.",
+                data={"limit": self.max_per_caller, "retryAfterSeconds": FULL_RETRY_AFTER_SECONDS},
+                headers={"Retry-After": str(FULL_RETRY_AFTER_SECONDS)},
+            )
         return session
 
     @abstractmethod
-    def _save(self, session: Session) -> None: ...
+    def _save_within_cap(self, session: Session) -> bool:
+        """Save the session unless its caller holds max_per_caller live ones already."""
 
     @abstractmethod
     def get(self, session_id: str) -> Session | None:
@@ -53,12 +94,17 @@ class SessionStore(ABC):
 
 
 class RedisSessionStore(SessionStore):
-    def __init__(self, client: redis.Redis, pipeline: PipelinedRedis) -> None:
+    def __init__(self, client: redis.Redis, pipeline: PipelinedRedis, max_per_caller: int) -> None:
+        super().__init__(max_per_caller)
         self.client = client
         self.pipeline = pipeline
+        self.create_script = client.register_script(CREATE)
 
-    def _save(self, session: Session) -> None:
-        self.client.set(drawbridge_redis.key("session", session.session_id), json.dumps(asdict(session)), ex=IDLE_TIMEOUT_SECONDS)
+    def _save_within_cap(self, session: Session) -> bool:
+        owner = drawbridge_redis.key("sessions", session.client_id, session.subject)
+        record = json.dumps(asdict(session))
+        args = [session.session_id, record, IDLE_TIMEOUT_SECONDS, self.max_per_caller, drawbridge_redis.key("session", ""), OWNER_KEEP_SECONDS]
+        return self.create_script(keys=[owner, drawbridge_redis.key("session", session.session_id)], args=args) == 1
 
     def get(self, session_id: str) -> Session | None:
         # Every request of a session reads it: in the pipeline shared with concurrent requests.
@@ -70,27 +116,44 @@ class RedisSessionStore(SessionStore):
 
 
 class LocalSessionStore(SessionStore):
-    def __init__(self) -> None:
+    def __init__(self, max_per_caller: int) -> None:
+        super().__init__(max_per_caller)
         self._sessions: dict[str, tuple[Session, float]] = {}
+        self._by_caller: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
 
-    def _save(self, session: Session) -> None:
+    def _save_within_cap(self, session: Session) -> bool:
         with self._lock:
+            ids = self._by_caller.setdefault((session.client_id, session.subject), set())
+            if len(ids) >= self.max_per_caller:  # as in Redis: prune only at the cap
+                ids.difference_update([i for i in ids if self._live(i) is None])
+                if len(ids) >= self.max_per_caller:
+                    return False
+            ids.add(session.session_id)
             self._sessions[session.session_id] = (session, time.monotonic())
+            return True
 
     def get(self, session_id: str) -> Session | None:
         with self._lock:
-            found = self._sessions.get(session_id)
-            if found is None or time.monotonic() - found[1] > IDLE_TIMEOUT_SECONDS:
-                self._sessions.pop(session_id, None)
-                return None
-            self._sessions[session_id] = (found[0], time.monotonic())
-            return found[0]
+            session = self._live(session_id)
+            if session is not None:
+                self._sessions[session_id] = (session, time.monotonic())
+            return session
+
+    def _live(self, session_id: str) -> Session | None:
+        """The session if it has not lapsed (a lapsed one is dropped); the caller holds the lock."""
+        found = self._sessions.get(session_id)
+        if found is not None and time.monotonic() - found[1] > IDLE_TIMEOUT_SECONDS:
+            del self._sessions[session_id]
+            return None
+        return found[0] if found is not None else None
 
     def end(self, session_id: str) -> None:
         with self._lock:
             self._sessions.pop(session_id, None)
 
 
-def for_client(client: redis.Redis | None, pipeline: PipelinedRedis | None) -> SessionStore:
-    return RedisSessionStore(client, pipeline) if client is not None and pipeline is not None else LocalSessionStore()
+def for_client(client: redis.Redis | None, pipeline: PipelinedRedis | None, max_per_caller: int) -> SessionStore:
+    if client is not None and pipeline is not None:
+        return RedisSessionStore(client, pipeline, max_per_caller)
+    return LocalSessionStore(max_per_caller)

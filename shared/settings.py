@@ -43,6 +43,8 @@ class Settings:
     unused_client_days: int = 90
     allowed_origins: tuple[str, ...] = ()
     sse_keepalive_seconds: int = 15
+    max_streams_per_client: int = 20
+    max_sessions_per_client: int = 100
     tools_payload_budget_bytes: int = 16384
     report_step_ms: int = 500
     rate_limit_per_minute: int = 120
@@ -87,6 +89,8 @@ class Settings:
             "unused_client_days": reader.integer("DRAWBRIDGE_UNUSED_CLIENT_DAYS", 90, 1, 3650),
             "allowed_origins": tuple(u.rstrip("/") for u in reader.url_list("DRAWBRIDGE_ALLOWED_ORIGINS")),
             "sse_keepalive_seconds": reader.integer("DRAWBRIDGE_SSE_KEEPALIVE_SECONDS", 15, 1, 3600),
+            "max_streams_per_client": reader.integer("DRAWBRIDGE_MAX_STREAMS_PER_CLIENT", 20, 1, 1_000_000),
+            "max_sessions_per_client": reader.integer("DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT", 100, 1, 1_000_000),
             "tools_payload_budget_bytes": reader.integer("DRAWBRIDGE_TOOLS_PAYLOAD_BUDGET_BYTES", 16384, 1024, 10_000_000),
             "report_step_ms": reader.integer("DRAWBRIDGE_REPORT_STEP_MS", 500, 0, 60_000),
             "rate_limit_per_minute": reader.integer("DRAWBRIDGE_RATE_LIMIT_PER_MINUTE", 120, 1, 1_000_000),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import InvalidTokenError
+from authlib.oauth2.rfc7591 import InvalidClientMetadataError
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from authserver import clients, keys
@@ -17,6 +19,7 @@ from authserver.oauth.registration import client_information, validate_metadata
 from authserver.oauth.token_form import token_request_form
 from authserver.oauth.transport import secure_transport_only
 from authserver.throttle import Counter
+from shared import json_limits
 from shared.app import current_settings
 
 logger = logging.getLogger(__name__)
@@ -57,7 +60,7 @@ def register() -> Response | tuple[Response, int, dict[str, str]]:
         body = {"error": "invalid_request", "error_description": "Too many registrations from this address; retry later."}
         return jsonify(body), 429, {"Retry-After": str(REGISTRATION_WINDOW_SECONDS)}
     try:
-        metadata = validate_metadata(request.get_json(silent=True))
+        metadata = validate_metadata(registration_document())
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
     registered = clients.register_client(metadata)
@@ -81,8 +84,8 @@ def manage_registration(client_id: str) -> Response | tuple[Response, int] | tup
         clients.delete_client(client)
         return "", 204
     if request.method == "PUT":
-        body = request.get_json(silent=True)
         try:
+            body = registration_document()
             if not isinstance(body, dict) or body.get("client_id") != client_id:
                 raise OAuth2Error(describe("The body must repeat this client_id."), error="invalid_client_metadata", status_code=400)
             clients.update_registered_client(client, validate_metadata(body))
@@ -93,6 +96,19 @@ def manage_registration(client_id: str) -> Response | tuple[Response, int] | tup
     response = jsonify(client_information(client, current_settings().issuer.rstrip("/")))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def registration_document() -> Any:
+    """The client metadata sent as JSON, or None if the body is not JSON (validate_metadata says
+    what is wrong); JSON nested past json_limits.MAX_DEPTH is invalid_client_metadata."""
+    if not request.is_json:
+        return None
+    try:
+        return json_limits.loads(request.get_data())
+    except json_limits.NestedTooDeep as error:
+        raise InvalidClientMetadataError(f"The client metadata is {error}.") from None
+    except ValueError:
+        return None
 
 
 @bp.get("/jwks")

@@ -11,6 +11,7 @@ from mcp_resource.auth import Principal
 from mcp_resource.cancellation import CancelBoard
 from mcp_resource.errors import InvalidRequest, JsonRpcError, SessionNotFound, UnsupportedProtocolVersion
 from mcp_resource.events import parse_event_id
+from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
 from mcp_resource.sessions import Session
@@ -78,27 +79,34 @@ def current_session(principal: Principal) -> Session:
 
 def open_stream(principal: Principal) -> Response:
     """GET /mcp: resume a dropped response stream after Last-Event-ID, or the session's stream of
-    server notifications, with keep-alive comments."""
+    server notifications, with keep-alive comments. Either holds one of the caller's stream slots
+    and keeps the session alive while it is open."""
     session = current_session(principal)
-    if last_event_id := request.headers.get("Last-Event-ID"):
-        return resume(session, last_event_id)
+    last_event_id = request.headers.get("Last-Event-ID")
+    resumed = resumed_stream(session, last_event_id) if last_event_id else None
+    lease = streams.hold(principal)
+    sessions = current_app.extensions["drawbridge.sessions"]
+    lease.on_renew = lambda: sessions.get(session.session_id)
+    keepalive_seconds = current_app.config["SETTINGS"].sse_keepalive_seconds
+    if resumed is not None:
+        stream_id, after = resumed
+        return sse.held_response(lease, sse.replay(current_app.extensions["drawbridge.events"], stream_id, after, keepalive_seconds))
     stream = sse.server_notifications(
         current_app.extensions["drawbridge.hub"],
         sse.KEEPALIVE,  # sends the headers now, so the client knows the stream is open
-        current_app.config["SETTINGS"].sse_keepalive_seconds,
+        keepalive_seconds,
         lambda method: {} if method == TOOLS_LIST_CHANGED else None,
     )
-    return sse.response(stream)
+    return sse.held_response(lease, stream)
 
 
-def resume(session: Session, last_event_id: str) -> Response:
-    """Replay exactly the events of that one stream after the given id, then continue it live."""
-    log = current_app.extensions["drawbridge.events"]
+def resumed_stream(session: Session, last_event_id: str) -> tuple[str, int]:
+    """The stream of this session that Last-Event-ID names and the event to resume after: a resume
+    replays exactly that stream's later events, then continues it live."""
     parsed = parse_event_id(last_event_id)
-    if parsed is None or log.owner(parsed[0]) != session.session_id:
+    if parsed is None or current_app.extensions["drawbridge.events"].owner(parsed[0]) != session.session_id:
         raise InvalidRequest("Last-Event-ID names no stream of this session.")
-    stream_id, after = parsed
-    return sse.response(sse.replay(log, stream_id, after, current_app.config["SETTINGS"].sse_keepalive_seconds))
+    return parsed
 
 
 def end_session(principal: Principal) -> Response:

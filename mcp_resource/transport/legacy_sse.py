@@ -12,7 +12,9 @@ from flask import Blueprint, Flask, Response, current_app, g, request, url_for
 from mcp_resource import jsonrpc, protocol
 from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound
 from mcp_resource.events import EventLog
+from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
+from mcp_resource.sessions import SessionStore
 from mcp_resource.transport import calls, sse
 from mcp_resource.transport.access import authenticate, check_origin
 from shared.request_body import read_body
@@ -26,8 +28,16 @@ bp.before_request(check_origin)
 
 @bp.get("/sse")
 def open_stream() -> Response:
+    """The session lives as long as its stream: ended when the stream closes, kept alive while open."""
     principal = authenticate()
-    session = current_app.extensions["drawbridge.sessions"].create(principal.client_id, principal.subject, VERSION)
+    lease = streams.hold(principal)
+    sessions: SessionStore = current_app.extensions["drawbridge.sessions"]
+    try:
+        session = sessions.create(principal.client_id, principal.subject, VERSION)
+    except JsonRpcError:
+        lease.release()
+        raise
+    lease.on_renew = lambda: sessions.get(session.session_id)
     log: EventLog = current_app.extensions["drawbridge.events"]
     log.open(session.session_id, session.session_id)
     endpoint = url_for("legacy_sse.post_message", session_id=session.session_id)
@@ -37,7 +47,7 @@ def open_stream() -> Response:
         yield f"event: endpoint\ndata: {endpoint}\n\n"
         yield from sse.replay(log, session.session_id, 0, keepalive)  # never ends: no final event
 
-    return sse.response(stream())
+    return sse.held_response(lease, stream(), on_close=lambda: sessions.end(session.session_id))
 
 
 @bp.post("/messages")

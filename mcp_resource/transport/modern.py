@@ -12,6 +12,7 @@ from flask import Response, current_app, g, request
 from mcp_resource import protocol
 from mcp_resource.auth import Principal
 from mcp_resource.errors import HeaderMismatch, InvalidParams, JsonRpcError, UnsupportedProtocolVersion
+from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
 from mcp_resource.transport import calls, sse
@@ -37,7 +38,7 @@ def handle(principal: Principal, message: Message) -> Response | tuple[Response,
     try:
         version = check_envelope(message)
         if message.method == "subscriptions/listen":
-            return listen(message)
+            return listen(principal, message)
     except JsonRpcError as error:
         error.message_id = message.id
         raise
@@ -122,11 +123,12 @@ def decode_header(value: str | None) -> str | None:
     return decoded if base64.b64encode(raw).decode("ascii") == payload else None
 
 
-def listen(message: Message) -> Response:
+def listen(principal: Principal, message: Message) -> Response:
     """subscriptions/listen: acknowledge, then only the notification types asked for, with keep-alives."""
     wanted = message.params.get("notifications")
     if not isinstance(wanted, dict):
         raise InvalidParams('Invalid params: "notifications" must be an object of the types to receive.')
+    lease = streams.hold(principal)
     honored: dict[str, Any] = {"toolsListChanged": True} if wanted.get("toolsListChanged") is True else {}
     tag = {protocol.SUBSCRIPTION_ID_META: message.id}
     acknowledgement = sse.event(sse.notification("notifications/subscriptions/acknowledged", {"notifications": honored, "_meta": tag}))
@@ -136,4 +138,4 @@ def listen(message: Message) -> Response:
         current_app.config["SETTINGS"].sse_keepalive_seconds,
         lambda method: {"_meta": tag} if method == TOOLS_LIST_CHANGED and honored.get("toolsListChanged") else None,
     )
-    return sse.response(stream)
+    return sse.held_response(lease, stream)

@@ -15,6 +15,7 @@ from flask import Flask, Response
 from mcp_resource import jsonrpc
 from mcp_resource.errors import Cancelled, InternalError, JsonRpcError, MessageId
 from mcp_resource.events import EventLog, event_id, new_stream_id
+from mcp_resource.guardrails.streams import Lease
 from mcp_resource.notifications import Hub
 from mcp_resource.protocol import LOG_LEVELS
 from shared import metrics
@@ -35,6 +36,22 @@ def event(message: dict[str, Any], event_id: str | None = None) -> str:
 def response(stream: Iterator[str]) -> Response:
     """A streamed text/event-stream response that proxies must not buffer."""
     return Response(_counted(stream), mimetype="text/event-stream", headers=HEADERS)
+
+
+def held_response(lease: Lease, stream: Iterator[str], on_close: Callable[[], None] | None = None) -> Response:
+    """A stream that stays open until the client leaves, holding its caller's slot: renewed as it
+    sends, given back (and `on_close` run) when the server closes the response, started or not."""
+    answer = response(_renewing(lease, stream))
+    answer.call_on_close(lease.release)
+    if on_close is not None:
+        answer.call_on_close(on_close)
+    return answer
+
+
+def _renewing(lease: Lease, stream: Iterator[str]) -> Iterator[str]:
+    for chunk in stream:
+        yield chunk
+        lease.renew_if_due()  # every stream sends at least a keep-alive per interval
 
 
 def _counted(stream: Iterator[str]) -> Iterator[str]:

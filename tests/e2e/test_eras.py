@@ -182,10 +182,11 @@ def test_the_oldest_clients_use_the_2024_sse_pair(settings, token):
 
 def test_messages_for_another_callers_sse_session_are_refused(settings, token, auth_context):
     base = settings.resource_url.rsplit("/", 1)[0]
+    other = fetch_token(settings, make_client(scope=SCOPES))
+    # The stream stays open: its session ends when it closes.
     with httpx.stream("GET", f"{base}/sse", headers={"Authorization": f"Bearer {token}"}, timeout=10) as stream:
         endpoint = next(line for line in stream.iter_lines() if line.startswith("data: "))[6:]
-    other = fetch_token(settings, make_client(scope=SCOPES))
-
-    response = httpx.post(f"{base}{endpoint}", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"Authorization": f"Bearer {other}"}, timeout=10)
+        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        response = httpx.post(f"{base}{endpoint}", json=ping, headers={"Authorization": f"Bearer {other}"}, timeout=10)
 
     assert response.status_code == 404
