@@ -156,7 +156,7 @@ def test_redirect_uris_outside_rfc3986_are_refused(auth_app, redirect_uri, says)
         "token_endpoint_auth_method": "none",
     }
 
-    response = auth_app.test_client().post("/register", json=body, base_url="https://auth.example")
+    response = auth_app.test_client().post("/register", json=body, base_url="http://127.0.0.1")
 
     assert response.status_code == 400
     assert response.json["error"] == "invalid_redirect_uri"

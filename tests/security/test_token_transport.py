@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import secrets
+from dataclasses import replace
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+import authserver
 from authserver.models import Client
 from shared.db import db
 from tests.factories import make_client
@@ -16,9 +18,10 @@ from tests.factories import make_client
 PLAIN_HTTP = "http://auth.example"  # a Host that is not loopback, over http
 
 
-@pytest.fixture
-def http(auth_app) -> FlaskClient:
-    return auth_app.test_client()
+@pytest.fixture(scope="module")
+def http(settings) -> FlaskClient:
+    """A server whose public host is auth.example, so requests pass the Host check to the transport rule."""
+    return authserver.create_app(replace(settings, issuer="https://auth.example")).test_client()
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:
