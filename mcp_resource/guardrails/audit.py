@@ -42,7 +42,7 @@ COLUMNS = (
 REFUSED_BEFORE_RUNNING = frozenset({"refused", "rate_limited", "invalid"})
 TOOL_MAX_CHARS = 128  # the column's length
 ERROR_MAX_CHARS = 4096  # an error may quote what the caller sent (an unknown tool's name)
-# The metrics label of every name that is not an installed tool: names a caller invents would each
+# The metrics label of every name that is not a tool switched on: names a caller invents would each
 # make a new series. Parentheses are not allowed in tool names, so no tool can be called this.
 UNKNOWN_TOOL = "(unknown)"
 INSERT_DOCUMENT = (
