@@ -25,6 +25,13 @@ class BatchTimeout(Exception):
     """The batch carrying this item did not finish in time."""
 
 
+@dataclass(frozen=True)
+class Failed:
+    """What `flush` answers for one item that failed on its own: that caller alone gets `error`."""
+
+    error: Exception
+
+
 @dataclass
 class _Pending(Generic[Item, Answer]):
     item: Item
@@ -35,7 +42,8 @@ class _Pending(Generic[Item, Answer]):
 
 class Batcher(Generic[Item, Answer]):
     """`flush` gets every item queued since the last batch (at most `max_batch`) and returns their
-    answers in order; if it raises, every caller in that batch gets the exception."""
+    answers in order; a `Failed` answer is raised to its caller only, and if `flush` raises,
+    every caller in that batch gets the exception."""
 
     def __init__(
         self,
@@ -82,7 +90,10 @@ class Batcher(Generic[Item, Answer]):
                         pending.error = failure
                 else:
                     for pending, answer in zip(batch, answers, strict=True):
-                        pending.answer = answer
+                        if isinstance(answer, Failed):
+                            pending.error = answer.error
+                        else:
+                            pending.answer = answer
                 for pending in batch:
                     pending.done.set()
 

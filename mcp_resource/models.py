@@ -55,7 +55,11 @@ class AuditRecord(db.Model):
     client_id: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     tool: Mapped[str] = mapped_column(String(128), index=True)
-    arguments: Mapped[dict | None] = mapped_column(JSON)
+    # The arguments object; past DRAWBRIDGE_AUDIT_MAX_ARGUMENT_BYTES a JSON string, the first that
+    # many characters of their compact JSON; null for a call refused before it ran (see storable.py).
+    arguments: Mapped[dict | str | None] = mapped_column(JSON)
+    arguments_bytes: Mapped[int | None]  # the size of the arguments' compact JSON
+    arguments_sha256: Mapped[str | None] = mapped_column(String(64))  # its SHA-256, when `arguments` is cut
     # ok, tool_error, refused (scope), rate_limited, invalid (unknown tool...), task_created, failed
     outcome: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)

@@ -14,20 +14,37 @@ from typing import Any
 import psycopg
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from mcp_resource.batching import Batcher, BatchTimeout
+from mcp_resource.batching import Batcher, BatchTimeout, Failed
+from mcp_resource.guardrails import storable
 from mcp_resource.models import AuditRecord
 from mcp_resource.tools.base import Tool
 from shared import metrics
+from shared.app import current_settings
 from shared.db import db, utcnow
 
 logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 DATABASE_ERRORS = (SQLAlchemyError, psycopg.Error)
-COLUMNS = ("at", "client_id", "subject", "tool", "arguments", "outcome", "error", "duration_ms", "ip", "session_id", "request_id")
+# What the database says about what one row holds (PostgreSQL's data exceptions, such as a NUL in
+# text; a value too deep for its parser; SQLite's driver unable to encode text as UTF-8), as opposed
+# to the database being unreachable: only these make the writer try a batch's rows one by one.
+ROW_ERRORS = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded, DataError, IntegrityError, ValueError)
+COLUMNS = (
+    "at", "client_id", "subject", "tool", "arguments", "arguments_bytes", "arguments_sha256",
+    "outcome", "error", "duration_ms", "ip", "session_id", "request_id",
+)
+# Calls refused before they ran keep no argument values, only their size: their arguments were
+# never accepted by any tool, and refusals cost the caller nothing (not even its rate limit).
+REFUSED_BEFORE_RUNNING = frozenset({"refused", "rate_limited", "invalid"})
+TOOL_MAX_CHARS = 128  # the column's length
+ERROR_MAX_CHARS = 4096  # an error may quote what the caller sent (an unknown tool's name)
+# The metrics label of every name that is not a tool switched on: names a caller invents would each
+# make a new series. Parentheses are not allowed in tool names, so no tool can be called this.
+UNKNOWN_TOOL = "(unknown)"
 INSERT_DOCUMENT = (
     f"INSERT INTO audit_records ({', '.join(COLUMNS)}) "
     f"SELECT {', '.join(COLUMNS)} FROM json_populate_recordset(NULL::audit_records, %s::json)"
@@ -60,25 +77,29 @@ class AuditWriter:
     """Group commit: rows from concurrent calls share one statement (one fsync), and each call
     waits until its own row is committed, so no answer goes out before its record is durable."""
 
-    MAX_BATCH = 200  # rows x 11 columns stays under every SQLite's limit on bound parameters
+    MAX_BATCH = 200  # rows x 13 columns stays under SQLite's limit on bound parameters (32766 since 3.32)
     WAIT_SECONDS = 10.0
 
     def __init__(self, app: Flask) -> None:
         self._engine: Engine | None = None
         self._connection: Connection | None = None
-        self._batcher: Batcher[dict[str, Any], None] = Batcher("audit-writer", self._commit, self.MAX_BATCH, self.WAIT_SECONDS, app.app_context)
+        self._batcher: Batcher[dict[str, Any], Failed | None] = Batcher(
+            "audit-writer", self.commit, self.MAX_BATCH, self.WAIT_SECONDS, app.app_context
+        )
 
     def write(self, row: dict[str, Any]) -> None:
         try:
             self._batcher.submit(row)
         except BatchTimeout:
             raise AuditUnavailable("the audit record was not committed in time") from None
-        except DATABASE_ERRORS as failure:
+        except (*DATABASE_ERRORS, *ROW_ERRORS) as failure:
             raise AuditUnavailable("the audit record could not be committed") from failure
 
-    def _commit(self, rows: list[dict[str, Any]]) -> list[None]:
-        """Insert the batch; a connection that had gone stale (a restart, a failover) is replaced and
-        the batch tried once more."""
+    def commit(self, rows: list[dict[str, Any]]) -> list[Failed | None]:
+        """Insert a batch in one statement. If the database refuses it for what a row holds, each
+        row is tried once on its own, so only a refused row's call fails; if the database cannot be
+        reached, every row fails. A connection that had gone stale (a restart, a failover) is
+        replaced and the batch tried once more."""
         try:
             try:
                 self._insert(rows)
@@ -86,10 +107,30 @@ class AuditWriter:
                 if not _stale(failure):
                     raise
                 self._insert(rows)
+        except ROW_ERRORS:
+            return self._commit_one_by_one(rows)
         except DATABASE_ERRORS:
             logger.exception("audit_write_failed", extra={"rows": len(rows)})
             raise
         return [None] * len(rows)
+
+    def _commit_one_by_one(self, rows: list[dict[str, Any]]) -> list[Failed | None]:
+        """Each row once: at most one statement per row, whatever the rows hold."""
+        answers: list[Failed | None] = []
+        for row in rows:
+            try:
+                self._insert([row])
+            except ROW_ERRORS as refused:
+                # The database's message quotes the row; the log names the call and the error class.
+                logger.error("audit_row_refused", extra={"row_request_id": row["request_id"], "error": type(refused).__name__})
+                answers.append(Failed(refused))
+            except DATABASE_ERRORS as failure:  # the database went away: the rest fail without a try each
+                logger.exception("audit_write_failed", extra={"rows": len(rows) - len(answers)})
+                answers += [Failed(failure)] * (len(rows) - len(answers))
+                break
+            else:
+                answers.append(None)
+        return answers
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         """On the writer's own connection: no pool checkout or ping per batch."""
@@ -101,6 +142,8 @@ class AuditWriter:
             else:
                 with self._connection.begin():
                     self._connection.execute(insert(AuditRecord.__table__), rows)
+        except ROW_ERRORS:
+            raise  # the statement failed on what a row holds; the connection is fine
         except DATABASE_ERRORS:
             self._connection.close()
             self._connection = None
@@ -120,7 +163,7 @@ class AuditWriter:
 def _stale(failure: Exception) -> bool:
     if isinstance(failure, SQLAlchemyError):
         return bool(getattr(failure, "connection_invalidated", False))
-    return isinstance(failure, psycopg.OperationalError)
+    return isinstance(failure, psycopg.OperationalError) and not isinstance(failure, ROW_ERRORS)
 
 
 def _insert_in_one_statement(connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -136,33 +179,43 @@ def record(
     caller: Caller, tool_name: str, tool: Tool | None, arguments: Any, outcome: str, duration_ms: float, error: str | None = None
 ) -> None:
     """Make the record durable: through the app's group-commit writer, or directly without one."""
-    row = {  # the keys are COLUMNS
+    made = row(caller, tool_name, tool, arguments, outcome, duration_ms, error)
+    writer = current_app.extensions.get("drawbridge.audit")
+    if writer is not None:
+        writer.write(made)
+    else:
+        db.session.execute(insert(AuditRecord.__table__), [made])
+        db.session.commit()
+    calls, seconds = _tool_metrics(tool.name if tool is not None else UNKNOWN_TOOL, caller.client_id, outcome)
+    calls.inc()
+    seconds.observe(duration_ms / 1000)
+
+
+def row(
+    caller: Caller, tool_name: str, tool: Tool | None, arguments: Any, outcome: str, duration_ms: float, error: str | None = None
+) -> dict[str, Any]:
+    """The record of one call as any database takes it: what the caller chose made storable, the
+    arguments within DRAWBRIDGE_AUDIT_MAX_ARGUMENT_BYTES, none of their values for a refused call."""
+    kept = storable.arguments(
+        redact(tool, arguments) if tool is not None else arguments,
+        outcome not in REFUSED_BEFORE_RUNNING,
+        current_settings().audit_max_argument_bytes,
+    )
+    return {  # the keys are COLUMNS
         "at": utcnow(),
         "client_id": caller.client_id,
         "subject": caller.subject,
-        "tool": _storable(tool_name)[:128],
-        "arguments": redact(tool, arguments),
+        "tool": storable.text(tool_name[:TOOL_MAX_CHARS]),
+        "arguments": kept.value,
+        "arguments_bytes": kept.size_bytes,
+        "arguments_sha256": kept.sha256,
         "outcome": outcome,
-        "error": _storable(error) if error is not None else None,
+        "error": storable.text(error[:ERROR_MAX_CHARS]) if error is not None else None,
         "duration_ms": round(duration_ms, 3),
         "ip": caller.ip,
         "session_id": caller.session_id,
         "request_id": caller.request_id,
     }
-    writer = current_app.extensions.get("drawbridge.audit")
-    if writer is not None:
-        writer.write(row)
-    else:
-        db.session.execute(insert(AuditRecord.__table__), [row])
-        db.session.commit()
-    calls, seconds = _tool_metrics(row["tool"], caller.client_id, outcome)
-    calls.inc()
-    seconds.observe(duration_ms / 1000)
-
-
-def _storable(text: str) -> str:
-    """Text a caller chose (a tool name, an error quoting it) without the NUL PostgreSQL refuses."""
-    return text.replace("\x00", "\ufffd")
 
 
 @functools.lru_cache(maxsize=4096)
