@@ -326,6 +326,20 @@ def test_a_remembered_consent_ends_when_the_redirect_uris_change(settings, auth_
     assert 'name="granted"' in old_uri.text
 
 
+def test_the_metadata_documents_the_registration_policy(settings):
+    """RFC 8414 section 2: "service_documentation: URL of a page containing human-readable
+    information that developers might want or need to know when using the authorization server."
+    Issue #18: that an initial access token is required for machine clients is advertised there."""
+    document = httpx.get(f"{settings.issuer}/.well-known/oauth-authorization-server", timeout=10).json()
+
+    page = httpx.get(document["service_documentation"], timeout=10)
+
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "initial access token" in page.text
+    assert "client_credentials" in page.text
+
+
 def test_the_upgrade_takes_client_credentials_from_anonymously_registered_clients(tmp_path, settings):
     """Issue #18: clients registered anonymously before this release could hold client_credentials
     and mint tokens without any person or operator. The upgrade takes that grant away from every
