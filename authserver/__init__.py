@@ -8,7 +8,7 @@ from authserver import errors, security, throttle
 from authserver.extensions import authorization, csrf
 from authserver.login_throttle import LoginThrottle
 from authserver.oauth.server import config_oauth
-from authserver.views import account, consent, oauth
+from authserver.views import account, consent, documentation, oauth
 from shared import hosts
 from shared.app import configure_app
 from shared.settings import Settings
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(oauth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(consent.bp)
+    app.register_blueprint(documentation.bp)
     csrf.exempt(oauth.bp)  # machine endpoints: client credentials and bearer tokens, no cookies
     errors.init_app(app)
     return app

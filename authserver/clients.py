@@ -13,8 +13,8 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from authserver import cutoffs
-from authserver.models import Client
-from authserver.oauth import client_secrets
+from authserver.models import Client, InitialAccessToken
+from authserver.oauth import client_secrets, initial_access_tokens
 from authserver.oauth.registration import DESCRIPTIVE_FIELDS
 from shared import revocation, scopes
 from shared.db import db, utcnow
@@ -98,8 +98,11 @@ def demo_client() -> NewClient:
     return reset_secret(client)
 
 
-def register_client(metadata: dict[str, Any]) -> RegisteredClient:
-    """RFC 7591: a client from validated metadata; without `scope` it may ask for any scope."""
+def register_client(metadata: dict[str, Any], initial_access_token: InitialAccessToken | None = None) -> RegisteredClient:
+    """RFC 7591: a client from metadata held to the registration policy (registration.within). A
+    registration with an initial access token spends one of its uses in the same transaction."""
+    if initial_access_token is not None:
+        initial_access_tokens.spend(initial_access_token)
     secret = None if metadata["token_endpoint_auth_method"] == "none" else client_secrets.generate()
     registration_token = secrets.token_urlsafe(32)
     client = Client(
@@ -115,7 +118,8 @@ def register_client(metadata: dict[str, Any]) -> RegisteredClient:
 
 
 def update_registered_client(client: Client, metadata: dict[str, Any]) -> None:
-    """RFC 7592 section 2.2: the new metadata replaces the old; the auth method cannot change."""
+    """RFC 7592 section 2.2: the new metadata (held to registration.within) replaces the old; the
+    auth method cannot change."""
     if metadata["token_endpoint_auth_method"] != client.token_endpoint_auth_method:
         raise ClientSpecError("token_endpoint_auth_method cannot change; register a new client instead.")
     _apply_metadata(client, metadata)
@@ -212,5 +216,6 @@ def _apply_metadata(client: Client, metadata: dict[str, Any]) -> None:
     client.token_endpoint_auth_method = metadata["token_endpoint_auth_method"]
     client.grant_types = " ".join(metadata["grant_types"])
     client.response_types = " ".join(metadata["response_types"])
-    client.scope = " ".join(scopes.parse(metadata.get("scope")) or sorted(scopes.SCOPE_NAMES))
+    # Resolved by registration.within: no default here, so no path can give a client every scope.
+    client.scope = " ".join(scopes.parse(metadata["scope"]))
     client.client_metadata = {k: metadata[k] for k in DESCRIPTIVE_FIELDS if k in metadata}

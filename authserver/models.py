@@ -94,7 +94,7 @@ class User(db.Model):
 
 
 class Consent(db.Model):
-    """What a person allowed a client, remembered so the next request can skip the page."""
+    """What a person allowed a client for one resource, remembered so the next request can skip the page."""
 
     __tablename__ = "consents"
 
@@ -102,6 +102,11 @@ class Consent(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(Text)
+    # RFC 8707: the resource the person allowed access to; another resource asks again.
+    resource: Mapped[str] = mapped_column(Text)
+    # redirect_uris.fingerprint() of the client's URIs when the person consented: an RFC 7592
+    # update that changes them voids the consent, so codes never go where the person was not shown.
+    redirect_uris_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -169,3 +174,18 @@ class SigningKey(db.Model):
     private_jwk: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InitialAccessToken(db.Model):
+    """An operator's permission to register clients (RFC 7591 section 3), stored only as a hash."""
+
+    __tablename__ = "initial_access_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The most a client registered with it may hold (or ask a person for).
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Registrations it may still make; None: any number until it expires.
+    uses_left: Mapped[int | None]

@@ -3,6 +3,8 @@ loopback port rule, and the host a browser will visit."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -57,6 +59,11 @@ def matches(requested: str, registered: list[str]) -> bool:
         return True
     wanted = _loopback_without_port(requested)
     return wanted is not None and any(_loopback_without_port(uri) == wanted for uri in registered)
+
+
+def fingerprint(registered: list[str]) -> str:
+    """SHA-256 of a client's set of redirect URIs: equal exactly when the set is (order aside)."""
+    return hashlib.sha256(json.dumps(sorted(set(registered))).encode()).hexdigest()
 
 
 def _loopback_without_port(uri: str) -> tuple[str, str] | None:

@@ -1,19 +1,31 @@
-"""Dynamic client registration (RFC 7591) and its management protocol (RFC 7592)."""
+"""Dynamic client registration (RFC 7591) and its management protocol (RFC 7592): the metadata, and
+who may register what.
+
+Open registration (no initial access token) creates only clients that act for a person: the
+authorization_code grant, optionally with refresh_token. Such a client holds no scopes of its own:
+its `scope` is only what it may ask a person for, and each token carries what the person consented
+to. A machine client (client_credentials) needs an initial access token an operator issued, and
+holds at most that token's scopes. RFC 7591 section 3 allows both: registration "without an initial
+access token" restricted "to certain types of clients", and a token that limits registration "to a
+specific set of scopes".
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from authserver.models import Client
+from authserver.models import Client, InitialAccessToken
 from authserver.oauth.errors import describe
 from authserver.oauth.redirect_uris import RedirectUriError, check_registrable
 from shared import scopes
 
 AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+PERSON_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 # The metadata fields we keep as registered and return on RFC 7592 reads.
 DESCRIPTIVE_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri", "contacts", "software_id", "software_version", "application_type")
 
@@ -73,6 +85,54 @@ def validate_metadata(body: Any) -> dict[str, Any]:
         except RedirectUriError as error:
             raise InvalidRedirectURIError(describe(str(error))) from None
     return metadata
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What a registration (or an RFC 7592 update) may ask for."""
+
+    #: Whether the client may act on its own (client_credentials), with no person involved.
+    machine: bool
+    #: The most its `scope` may hold; also its `scope` when it names none.
+    scope: tuple[str, ...]
+    #: Who set that bound, for the refusal's description.
+    bound_by: str
+
+
+#: Open registration: any catalogue scope, but only to ask a person for (no client_credentials).
+OPEN = Allowance(machine=False, scope=tuple(sorted(scopes.SCOPE_NAMES)), bound_by="open registration")
+
+
+def allowance_of(token: InitialAccessToken) -> Allowance:
+    """A registration with an operator's initial access token: machine grants, within its scopes."""
+    return Allowance(machine=True, scope=tuple(scopes.parse(token.scope)), bound_by="the initial access token")
+
+
+def allowance_for_update(client: Client) -> Allowance:
+    """RFC 7592 section 2.2 lets the server "reject or replace any of the client's requested metadata
+    values": an update stays within its registration's bounds. A machine client keeps (or narrows)
+    the scopes it holds; a client without client_credentials cannot gain it: that takes an operator."""
+    if client.check_grant_type("client_credentials"):
+        return Allowance(machine=True, scope=tuple(scopes.parse(client.scope)), bound_by="this client's registration")
+    return OPEN
+
+
+def within(metadata: dict[str, Any], allowance: Allowance) -> dict[str, Any]:
+    """`metadata` with its `scope` resolved under `allowance`, or invalid_client_metadata (RFC 7591
+    section 3.2.2). A scope beyond the bound is refused, not narrowed, so the client learns it at once."""
+    grants = set(metadata["grant_types"])
+    if not allowance.machine and (grants - PERSON_GRANT_TYPES or "authorization_code" not in grants):
+        raise InvalidClientMetadataError(
+            "Without an initial access token a client acts for a person: grant_types authorization_code,"
+            " optionally with refresh_token. A machine client (client_credentials) registers with an"
+            " initial access token from the operator (Authorization: Bearer)."
+        )
+    requested = scopes.parse(metadata.get("scope"))
+    if beyond := [s for s in requested if s not in allowance.scope]:
+        raise InvalidClientMetadataError(
+            describe(f"scope: {allowance.bound_by} allows at most {' '.join(allowance.scope)}; not {' '.join(beyond)}.")
+        )
+    return {**metadata, "scope": " ".join(requested or allowance.scope)}
 
 
 def client_information(client: Client, base_url: str) -> dict[str, Any]:

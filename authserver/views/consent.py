@@ -11,6 +11,7 @@ from sqlalchemy import select
 from authserver.extensions import authorization
 from authserver.forms import ConsentForm
 from authserver.models import Client, Consent, User
+from authserver.oauth import redirect_uris
 from authserver.oauth.redirect_uris import host_of, is_loopback
 from authserver.oauth.transport import require_secure_transport
 from authserver.views.pages import current_user, error_page
@@ -33,10 +34,11 @@ def authorize() -> Response | tuple[str, int] | str:
         return redirect(url_for("account.login", next=request.full_path))
     client: Client = grant.client
     requested = scopes.parse(grant.request.scope)
+    resource: str = grant.request.resource
     form = ConsentForm()
     form.granted.choices = requested
     if request.method == "GET":
-        if set(requested) <= _remembered(user, client):
+        if set(requested) <= _remembered(user, client, resource):
             return authorization.create_authorization_response(grant_user=user, grant=grant)
         return _consent_page(form, grant, user, requested)
     if not form.validate_on_submit():
@@ -47,7 +49,7 @@ def authorize() -> Response | tuple[str, int] | str:
     chosen = [s for s in requested if s in set(form.granted.data or [])]
     if not chosen:
         return _consent_page(form, grant, user, requested, error="Tick at least one permission, or choose Deny.")
-    _remember(user, client, chosen)
+    _remember(user, client, resource, chosen)
     grant.consented_scope = " ".join(chosen)
     logger.info("consent_given", extra={"client_id": client.client_id, "user_id": user.id, "scope": grant.consented_scope})
     return authorization.create_authorization_response(grant_user=user, grant=grant)
@@ -81,19 +83,25 @@ def _consent_page(form: ConsentForm, grant, user: User, requested: list[str], er
     return page, 200 if error is None else 400
 
 
-def _consent(user: User, client: Client) -> Consent | None:
-    return db.session.scalar(select(Consent).where(Consent.user_id == user.id, Consent.client_id == client.client_id))
+def _consent(user: User, client: Client, resource: str) -> Consent | None:
+    return db.session.scalar(
+        select(Consent).where(Consent.user_id == user.id, Consent.client_id == client.client_id, Consent.resource == resource)
+    )
 
 
-def _remembered(user: User, client: Client) -> set[str]:
-    consent = _consent(user, client)
-    return set(consent.scope.split()) if consent else set()
+def _remembered(user: User, client: Client, resource: str) -> set[str]:
+    """What the person allowed this client for this resource (RFC 8707), while the client's redirect
+    URIs are the ones it had then: whoever holds the registration access token may change them
+    (RFC 7592), and a remembered consent must not send codes to a URI the person never saw."""
+    consent = _consent(user, client, resource)
+    if consent is None or consent.redirect_uris_sha256 != redirect_uris.fingerprint(client.redirect_uris):
+        return set()
+    return set(consent.scope.split())
 
 
-def _remember(user: User, client: Client, chosen: list[str]) -> None:
-    consent = _consent(user, client)
-    if consent is None:
-        db.session.add(Consent(user_id=user.id, client_id=client.client_id, scope=" ".join(chosen)))
-    else:
-        consent.scope = " ".join(chosen)
+def _remember(user: User, client: Client, resource: str, chosen: list[str]) -> None:
+    consent = _consent(user, client, resource) or Consent(user_id=user.id, client_id=client.client_id, resource=resource)
+    consent.scope = " ".join(chosen)
+    consent.redirect_uris_sha256 = redirect_uris.fingerprint(client.redirect_uris)
+    db.session.add(consent)
     db.session.commit()

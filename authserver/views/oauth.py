@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from authserver import clients, keys
 from authserver.extensions import authorization
-from authserver.oauth import client_credentials
+from authserver.oauth import client_credentials, initial_access_tokens, registration
 from authserver.oauth.errors import describe
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
@@ -60,11 +60,20 @@ def register() -> Response | tuple[Response, int, dict[str, str]]:
         body = {"error": "invalid_request", "error_description": "Too many registrations from this address; retry later."}
         return jsonify(body), 429, {"Retry-After": str(REGISTRATION_WINDOW_SECONDS)}
     try:
-        metadata = validate_metadata(registration_document())
+        # RFC 7591 section 3: an initial access token, when sent, is checked first and never ignored.
+        initial_access_token = initial_access_tokens.presented(request.headers.get("Authorization"))
+        allowance = registration.OPEN if initial_access_token is None else registration.allowance_of(initial_access_token)
+        metadata = registration.within(validate_metadata(registration_document()), allowance)
+        registered = clients.register_client(metadata, initial_access_token)
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
-    registered = clients.register_client(metadata)
-    logger.info("client_registered", extra={"registered_client_id": registered.client.client_id})
+    logger.info(
+        "client_registered",
+        extra={
+            "registered_client_id": registered.client.client_id,
+            "initial_access_token_id": initial_access_token.id if initial_access_token else None,
+        },
+    )
     body = client_information(registered.client, settings.issuer.rstrip("/"))
     body["registration_access_token"] = registered.registration_access_token
     if registered.client_secret:
@@ -88,7 +97,8 @@ def manage_registration(client_id: str) -> Response | tuple[Response, int] | tup
             body = registration_document()
             if not isinstance(body, dict) or body.get("client_id") != client_id:
                 raise OAuth2Error(describe("The body must repeat this client_id."), error="invalid_client_metadata", status_code=400)
-            clients.update_registered_client(client, validate_metadata(body))
+            metadata = registration.within(validate_metadata(body), registration.allowance_for_update(client))
+            clients.update_registered_client(client, metadata)
         except clients.ClientSpecError as error:
             return authorization.handle_error_response(None, OAuth2Error(describe(str(error)), error="invalid_client_metadata", status_code=400))
         except OAuth2Error as error:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 import authserver
 from authserver.models import Client
+from authserver.oauth import initial_access_tokens
 from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
 from tests.factories import register
@@ -45,15 +46,17 @@ def test_a_public_client_registers_and_gets_no_secret(settings):
     assert body["registration_client_uri"] == f"{settings.issuer}/register/{body['client_id']}"
 
 
-def test_a_confidential_client_gets_a_secret_that_works(settings):
-    body = register(
-        settings.issuer,
-        token_endpoint_auth_method="client_secret_basic",
-        grant_types=["client_credentials"],
-        response_types=[],
-        redirect_uris=[],
-        scope="posts:read",
+def test_a_confidential_client_gets_a_secret_that_works(settings, auth_context):
+    # A machine client needs an operator's initial access token (tests/security/test_registration_policy.py).
+    issued = initial_access_tokens.issue("posts:read posts:write", ttl_seconds=60, uses=1)
+    response = httpx.post(
+        f"{settings.issuer}/register",
+        json={"grant_types": ["client_credentials"], "response_types": [], "scope": "posts:read"},
+        headers={"Authorization": f"Bearer {issued.token}"},
+        timeout=10,
     )
+    assert response.status_code == 201, response.text
+    body = response.json()
 
     token = httpx.post(
         f"{settings.issuer}/token",
