@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from authserver import errors, security, throttle
+from authserver import errors, keys, security, throttle
 from authserver.extensions import authorization, csrf
 from authserver.oauth.server import config_oauth
 from authserver.passwords import LoginThrottle
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     configure_app(app, settings, service="authserver")
+    keys.init_app(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     security.init_app(app, settings)
     csrf.init_app(app)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import authserver
 from shared.settings import ConfigError, Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "production.env.example"
@@ -92,6 +93,16 @@ def test_every_bad_variable_is_named_in_one_error():
     assert sorted(re.match(r"[A-Z_]+", p).group() for p in raised.value.problems) == [
         "DRAWBRIDGE_KEY_ENCRYPTION_KEYS", "DRAWBRIDGE_METRICS_TOKEN", "DRAWBRIDGE_SECRET_KEY",
     ]
+
+
+def test_the_authorization_server_needs_a_key_encryption_key_in_production():
+    """Issue #18: the key-encryption key is "required in production": without one the
+    authorization server does not start (it could neither read nor store a signing key)."""
+    env = real_production_env()
+    del env["DRAWBRIDGE_KEY_ENCRYPTION_KEYS"]
+
+    with pytest.raises(ConfigError, match="DRAWBRIDGE_KEY_ENCRYPTION_KEYS"):
+        authserver.create_app(Settings.from_env(env))
 
 
 def test_generated_values_start():
