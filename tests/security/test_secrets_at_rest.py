@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 from flask import Flask
 from joserfc.jwk import ECKey
@@ -17,10 +21,15 @@ from sqlalchemy import select, text
 import authserver
 from authserver import key_encryption, keys
 from authserver.models import SigningKey
+from mcp_resource.demo.seed import seed
 from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
+from tests import live
 from tests.conftest import migrate
-from tests.factories import make_client
+from tests.factories import make_client, sign, valid_claims
+from tests.mcp_http import rpc
+
+DEPLOY_SQL = Path(__file__).resolve().parents[2] / "deploy" / "postgres"
 
 
 @pytest.fixture
@@ -169,3 +178,123 @@ def test_the_key_encryption_key_changes_without_downtime(app_with):
         assert kid_of(issue_token(only_new).json["access_token"]) == current
         assert sorted(published_kids(only_new)) == sorted([current, retired, legacy.kid])
     assert published_kids(app_with(old)) == []  # the old KEK opens nothing any more
+
+
+@dataclass(frozen=True)
+class Roles:
+    owner_url: str
+    mcp_url: str
+    mcp: str
+
+
+def psql(url: str, script: Path, **variables: str) -> None:
+    """Run one of deploy/postgres's scripts exactly as docker-compose does: psql with variables."""
+    command = ["psql", "--no-psqlrc", "--quiet", "-d", url, "-f", str(script)]
+    for name, value in variables.items():
+        command += ["-v", f"{name}={value}"]
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+
+def as_role(url: str, role: str, password: str) -> str:
+    parts = urlsplit(url)
+    netloc = f"{role}:{password}@{parts.hostname}:{parts.port or 5432}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+@pytest.fixture
+def database_roles(settings, create_database, services) -> Iterator[Roles]:
+    """A fresh database set up as docker-compose does: database_roles.sql as a superuser, the
+    migrations as the owner, mcp_grants.sql as the owner. Roles are cluster-wide, so their names
+    are this run's own, and they are dropped with the database afterwards."""
+    suffix = secrets.token_hex(4)
+    owner, mcp = f"drawbridge_owner_{suffix}", f"drawbridge_mcp_{suffix}"
+    owner_password, mcp_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    superuser_url = create_database("roles")
+    psql(superuser_url, DEPLOY_SQL / "database_roles.sql", owner=owner, owner_password=owner_password, mcp=mcp, mcp_password=mcp_password)
+    roles = Roles(owner_url=as_role(superuser_url, owner, owner_password), mcp_url=as_role(superuser_url, mcp, mcp_password), mcp=mcp)
+    app = migrate(replace(settings, database_url=roles.owner_url))
+    with app.app_context():
+        seed()
+        db.engine.dispose()
+    psql(roles.owner_url, DEPLOY_SQL / "mcp_grants.sql", mcp=mcp)
+    yield roles
+    with psycopg.connect(services.database_server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(superuser_url).path[1:]}" WITH (FORCE)')
+        admin.execute(f'DROP ROLE IF EXISTS "{mcp}"')
+        admin.execute(f'DROP ROLE IF EXISTS "{owner}"')
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT private_jwk FROM signing_keys",
+        "SELECT password_hash FROM users",
+        "SELECT client_secret_hash FROM oauth_clients",
+        "SELECT registration_token_hash FROM oauth_clients",
+        "SELECT * FROM oauth_clients",
+        "SELECT code_hash FROM authorization_codes",
+        "SELECT token_hash FROM refresh_tokens",
+        "SELECT * FROM grants",
+        "SELECT * FROM consents",
+        "UPDATE signing_keys SET retired_at = NULL",
+        "INSERT INTO revocations VALUES ('token:x', 0)",
+        "UPDATE tool_states SET enabled = true",
+        "CREATE TABLE planted (id int)",
+    ],
+)
+def test_the_mcp_role_cannot_read_keys_people_or_secrets(database_roles, query):
+    """Issue #18: "make the deployment give the MCP server a database role that cannot read
+    `signing_keys`, `users` or secrets". With deploy/postgres's scripts applied as docker-compose
+    applies them, each of these answers PostgreSQL's insufficient_privilege (42501) to the MCP role."""
+    with psycopg.connect(database_roles.mcp_url) as connection, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        connection.execute(query)
+
+
+def test_a_table_added_later_is_closed_to_the_mcp_role(database_roles):
+    """Least privilege by default: a table a later migration adds (say, for secrets) is not
+    readable by the MCP role until mcp_grants.sql names it, even after that file is run again."""
+    with psycopg.connect(database_roles.owner_url, autocommit=True) as owner:
+        owner.execute("CREATE TABLE webhook_secrets (id serial PRIMARY KEY, secret text)")
+        owner.execute("INSERT INTO webhook_secrets (secret) VALUES ('s3cr3t')")
+    psql(database_roles.owner_url, DEPLOY_SQL / "mcp_grants.sql", mcp=database_roles.mcp)
+
+    with psycopg.connect(database_roles.mcp_url) as connection, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        connection.execute("SELECT secret FROM webhook_secrets")
+
+
+def test_the_mcp_server_works_with_its_own_role(database_roles, settings, auth_context, tmp_path):
+    """The MCP server started with the MCP role's DATABASE_URL serves the MCP 2026-07-28 tools/list
+    and tools/call (rate-limit policy from oauth_clients, tool switches, demo tables) and writes its
+    audit row; the job worker's table is open to it as well."""
+    port = live.free_port()
+    resource_url = f"http://127.0.0.1:{port}/mcp"
+    env = {
+        "DATABASE_URL": database_roles.mcp_url,
+        "REDIS_URL": settings.redis_url or "",
+        "DRAWBRIDGE_ISSUER": settings.issuer,
+        "DRAWBRIDGE_RESOURCE_URL": resource_url,
+        "DRAWBRIDGE_JWKS_URL": settings.jwks_url,
+    }
+    server = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", port, env, tmp_path / "mcp_resource.log")
+    try:
+        token = sign(valid_claims(settings, aud=resource_url, scope="posts:read posts:write"))
+        listed = rpc(resource_url, token, "tools/list")
+        created = rpc(resource_url, token, "tools/call", {"name": "create_post", "arguments": {"title": "Roles", "body": "Least privilege."}})
+        posts = rpc(resource_url, token, "tools/call", {"name": "list_posts", "arguments": {}})
+    finally:
+        server.stop()
+
+    assert listed.status_code == 200
+    assert "list_posts" in [tool["name"] for tool in listed.json()["result"]["tools"]]
+    assert created.status_code == 200 and not created.json()["result"]["isError"], created.text
+    assert "Roles" in created.text
+    assert posts.status_code == 200 and not posts.json()["result"]["isError"], posts.text
+    with psycopg.connect(database_roles.owner_url) as owner:
+        audited = owner.execute("SELECT tool, outcome FROM audit_records ORDER BY id").fetchall()
+    assert [tool for tool, _ in audited] == ["create_post", "list_posts"]
+    with psycopg.connect(database_roles.mcp_url) as mcp:
+        mcp.execute(
+            "INSERT INTO jobs (id, client_id, subject, tool, arguments, status, progress, cancel_requested, created_at, updated_at)"
+            " VALUES ('job-1', 'c', 's', 'sales_report', '{}', 'working', 0, false, now(), now())"
+        )
+        mcp.execute("UPDATE jobs SET status = 'completed' WHERE id = 'job-1'")
