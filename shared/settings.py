@@ -22,6 +22,8 @@ ENVIRONMENTS = ("development", "production")
 # development keys are encrypted only in form; production must set its own.
 KEY_ENCRYPTION_KEY_BYTES = 32
 DEV_KEY_ENCRYPTION_KEY = b"drawbridge development only KEK!"
+# The variable a problem is about: every problem's message starts with it.
+VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 class ConfigError(Exception):
@@ -173,9 +175,6 @@ def decode_key(text: str) -> bytes | None:
     return key if len(key) == KEY_ENCRYPTION_KEY_BYTES else None
 
 
-VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-
-
 class _Reader:
     """Parses environment variables and remembers what was wrong with them."""
 
@@ -218,10 +217,11 @@ class _Reader:
         keys = [decode_key(text) for text in texts]
         bad = [str(number) for number, key in enumerate(keys, start=1) if key is None]
         if bad:
-            self.problems.append(
-                f"{name} key(s) {', '.join(bad)} are not {KEY_ENCRYPTION_KEY_BYTES} bytes in base64url; "
-                f"generate one with: {secret_strength.GENERATE_COMMAND}"
+            what = (
+                "still holds the example file's placeholder" if secret_strength.PLACEHOLDER.search(" ".join(texts))
+                else f"key(s) {', '.join(bad)} are not {KEY_ENCRYPTION_KEY_BYTES} bytes in base64url"
             )
+            self.problems.append(f"{name} {what}; generate one with: {secret_strength.GENERATE_COMMAND}")
             return default
         return tuple(key for key in keys if key is not None) or default
 

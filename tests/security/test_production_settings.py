@@ -71,9 +71,10 @@ def test_the_example_file_as_shipped_does_not_start():
          "repeated-metrics-token", "zero-kek", "16-byte-kek", "malformed-old-kek"],
 )
 def test_guessable_secrets_are_refused_in_production(variable, value):
-    """OWASP ASVS 4.0.3 V6.4.1 / V2.10.4 (keys and secrets are not hard-coded nor guessable) and
-    issue #18: production "accept[s] ... a one-letter secret key and a one-letter metrics token".
-    Start-up fails with one ConfigError naming the variable and how to make a real value."""
+    """Issue #18: production "accept[s] ... a one-letter secret key and a one-letter metrics token";
+    OWASP ASVS 4.0.3 V2.10.4: "internal secrets, and API keys are managed securely and not included
+    in the source code". Start-up fails with one ConfigError naming the variable and how to make a
+    real value, without quoting the value."""
     with pytest.raises(ConfigError) as raised:
         Settings.from_env(real_production_env(**{variable: value}))
 

@@ -84,8 +84,8 @@ def plant(kid: str, stored: str) -> None:
 def test_private_keys_are_not_stored_in_clear(app_with):
     """Issue #18: "Private keys sit in clear in `signing_keys`, readable with the MCP server's own
     database URL (the review minted accepted tokens with them)." OWASP ASVS 4.0.3 V6.4.2: "key
-    material is not exposed to the application" / V6.2.1 cryptographic modules fail securely. The
-    table holds neither the private scalar d nor anything that parses as a JWK."""
+    material is not exposed to the application". The table holds neither the private scalar d nor
+    anything that parses as a JWK."""
     with app_with(new_kek()).app_context():
         keys.rotate()
         private = keys.signing_key(600).as_dict(private=True)
