@@ -44,11 +44,12 @@ def init_app(app: Flask) -> None:
 
 def rotate() -> SigningKey:
     """Create a new active key and retire the current one (it stays in the JWKS for a while)."""
+    keyring = _keyring()  # first: without a key-encryption key, change nothing
     now = utcnow()
     for key in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         key.retired_at = now
     jwk = ECKey.generate_key(CURVE, auto_kid=True)
-    stored = _keyring().encrypt(jwk.kid, json.dumps(jwk.as_dict(private=True)))
+    stored = keyring.encrypt(jwk.kid, json.dumps(jwk.as_dict(private=True)))
     key = SigningKey(kid=jwk.kid, private_jwk=stored, created_at=now)
     db.session.add(key)
     db.session.commit()
