@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from authserver import errors, security, throttle
+from authserver import errors, keys, security, throttle
 from authserver.extensions import authorization, csrf
 from authserver.login_throttle import LoginThrottle
 from authserver.oauth.server import config_oauth
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_app(app, settings, service="authserver")
     # The resource server fetches the keys at DRAWBRIDGE_JWKS_URL, inside the network in deploy/.
     hosts.init_app(app, [settings.issuer, settings.jwks_url])
+    keys.init_app(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     security.init_app(app, settings)
     csrf.init_app(app)

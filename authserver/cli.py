@@ -114,6 +114,25 @@ def ensure() -> None:
     click.echo(f"kid: {key.kid}" if key else "A signing key exists; nothing to do.")
 
 
+@keys.command("rewrap")
+@click.option(
+    "--encrypt-clear", is_flag=True,
+    help="Also encrypt keys stored in clear by a version before encryption at rest (once, when upgrading).",
+)
+@with_appcontext
+def rewrap(encrypt_clear: bool) -> None:
+    """Re-encrypt every stored key under the first of DRAWBRIDGE_KEY_ENCRYPTION_KEYS.
+
+    To change the key-encryption key without downtime: set DRAWBRIDGE_KEY_ENCRYPTION_KEYS to "NEW OLD"
+    everywhere and restart, run this, then set it to "NEW" alone.
+    """
+    try:
+        done = signing_keys.rewrap(encrypt_clear)
+    except signing_keys.RewrapError as error:
+        raise click.ClickException(f"Nothing changed: {error}") from error
+    click.echo(f"Re-encrypted {done.moved} keys, encrypted {done.encrypted} stored in clear; {done.current} were current.")
+
+
 @clients.command("prune")
 @click.option("--unused-days", type=click.IntRange(min=1), help="Default: DRAWBRIDGE_UNUSED_CLIENT_DAYS (90).")
 @with_appcontext

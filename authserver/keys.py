@@ -1,19 +1,25 @@
-"""ES256 signing keys: create, rotate, and publish current and retired keys as a JWKS (RFC 7517)."""
+"""ES256 signing keys: create, rotate, encrypt at rest, and publish current and retired keys as a
+JWKS (RFC 7517)."""
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from joserfc.jwk import ECKey
 from sqlalchemy import or_, select
 
+from authserver.key_encryption import KeyDecryptionError, Keyring, is_clear
 from authserver.models import SigningKey
+from shared.app import current_settings
 from shared.cache import RefreshingCache
 from shared.db import db, utcnow
+
+logger = logging.getLogger(__name__)
 
 ALGORITHM = "ES256"
 CURVE = "P-256"
@@ -26,13 +32,25 @@ class NoSigningKeyError(RuntimeError):
     """The database holds no active signing key: run `drawbridge keys rotate`."""
 
 
+class RewrapError(Exception):
+    """Some stored keys cannot be rewrapped; nothing was changed."""
+
+
+def init_app(app: Flask) -> None:
+    """Read the key-encryption keys now, so a missing one stops the server at start, not at /token."""
+    with app.app_context():
+        _keyring()
+
+
 def rotate() -> SigningKey:
     """Create a new active key and retire the current one (it stays in the JWKS for a while)."""
+    keyring = _keyring()  # first: without a key-encryption key, change nothing
     now = utcnow()
     for key in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         key.retired_at = now
     jwk = ECKey.generate_key(CURVE, auto_kid=True)
-    key = SigningKey(kid=jwk.kid, private_jwk=json.dumps(jwk.as_dict(private=True)), created_at=now)
+    stored = keyring.encrypt(jwk.kid, json.dumps(jwk.as_dict(private=True)))
+    key = SigningKey(kid=jwk.kid, private_jwk=stored, created_at=now)
     db.session.add(key)
     db.session.commit()
     _cache().clear()
@@ -44,6 +62,44 @@ def ensure() -> SigningKey | None:
     if db.session.scalar(select(SigningKey.id).where(SigningKey.retired_at.is_(None)).limit(1)):
         return None
     return rotate()
+
+
+@dataclass(frozen=True)
+class Rewrapped:
+    """What `rewrap` did: keys moved to the current KEK, clear keys encrypted, keys already current."""
+
+    moved: int
+    encrypted: int
+    current: int
+
+
+def rewrap(encrypt_clear: bool = False) -> Rewrapped:
+    """Re-encrypt every stored key under the first KEK, all or nothing. Keys in clear (from a version
+    before encryption at rest) are encrypted only when asked: one planted by someone who can write
+    the table must not become trusted by a routine run."""
+    keyring = _keyring()
+    rows = db.session.scalars(select(SigningKey).order_by(SigningKey.id).with_for_update()).all()
+    moved = encrypted = current = 0
+    refused = []
+    for row in rows:
+        if keyring.is_current(row.private_jwk):
+            current += 1
+        elif is_clear(row.private_jwk) and encrypt_clear:
+            row.private_jwk = keyring.encrypt(row.kid, row.private_jwk)
+            encrypted += 1
+        else:
+            try:
+                row.private_jwk = keyring.encrypt(row.kid, keyring.decrypt(row.kid, row.private_jwk))
+            except KeyDecryptionError as error:
+                refused.append(str(error))
+                continue
+            moved += 1
+    if refused:
+        db.session.rollback()
+        raise RewrapError("; ".join(refused))
+    db.session.commit()
+    _cache().clear()
+    return Rewrapped(moved=moved, encrypted=encrypted, current=current)
 
 
 @dataclass(frozen=True)
@@ -60,10 +116,34 @@ def _load(published_for_seconds: int) -> _Loaded:
         .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
         .order_by(SigningKey.created_at.desc())
     ).all()
-    keys = [ECKey.import_key(json.loads(row.private_jwk)) for row in rows]
-    active = next((k for k, row in zip(keys, rows, strict=True) if row.retired_at is None), None)
-    public = [{**k.as_dict(private=False), "use": "sig", "alg": ALGORITHM} for k in keys]
+    readable = [(row, key) for row in rows if (key := _decrypted(row)) is not None]
+    active = next((key for row, key in readable if row.retired_at is None), None)
+    public = [{**key.as_dict(private=False), "use": "sig", "alg": ALGORITHM} for _, key in readable]
     return _Loaded(signing_key=active, jwks={"keys": public})
+
+
+def _decrypted(row: SigningKey) -> ECKey | None:
+    """The row's key, decrypted once per process (the cache reloads rows every KEY_CACHE_SECONDS;
+    the token path never decrypts). A row that does not decrypt is neither used nor published:
+    whoever can write the table but lacks the KEK cannot plant a key of their own."""
+    decrypted: dict[tuple[str, str], ECKey] = current_app.extensions.setdefault("drawbridge.keys.decrypted", {})
+    found = decrypted.get((row.kid, row.private_jwk))
+    if found is None:
+        try:
+            found = ECKey.import_key(json.loads(_keyring().decrypt(row.kid, row.private_jwk)))
+        except KeyDecryptionError as error:
+            logger.error("signing_key_unreadable", extra={"kid": row.kid, "reason": str(error)})
+            return None
+        decrypted[(row.kid, row.private_jwk)] = found
+    return found
+
+
+def _keyring() -> Keyring:
+    """This app's key-encryption keys, from its settings."""
+    keyring = current_app.extensions.get("drawbridge.keyring")
+    if keyring is None:
+        keyring = current_app.extensions["drawbridge.keyring"] = Keyring.from_settings(current_settings())
+    return keyring
 
 
 def _cache() -> RefreshingCache[int, _Loaded]:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shared import secret_strength
+
 logger = logging.getLogger(__name__)
 
 DEV_SECRET_KEY = "drawbridge-development-secret-change-me"
 ENVIRONMENTS = ("development", "production")
+# Secrets at rest (issue #18): AES-256-GCM key-encryption keys. The development one is public, so
+# development keys are encrypted only in form; production must set its own.
+KEY_ENCRYPTION_KEY_BYTES = 32
+DEV_KEY_ENCRYPTION_KEY = b"drawbridge development only KEK!"
+# The variable a problem is about: every problem's message starts with it.
+VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 class ConfigError(Exception):
@@ -53,6 +64,9 @@ class Settings:
     audit_max_argument_bytes: int = 16384
     metrics_token: str = ""
     log_level: str = "INFO"
+    # Secrets at rest: the first key encrypts signing keys, every key decrypts (so a new one can be
+    # rolled out before `drawbridge keys rewrap`). Only the authorization server and its CLI need them.
+    key_encryption_keys: tuple[bytes, ...] = field(default=(DEV_KEY_ENCRYPTION_KEY,), repr=False)
 
     def __post_init__(self) -> None:
         # Derived defaults: the authserver knows at least our own MCP server, and the
@@ -103,8 +117,17 @@ class Settings:
             ),
             "log_level": reader.choice("DRAWBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         }
+        # Secrets at rest: no development key in production; the authorization server refuses to
+        # start without one (authserver/keys.py), the MCP server never needs one.
+        values["key_encryption_keys"] = reader.key_encryption_keys(
+            "DRAWBRIDGE_KEY_ENCRYPTION_KEYS", () if values["environment"] == "production" else (DEV_KEY_ENCRYPTION_KEY,)
+        )
         settings = cls(**values)
-        reader.problems.extend(settings.unsafe_defaults() if settings.is_production else [])
+        if settings.is_production:
+            reader.problems.extend(settings.unsafe_defaults())
+            reader.problems.extend(settings.weak_secrets())
+            named = {match.group() for problem in reader.problems if (match := VARIABLE_NAME.match(problem))}
+            reader.problems.extend(secret_strength.placeholder_problems(env, named))
         if reader.problems:
             raise ConfigError(reader.problems)
         return settings
@@ -120,7 +143,20 @@ class Settings:
             problems.append("REDIS_URL is missing; production needs Redis shared by every worker.")
         if urlsplit(self.issuer).scheme != "https":
             problems.append("DRAWBRIDGE_ISSUER must be an https URL in production.")
+        if DEV_KEY_ENCRYPTION_KEY in self.key_encryption_keys:
+            problems.append("DRAWBRIDGE_KEY_ENCRYPTION_KEYS holds the development default; set a random value.")
         return problems
+
+    def weak_secrets(self) -> list[str]:
+        """Secrets set to a placeholder or something guessable (the development default is named
+        by unsafe_defaults; an unset metrics token means no /metrics, which is safe)."""
+        secrets = {"DRAWBRIDGE_SECRET_KEY": self.secret_key} if self.secret_key != DEV_SECRET_KEY else {}
+        if self.metrics_token:
+            secrets["DRAWBRIDGE_METRICS_TOKEN"] = self.metrics_token
+        for number, key in enumerate(self.key_encryption_keys, start=1):
+            if key != DEV_KEY_ENCRYPTION_KEY:
+                secrets[f"DRAWBRIDGE_KEY_ENCRYPTION_KEYS (key {number})"] = encode_key(key)
+        return secret_strength.secret_problems(secrets)
 
     def warn_if_unsafe(self) -> None:
         """Log one loud warning per development default still in use."""
@@ -131,6 +167,20 @@ class Settings:
 def default_database_url() -> str:
     """The embedded default: an SQLite file under ./var, absolute so every process agrees."""
     return f"sqlite:///{Path.cwd() / 'var' / 'drawbridge.sqlite3'}"
+
+
+def encode_key(key: bytes) -> str:
+    """A key as DRAWBRIDGE_KEY_ENCRYPTION_KEYS spells it: base64url without padding."""
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode()
+
+
+def decode_key(text: str) -> bytes | None:
+    """The key `text` spells in base64url (padding optional), or None if it is not one."""
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except binascii.Error:
+        return None
+    return key if len(key) == KEY_ENCRYPTION_KEY_BYTES else None
 
 
 class _Reader:
@@ -168,6 +218,20 @@ class _Reader:
             self.problems.append(f"{name}={value!r} must be an absolute http(s) URL without query or fragment.")
             return default
         return value
+
+    def key_encryption_keys(self, name: str, default: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        # Never quote a value here: these are secrets, and the message reaches logs.
+        texts = self.text(name, "").replace(",", " ").split()
+        keys = [decode_key(text) for text in texts]
+        bad = [str(number) for number, key in enumerate(keys, start=1) if key is None]
+        if bad:
+            what = (
+                "still holds the example file's placeholder" if secret_strength.PLACEHOLDER.search(" ".join(texts))
+                else f"key(s) {', '.join(bad)} are not {KEY_ENCRYPTION_KEY_BYTES} bytes in base64url"
+            )
+            self.problems.append(f"{name} {what}; generate one with: {secret_strength.GENERATE_COMMAND}")
+            return default
+        return tuple(key for key in keys if key is not None) or default
 
     def url_list(self, name: str) -> list[str]:
         values = self.text(name, "").split()

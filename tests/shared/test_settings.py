@@ -73,7 +73,7 @@ def test_production_with_real_settings_starts():
     settings = Settings.from_env(
         {
             "DRAWBRIDGE_ENV": "production",
-            "DRAWBRIDGE_SECRET_KEY": "s3cr3t-from-a-vault",
+            "DRAWBRIDGE_SECRET_KEY": "s3cr3t-from-a-vault-0123456789-abcdefghij",
             "DATABASE_URL": "postgresql://db/drawbridge",
             "REDIS_URL": "redis://cache:6379/0",
             "DRAWBRIDGE_ISSUER": "https://auth.example.com",
