@@ -108,14 +108,13 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
         mcp = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", mcp_port, env, ARTIFACTS / "mcp_resource.log")
     except Exception:
         auth.stop()
-        worker.terminate()
+        live.stop_worker(worker)
         raise
     services = Live(auth=auth, mcp=mcp, settings=settings, env=env)
     yield services
     services.mcp.stop()  # a test may have replaced it (the restart test does)
     services.auth.stop()
-    worker.terminate()
-    worker.wait(timeout=10)
+    live.stop_worker(worker)
 
 
 @pytest.fixture(scope="session")

@@ -90,3 +90,14 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
     log = log_path.open("wb")
     drawbridge = Path(sys.executable).parent / "drawbridge"
     return subprocess.Popen([str(drawbridge), "worker"], cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_worker(worker: subprocess.Popen[bytes], grace_seconds: float = 10) -> None:
+    """SIGTERM (rq's warm shutdown lets the running job finish), then SIGKILL after the grace period:
+    a job still running at the end of the session must not fail its teardown."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
