@@ -78,8 +78,9 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, s256(verifier)
 
 
-def register(issuer: str, **metadata: Any) -> dict[str, Any]:
-    """Dynamic registration of a public loopback client, overridable field by field."""
+def register(issuer: str, initial_access_token: str | None = None, **metadata: Any) -> dict[str, Any]:
+    """Dynamic registration of a public loopback client, overridable field by field; a machine
+    client sends the operator's `initial_access_token` (RFC 7591 section 3)."""
     body = {
         "client_name": "Test MCP client",
         "redirect_uris": ["http://127.0.0.1:8765/callback"],
@@ -88,6 +89,7 @@ def register(issuer: str, **metadata: Any) -> dict[str, Any]:
         "token_endpoint_auth_method": "none",
         **metadata,
     }
-    response = httpx.post(f"{issuer}/register", json=body, timeout=10)
+    headers = {"Authorization": f"Bearer {initial_access_token}"} if initial_access_token else {}
+    response = httpx.post(f"{issuer}/register", json=body, headers=headers, timeout=10)
     assert response.status_code == 201, response.text
     return response.json()

@@ -19,18 +19,20 @@ from werkzeug.test import TestResponse
 import authserver
 from authserver.clients import register_client
 from authserver.models import Client
+from shared import scopes
 from shared.db import db
 from tests.browser_forms import FormBrowser, csrf_token
 from tests.factories import PASSWORD, make_user, pkce_pair
 
 _NEXT_FIELD = re.compile(r'name="next" type="hidden" value="([^"]*)"')
 _REDIRECT_HOST = re.compile(r'id="redirect-host">([^<]*)<')
-# Metadata as registration leaves it, for clients stored directly.
+# Metadata as open registration leaves it (scope resolved), for clients stored directly.
 PUBLIC_CLIENT = {
     "client_name": "A public client",
     "grant_types": ["authorization_code"],
     "response_types": ["code"],
     "token_endpoint_auth_method": "none",
+    "scope": " ".join(sorted(scopes.SCOPE_NAMES)),
 }
 
 

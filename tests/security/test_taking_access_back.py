@@ -6,6 +6,7 @@ Redis), each with two workers per service, the operator's commands run as `drawb
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -127,8 +128,10 @@ def test_a_deleted_registration_takes_its_tokens_with_it(deployment):
     this client." MCP (Authorization, Token Handling): "Invalid or expired tokens MUST receive a
     HTTP 401 response." """
     d = deployment
+    issued = json.loads(d.command("registration-tokens", "create", "--scopes", "posts:read", "--expires-in", "1h", "--uses", "1", "--json").splitlines()[0])
     body = register(
         d.settings.issuer,
+        initial_access_token=issued["initial_access_token"],
         token_endpoint_auth_method="client_secret_basic",
         grant_types=["client_credentials"],
         response_types=[],

@@ -31,6 +31,7 @@ PRODUCTION = {
     "DRAWBRIDGE_RESOURCE_URL": "https://mcp.example.com/mcp",
     "DRAWBRIDGE_JWKS_URL": "http://authserver:8000/jwks",
     "DRAWBRIDGE_TRUSTED_PROXY_COUNT": "1",  # as docker-compose.yml runs them, behind nginx
+    "DRAWBRIDGE_KEY_ENCRYPTION_KEYS": secrets.token_urlsafe(32),
 }
 
 
