@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from types import TracebackType
-from typing import BinaryIO
 
 import gevent
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 
-from shared import request_head
+from shared import request_head, request_stream
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +24,9 @@ class PyWSGIWorker(GeventPyWSGIWorker):
 
     gevent's server has no idle timeout of its own: here gunicorn's `keepalive` setting bounds every
     read and write, so a connection that sends nothing for that long, between requests or in the
-    middle of one, is closed; and it bounds the request line and the headers each as a whole, as
-    gunicorn's worker bounds the head, so a client trickling a byte at a time cannot hold one."""
+    middle of one, is closed; and it bounds the request line, the headers and the body each as a
+    whole (gunicorn's worker bounds the head), so a client trickling a byte at a time cannot hold
+    one for longer either."""
 
     def init_process(self) -> None:
         self.wsgi_handler = handler_class(idle_timeout=self.cfg.keepalive)
@@ -35,12 +37,25 @@ class RequestHeadTimeout(ValueError):
     """The headers did not arrive within keepalive seconds (gevent answers a ValueError with 400)."""
 
 
+@functools.cache
+def refusal(status: int) -> bytes:
+    """The whole response to a request refused before the app saw it, closing the connection as
+    gevent's own 400 does."""
+    phrase = HTTPStatus(status).phrase
+    return (
+        f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {len(phrase)}\r\n\r\n{phrase}"
+    ).encode("latin-1")
+
+
 def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
-    """gunicorn's handler for gevent's server, with a socket timeout, our own header reader
-    (shared/request_head.py), connections closed where reusing them would be unsafe, and no
-    access-log work while the access log is off."""
+    """gunicorn's handler for gevent's server, with a socket timeout, our own request reader
+    (shared/request_head.py, shared/request_stream.py), connections closed where reusing them would
+    be unsafe, and no access-log work while the access log is off."""
 
     class Handler(PyWSGIHandler):
+        head: request_head.RequestHead
+
         def handle(self) -> None:
             self.socket.settimeout(idle_timeout or None)
             super().handle()
@@ -50,22 +65,58 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
                 return super().read_requestline()
 
         def read_request(self, raw_requestline: str) -> bool:
+            self.requestline = raw_requestline.rstrip()
             with gevent.Timeout(idle_timeout or None, RequestHeadTimeout(f"headers unfinished after {idle_timeout} s")):
-                return super().read_request(raw_requestline)
+                self.head = head = request_head.read_request(raw_requestline, self.rfile)
+            self.command, self.path, self.request_version = head.method, head.target, head.version
+            self.headers = head.headers
+            self.content_length = head.content_length
+            self.close_connection = not head.keep_alive
+            return True
 
-        def MessageClass(self, rfile: BinaryIO, *_: object) -> request_head.RequestHeaders:  # noqa: N802 (gevent's name)
-            return request_head.read(rfile)
+        def _handle_client_error(self, error: BaseException) -> tuple[str, bytes]:
+            if not isinstance(error, request_head.RequestHeadError):
+                return super()._handle_client_error(error)
+            logger.info("request_refused", extra={"status": error.status, "reason": error.reason})
+            return str(error.status), refusal(error.status)
+
+        def get_environ(self) -> dict[str, object]:
+            environ = super().get_environ()
+            # RFC 9110 section 10.1.1: "A server that receives a 100-continue expectation in an
+            # HTTP/1.0 request MUST ignore that expectation."
+            expects_continue = self.request_version == "HTTP/1.1" and environ.get("HTTP_EXPECT", "").lower() == "100-continue"
+            self.wsgi_input = environ["wsgi.input"] = request_stream.BodyInput(
+                self.rfile,
+                self.content_length,
+                socket=self.socket if expects_continue else None,
+                chunked_input=self.head.chunked,
+                timeout_seconds=idle_timeout or None,
+            )
+            return environ
 
         def _headers(self) -> Iterator[tuple[str, str]]:
             return self.headers.environ_items()
 
+        def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
+            write = super().start_response(status, headers, exc_info)
+            if not self.wsgi_input.complete:
+                # A final response before the whole body (a 413, a 401, an unanswered
+                # `Expect: 100-continue`): RFC 9110 section 10.1.1 says such a server "SHOULD
+                # indicate whether it intends to close the connection ... or continue reading the
+                # request content". We close: what follows on the connection may be the rest of a
+                # body nobody wants, or, if the client never sent it, the next request.
+                self.response_headers = [(name, value) for name, value in self.response_headers if name.lower() != b"connection"]
+                self.response_headers.append((b"Connection", b"close"))
+                self.close_connection = True
+            return write
+
         def handle_one_response(self) -> None:
             super().handle_one_response()
-            # Close rather than read the next request when: gevent could not de-chunk the body (the
-            # app answered 400, but the rest of that body must not be read as a request; gevent
-            # closes only when the error reaches it itself); the worker is stopping (as gunicorn's
-            # worker does); or keepalive is 0, gunicorn's "one request per connection".
-            if self.wsgi_input._chunked_input_error or self.server.closed or not idle_timeout:
+            # Close rather than read the next request when: the body was not read to its end
+            # (malformed, late, or refused: the rest of it must not be read as a request); the
+            # worker is stopping (as gunicorn's worker does); or keepalive is 0, gunicorn's "one
+            # request per connection".
+            if not self.wsgi_input.complete or self.server.closed or not idle_timeout:
                 self.close_connection = True
 
         def handle_error(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:

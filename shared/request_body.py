@@ -1,11 +1,12 @@
-"""A request's body, read whole from the WSGI input within the app's MAX_CONTENT_LENGTH."""
+"""A request's body, read whole from the WSGI input within the app's MAX_CONTENT_LENGTH and its
+deadline (the stream itself: shared/request_stream.py)."""
 
 from __future__ import annotations
 
 import io
 
 from flask import current_app, request
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge, RequestTimeout
 
 
 def read_body() -> bytes:
@@ -13,9 +14,10 @@ def read_body() -> bytes:
     through stream wrappers that cost more than the read (a tenth of a token, bench/README.md),
     and they cut a chunked body off at the size limit without a word.
 
-    Over MAX_CONTENT_LENGTH (both services set it): 413. Unreadable (malformed chunks, a client
-    gone mid-body) or shorter than its Content-Length: 400, werkzeug's ClientDisconnected. The body
-    is put back, so `request.form` and `get_data` still work afterwards."""
+    Over MAX_CONTENT_LENGTH (both services set it): 413. Not complete by its deadline: 408.
+    Unreadable (malformed chunks, a client gone mid-body) or shorter than its Content-Length: 400,
+    werkzeug's ClientDisconnected. The body is put back, so `request.form` and `get_data` still
+    work afterwards."""
     environ = request.environ
     limit: int = current_app.config["MAX_CONTENT_LENGTH"]
     length = request.content_length
@@ -25,6 +27,10 @@ def read_body() -> bytes:
         raise RequestEntityTooLarge()
     try:
         body = environ["wsgi.input"].read(limit + 1 if length is None else length)
+    except TimeoutError as error:
+        # RFC 9110 section 15.5.9: 408 when the server "did not receive a complete request
+        # message within the time that it was prepared to wait".
+        raise RequestTimeout() from error
     except OSError as error:
         raise ClientDisconnected() from error
     if len(body) > limit:
