@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
 from authserver import errors, keys, security, throttle
 from authserver.extensions import authorization, csrf
@@ -11,6 +11,7 @@ from authserver.oauth.server import config_oauth
 from authserver.views import account, consent, documentation, oauth
 from shared import hosts
 from shared.app import configure_app
+from shared.request_body import read_body
 from shared.settings import Settings
 
 # The largest body a client sends here is a registration document of a few KiB. The limit also
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     keys.init_app(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     security.init_app(app, settings)
+    app.before_request(read_page_body)  # before the CSRF check, which reads the form
     csrf.init_app(app)
     app.extensions["drawbridge.counter"] = throttle.for_client(app.extensions["drawbridge.redis"])
     app.extensions["drawbridge.login_throttle"] = LoginThrottle.for_client(app.extensions["drawbridge.redis"])
@@ -39,3 +41,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(oauth.bp)  # machine endpoints: client credentials and bearer tokens, no cookies
     errors.init_app(app)
     return app
+
+
+def read_page_body() -> None:
+    """Pages parse forms through werkzeug (and Flask-WTF's CSRF check): their body is read whole
+    first, so a slow, cut or malformed one is 408, 400 or 413 instead of an OSError inside the form
+    parser. The OAuth endpoints read their own bodies and answer OAuth errors."""
+    if request.method == "POST" and request.blueprint != oauth.bp.name:
+        read_body()

@@ -21,15 +21,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(UnknownHost)
     def unknown_host(error: UnknownHost) -> Response | tuple[str, int]:
         # RFC 9112 section 3.2 answers a bad Host with 400: a person's browser gets the error page.
-        if request.accept_mimetypes.best_match(("application/json", "text/html")) == "text/html":
+        if wants_html():
             return error_page("Unknown address", UNKNOWN_HOST)
         return authorization.handle_error_response(None, InvalidRequestError(UNKNOWN_HOST))
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response, int]:
+    def http_error(error: HTTPException) -> tuple[Response, int] | tuple[str, int]:
+        status = error.code or 500
+        if wants_html():
+            return error_page(error.name, error.description or "", status)
         code = (error.name or "error").lower().replace(" ", "_")
-        response = jsonify(error=code, error_description=error.description)
-        return response, error.code or 500
+        return jsonify(error=code, error_description=error.description), status
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Response, int]:
@@ -37,3 +39,8 @@ def init_app(app: Flask) -> None:
         logger.exception("unhandled_exception")
         reference = g.get("request_id", "")
         return jsonify(error="server_error", error_description=f"Internal error, reference {reference}"), 500
+
+
+def wants_html() -> bool:
+    """A person's browser, which gets our error page rather than JSON."""
+    return request.accept_mimetypes.best_match(("application/json", "text/html")) == "text/html"

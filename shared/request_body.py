@@ -39,3 +39,4 @@ def read_body() -> bytes:
         raise ClientDisconnected()
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+

@@ -21,6 +21,7 @@ from authserver.oauth.transport import secure_transport_only
 from authserver.throttle import Counter
 from shared import json_limits
 from shared.app import current_settings
+from shared.request_body import read_body
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("oauth", __name__)
@@ -114,7 +115,7 @@ def registration_document() -> Any:
     if not request.is_json:
         return None
     try:
-        return json_limits.loads(request.get_data())
+        return json_limits.loads(read_body())
     except json_limits.NestedTooDeep as error:
         raise InvalidClientMetadataError(f"The client metadata is {error}.") from None
     except ValueError:
