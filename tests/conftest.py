@@ -25,6 +25,8 @@ from tests import live
 from tests.services import Services, ServiceUnavailable, find_services, with_path
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# gunicorn's keepalive of the short_keepalive_auth_port server: silences and bodies are cut after it.
+SHORT_KEEPALIVE_SECONDS = 1
 
 
 @pytest.fixture(scope="session")
@@ -160,3 +162,14 @@ def redis_client(services: Services) -> Iterator[redis.Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(scope="session")
+def short_keepalive_auth_port(live_services: Live) -> Iterator[int]:
+    """A second authorization server whose connections may stay silent, and whose request bodies
+    may take, SHORT_KEEPALIVE_SECONDS at most."""
+    port = live.free_port()
+    env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {SHORT_KEEPALIVE_SECONDS}"}
+    server = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-short-keepalive.log")
+    yield port
+    server.stop()

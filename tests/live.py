@@ -16,6 +16,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 30
 
+HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -26,6 +26,7 @@ from shared.db import db
 from tests.conftest import migrate
 from tests.factories import fetch_token, make_client, sign, valid_claims
 from tests.mcp_http import modern_body, modern_headers
+from tests.prometheus import METRICS_TOKEN, sample
 
 LOAD_DEADLINE_SECONDS = 60
 LEGITIMATE_CALLS = 150
@@ -209,14 +210,6 @@ def test_a_long_tool_name_stores_a_capped_error(settings, auth_context, auth_app
     assert len(row.error) <= audit.ERROR_MAX_CHARS
 
 
-METRICS_TOKEN = "metrics-secret"
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def test_unknown_tool_names_share_one_metrics_label(settings, auth_context):

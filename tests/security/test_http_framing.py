@@ -10,28 +10,13 @@ from __future__ import annotations
 import select
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests import live
-from tests.conftest import ARTIFACTS, Live
+from tests.conftest import SHORT_KEEPALIVE_SECONDS, Live
 
-KEEPALIVE_SECONDS = 1
-HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 FORM = b"Content-Type: application/x-www-form-urlencoded\r\n"
-
-
-@pytest.fixture(scope="module")
-def auth_port(live_services: Live) -> Iterator[int]:
-    """An authorization server whose bodies, like its silences, may last one second."""
-    port = live.free_port()
-    env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {KEEPALIVE_SECONDS}"}
-    server = live.start(
-        "authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-framing.log"
-    )
-    yield port
-    server.stop()
 
 
 @pytest.fixture(params=["auth", "mcp"])
@@ -73,7 +58,7 @@ def test_an_upgrade_request_is_refused_before_its_body_is_read_twice(server_url:
     request = (
         b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n" + FORM + upgrade + b"Content-Length: %d\r\n\r\n" % len(body) + body
     )
-    said = live.exchange(server_url, request + HEALTH_REQUEST)
+    said = live.exchange(server_url, request + live.HEALTH_REQUEST)
 
     assert_refused_alone(said, b"400")
 
@@ -99,7 +84,7 @@ def test_an_ambiguous_head_is_refused_and_nothing_after_it_answered(server_url: 
     is treated "as if the framing is faulty ... and close the connection". Section 3: the request
     line's parts are separated by one SP; other whitespace "can result in request smuggling".
     RFC 9110 section 15.6.6: 505 for a major version the server does not support."""
-    said = live.exchange(server_url, head + HEALTH_REQUEST)
+    said = live.exchange(server_url, head + live.HEALTH_REQUEST)
 
     assert_refused_alone(said, status)
 
@@ -111,7 +96,7 @@ def test_a_head_of_six_megabytes_is_refused_with_431(server_url: str) -> None:
     field = b"X-Big: " + b"a" * 61440 + b"\r\n"
     with socket.create_connection(("127.0.0.1", int(server_url.rsplit(":", 1)[1])), timeout=5) as connection:
         try:
-            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + field * 99 + b"\r\n" + HEALTH_REQUEST)
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + field * 99 + b"\r\n" + live.HEALTH_REQUEST)
         except (BrokenPipeError, ConnectionResetError):
             pass  # refused and closed while the rest was on its way
         said = read_until_closed_or_reset(connection)
@@ -131,7 +116,7 @@ def test_a_bare_line_feed_inside_a_chunk_line_or_trailer_is_refused(live_service
     """RFC 9112 section 7.1: chunk = chunk-size [ chunk-ext ] CRLF, and a trailer field line ends
     with CRLF too; a bare LF inside either, which gevent skipped, is where a recipient that reads it
     as a line end sees a different body. 400 (the body could not be read), and the connection closed."""
-    said = live.exchange(live_services.auth.url, chunked_request(chunks) + HEALTH_REQUEST)
+    said = live.exchange(live_services.auth.url, chunked_request(chunks) + live.HEALTH_REQUEST)
 
     assert_refused_alone(said, b"400")
     assert b"invalid_request" in said
@@ -139,7 +124,7 @@ def test_a_bare_line_feed_inside_a_chunk_line_or_trailer_is_refused(live_service
 
 @pytest.mark.parametrize("framing", ["sized", "chunked"])
 @pytest.mark.parametrize("path", [b"/token", b"/login"], ids=["token-endpoint", "login-form"])
-def test_a_body_trickled_a_byte_at_a_time_is_cut_off_after_the_keepalive_time(auth_port: int, framing: str, path: bytes) -> None:
+def test_a_body_trickled_a_byte_at_a_time_is_cut_off_after_the_keepalive_time(short_keepalive_auth_port: int, framing: str, path: bytes) -> None:
     """RFC 9110 section 15.5.9: 408 when the server "did not receive a complete request message
     within the time that it was prepared to wait". Each byte arrives well within the silence limit,
     but the body as a whole may not take longer than keepalive seconds after the head: on the token
@@ -150,19 +135,19 @@ def test_a_body_trickled_a_byte_at_a_time_is_cut_off_after_the_keepalive_time(au
     else:
         request = chunked_request(b"".join(b"1\r\n" + bytes([byte]) + b"\r\n" for byte in body) + b"0\r\n\r\n", path)
     head, rest = request.split(b"\r\n\r\n", 1)
-    with socket.create_connection(("127.0.0.1", auth_port), timeout=5) as connection:
+    with socket.create_connection(("127.0.0.1", short_keepalive_auth_port), timeout=5) as connection:
         connection.sendall(head + b"\r\n\r\n")
         started = time.monotonic()
         for index in range(len(rest)):
             connection.sendall(rest[index : index + 1])
-            answered, _, _ = select.select([connection], [], [], KEEPALIVE_SECONDS / 4)
-            if answered or time.monotonic() - started > 4 * KEEPALIVE_SECONDS:
+            answered, _, _ = select.select([connection], [], [], SHORT_KEEPALIVE_SECONDS / 4)
+            if answered or time.monotonic() - started > 4 * SHORT_KEEPALIVE_SECONDS:
                 break
         said = live.read_until_closed(connection)
         closed_after = time.monotonic() - started
 
     assert_refused_alone(said, b"408")
-    assert closed_after < 2 * KEEPALIVE_SECONDS + 1, closed_after
+    assert closed_after < 2 * SHORT_KEEPALIVE_SECONDS + 1, closed_after
 
 
 def test_a_413_before_an_expected_100_continue_closes_the_connection(live_services: Live) -> None:
@@ -175,7 +160,7 @@ def test_a_413_before_an_expected_100_continue_closes_the_connection(live_servic
             b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n" + FORM + b"Expect: 100-continue\r\nContent-Length: 10000000\r\n\r\n"
         )
         answer = read_one_response(connection)
-        connection.sendall(HEALTH_REQUEST)
+        connection.sendall(live.HEALTH_REQUEST)
         said = answer + read_until_closed_or_reset(connection)
 
     assert b"100 Continue" not in said

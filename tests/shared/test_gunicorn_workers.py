@@ -6,27 +6,11 @@ import select
 import signal
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests import live
-from tests.conftest import ARTIFACTS, Live
-
-KEEPALIVE_SECONDS = 1
-HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-
-
-@pytest.fixture(scope="module")
-def auth_port(live_services: Live) -> Iterator[int]:
-    """A second authorization server whose connections may stay silent for one second."""
-    port = live.free_port()
-    env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {KEEPALIVE_SECONDS}"}
-    server = live.start(
-        "authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, ARTIFACTS / "authserver-keepalive.log"
-    )
-    yield port
-    server.stop()
+from tests.conftest import ARTIFACTS, SHORT_KEEPALIVE_SECONDS, Live
 
 
 def connect(port: int) -> socket.socket:
@@ -49,12 +33,12 @@ def wait_until_closed(connection: socket.socket) -> tuple[float, bytes]:
     return time.monotonic(), said
 
 
-def test_connections_silent_for_the_keepalive_time_are_closed(auth_port: int) -> None:
-    silent = connect(auth_port)  # connects and says nothing (a slowloris, or a client that died)
-    half_sent = connect(auth_port)
-    half_sent.sendall(HEALTH_REQUEST[:30])  # never finishes its headers
-    finished = connect(auth_port)
-    finished.sendall(HEALTH_REQUEST)
+def test_connections_silent_for_the_keepalive_time_are_closed(short_keepalive_auth_port: int) -> None:
+    silent = connect(short_keepalive_auth_port)  # connects and says nothing (a slowloris, or a client that died)
+    half_sent = connect(short_keepalive_auth_port)
+    half_sent.sendall(live.HEALTH_REQUEST[:30])  # never finishes its headers
+    finished = connect(short_keepalive_auth_port)
+    finished.sendall(live.HEALTH_REQUEST)
     assert read_response(finished).startswith(b"HTTP/1.1 200")  # then stays idle, keep-alive
     silent_since = time.monotonic()
     closed = {}
@@ -62,20 +46,20 @@ def test_connections_silent_for_the_keepalive_time_are_closed(auth_port: int) ->
         with connection:
             closed_at, said = wait_until_closed(connection)
             closed[name] = (round(closed_at - silent_since, 2), said)
-    assert all(KEEPALIVE_SECONDS * 0.9 <= seconds < KEEPALIVE_SECONDS + 2 for seconds, _ in closed.values()), closed
+    assert all(SHORT_KEEPALIVE_SECONDS * 0.9 <= seconds < SHORT_KEEPALIVE_SECONDS + 2 for seconds, _ in closed.values()), closed
     assert closed["silent"][1] == closed["finished"][1] == b""
     assert closed["half_sent"][1].startswith(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n")
 
 
-def test_a_connection_that_keeps_asking_stays_open_past_the_keepalive_time(auth_port: int) -> None:
-    with connect(auth_port) as connection:
-        deadline = time.monotonic() + 3 * KEEPALIVE_SECONDS
+def test_a_connection_that_keeps_asking_stays_open_past_the_keepalive_time(short_keepalive_auth_port: int) -> None:
+    with connect(short_keepalive_auth_port) as connection:
+        deadline = time.monotonic() + 3 * SHORT_KEEPALIVE_SECONDS
         answered = 0
         while time.monotonic() < deadline:
-            connection.sendall(HEALTH_REQUEST)
+            connection.sendall(live.HEALTH_REQUEST)
             assert read_response(connection).startswith(b"HTTP/1.1 200")
             answered += 1
-            time.sleep(KEEPALIVE_SECONDS / 2)
+            time.sleep(SHORT_KEEPALIVE_SECONDS / 2)
         assert answered >= 6
 
 
@@ -89,11 +73,11 @@ def test_a_stopping_worker_answers_the_next_request_on_a_connection_then_closes_
     )
     try:
         with connect(port) as connection:
-            connection.sendall(HEALTH_REQUEST)
+            connection.sendall(live.HEALTH_REQUEST)
             assert read_response(connection).startswith(b"HTTP/1.1 200")
             server.process.send_signal(signal.SIGTERM)
             time.sleep(1.5)  # the worker looks at its arbiter's signal once a second, then stops accepting
-            connection.sendall(HEALTH_REQUEST)
+            connection.sendall(live.HEALTH_REQUEST)
             answer = read_response(connection)
             answered_at = time.monotonic()
             closed_at, said = wait_until_closed(connection)
@@ -104,20 +88,20 @@ def test_a_stopping_worker_answers_the_next_request_on_a_connection_then_closes_
         server.stop()
 
 
-def test_headers_trickled_a_byte_at_a_time_are_cut_off_after_the_keepalive_time(auth_port: int) -> None:
+def test_headers_trickled_a_byte_at_a_time_are_cut_off_after_the_keepalive_time(short_keepalive_auth_port: int) -> None:
     """Each byte arrives well within the silence limit, but the headers as a whole may not take longer."""
-    with connect(auth_port) as connection:
+    with connect(short_keepalive_auth_port) as connection:
         connection.sendall(b"GET /healthz HTTP/1.1\r\n")
         started = time.monotonic()
         for byte in b"Host: 127.0.0.1\r\nX-Slow: " + b"a" * 40:
             connection.sendall(bytes([byte]))
-            answered, _, _ = select.select([connection], [], [], KEEPALIVE_SECONDS / 4)
-            if answered or time.monotonic() - started > 3 * KEEPALIVE_SECONDS:
+            answered, _, _ = select.select([connection], [], [], SHORT_KEEPALIVE_SECONDS / 4)
+            if answered or time.monotonic() - started > 3 * SHORT_KEEPALIVE_SECONDS:
                 break
         closed_at, said = wait_until_closed(connection)
 
     assert said.startswith(b"HTTP/1.1 400 Bad Request\r\n")
-    assert closed_at - started < 2 * KEEPALIVE_SECONDS
+    assert closed_at - started < 2 * SHORT_KEEPALIVE_SECONDS
 
 
 def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_time_without_a_traceback(
@@ -127,12 +111,12 @@ def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_tim
     blocked; after keepalive seconds the connection is closed with one log line, not a traceback."""
     port = live.free_port()
     log_path = ARTIFACTS / "mcp-stalled-reader.log"
-    env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {KEEPALIVE_SECONDS}"}
+    env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {SHORT_KEEPALIVE_SECONDS}"}
     server = live.start("tests.shared.endless_stream:app", "deploy/gunicorn_mcp.py", port, env, log_path)
     try:
         with connect(port) as connection:
             connection.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            time.sleep(KEEPALIVE_SECONDS + 2)  # reads nothing while the server's writes block
+            time.sleep(SHORT_KEEPALIVE_SECONDS + 2)  # reads nothing while the server's writes block
             said = live.read_until_closed(connection)  # what was buffered, then the close
     finally:
         server.stop()
@@ -153,16 +137,16 @@ def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_tim
         b"Transfer-Encoding: chunked\r\nContent-Length: 5",
     ],
 )
-def test_a_malformed_header_field_is_answered_400_and_the_connection_closed(auth_port: int, bad_field: bytes) -> None:
-    with connect(auth_port) as connection:
+def test_a_malformed_header_field_is_answered_400_and_the_connection_closed(short_keepalive_auth_port: int, bad_field: bytes) -> None:
+    with connect(short_keepalive_auth_port) as connection:
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + bad_field + b"\r\n\r\n")
         said = live.read_until_closed(connection)
 
     assert said.startswith(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n")
 
 
-def test_the_app_sees_dashed_header_names_and_never_their_underscored_twins(auth_port: int) -> None:
-    with connect(auth_port) as connection:
+def test_the_app_sees_dashed_header_names_and_never_their_underscored_twins(short_keepalive_auth_port: int) -> None:
+    with connect(short_keepalive_auth_port) as connection:
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: sent-by-the-client\r\n\r\n")
         dashed = read_response(connection)
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX_Request_Id: smuggled\r\n\r\n")
@@ -180,7 +164,7 @@ def test_requests_are_answered_and_logged_with_the_access_log_on(live_services: 
     server = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, log_path)
     try:
         with connect(port) as connection:
-            connection.sendall(HEALTH_REQUEST.replace(b"\r\n\r\n", b"\r\nUser-Agent: access-log-test\r\n\r\n"))
+            connection.sendall(live.HEALTH_REQUEST.replace(b"\r\n\r\n", b"\r\nUser-Agent: access-log-test\r\n\r\n"))
             answer = read_response(connection)
     finally:
         server.stop()
