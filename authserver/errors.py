@@ -9,6 +9,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from authserver.extensions import authorization
+from authserver.keys import KEY_CACHE_SECONDS, NoSigningKeyError
 from authserver.views.pages import error_page
 from shared.hosts import UnknownHost
 
@@ -24,6 +25,14 @@ def init_app(app: Flask) -> None:
         if wants_html():
             return error_page("Unknown address", UNKNOWN_HOST)
         return authorization.handle_error_response(None, InvalidRequestError(UNKNOWN_HOST))
+
+    @app.errorhandler(NoSigningKeyError)
+    def no_signing_key(error: NoSigningKeyError) -> tuple[Response, int, dict[str, str]]:
+        # An operator's fault, not the client's: RFC 6749 4.1.2.1's temporarily_unavailable, and a
+        # loud log line saying what to run.
+        logger.error("no_signing_key", extra={"reason": str(error)})
+        body = jsonify(error="temporarily_unavailable", error_description="The server cannot sign tokens right now; retry later.")
+        return body, 503, {"Retry-After": str(KEY_CACHE_SECONDS)}  # keys are read again by then
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int] | tuple[str, int]:

@@ -29,7 +29,7 @@ KEY_CACHE_SECONDS = 30
 
 
 class NoSigningKeyError(RuntimeError):
-    """The database holds no active signing key: run `drawbridge keys rotate`."""
+    """The database holds no active signing key this process can use: run `drawbridge keys ensure`."""
 
 
 class RewrapError(Exception):
@@ -58,9 +58,16 @@ def rotate() -> SigningKey:
 
 
 def ensure() -> SigningKey | None:
-    """Create a key if there is none; return the new key, or None if one existed."""
-    if db.session.scalar(select(SigningKey.id).where(SigningKey.retired_at.is_(None)).limit(1)):
+    """Create a key if no active one can be used; return the new key, or None if one could.
+
+    An active key that does not decrypt (kept in clear by a version before encryption at rest, or
+    under a key-encryption key this process lacks) is retired by the new one, never trusted: run
+    `drawbridge keys rewrap --encrypt-clear` first to keep signing with a key kept in clear."""
+    active = db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))).all()
+    if any(_decrypted(row) is not None for row in active):
         return None
+    if active:
+        logger.warning("signing_keys_replaced", extra={"unreadable_kids": [row.kid for row in active]})
     return rotate()
 
 
@@ -163,7 +170,7 @@ def signing_key(token_ttl_seconds: int) -> ECKey:
     """The active private key; raises NoSigningKeyError if there is none."""
     key = _loaded(token_ttl_seconds).signing_key
     if key is None:
-        raise NoSigningKeyError("no active signing key; run `drawbridge keys rotate`")
+        raise NoSigningKeyError("no active signing key; run `drawbridge keys ensure`")
     return key
 
 

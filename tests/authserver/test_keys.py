@@ -21,7 +21,7 @@ def published_kids(app) -> list[str]:
 
 
 def test_no_key_means_no_token_and_a_clear_error(fresh_auth_app):
-    with pytest.raises(keys.NoSigningKeyError, match="drawbridge keys rotate"):
+    with pytest.raises(keys.NoSigningKeyError, match="drawbridge keys ensure"):
         keys.signing_key(600)
 
 

@@ -125,24 +125,33 @@ def test_a_key_planted_in_the_table_neither_signs_nor_is_published(app_with, how
         assert published_kids(app) == [genuine.kid]
 
 
-def test_a_tampered_key_is_refused_and_the_token_endpoint_says_server_error(app_with):
+def test_a_tampered_key_is_refused_until_keys_ensure_replaces_it(app_with):
     """NIST SP 800-38D section 5.2.2: if the tag does not verify, "return FAIL" and no plaintext.
-    A stored key altered by one character is not used: /token answers RFC 6749 section 5.2's
-    `server_error` without internals, and /jwks no longer publishes it."""
+    A stored key altered by one character is not used: /token answers RFC 6749 section 4.1.2.1's
+    `temporarily_unavailable` (503, Retry-After) without internals, /jwks no longer publishes it, and
+    `drawbridge keys ensure` (run by `make run` and compose's migrate step) puts a new key in its place."""
     app = app_with(new_kek())
     with app.app_context():
         key = keys.rotate()
+        tampered_kid = key.kid
         last = key.private_jwk[-1]
         key.private_jwk = key.private_jwk[:-1] + ("A" if last != "A" else "B")
         db.session.commit()
         keys._cache().clear()
 
-        response = issue_token(app)
+        refused = issue_token(app)
+        published_while_refused = published_kids(app)
+        replacement = keys.ensure()
+        replacement_kid = replacement.kid if replacement else None
+        issued = issue_token(app)
 
-        assert response.status_code == 500
-        assert response.json["error"] == "server_error"
-        assert response.json["error_description"].startswith("Internal error, reference")
-        assert published_kids(app) == []
+    assert (refused.status_code, refused.json["error"]) == (503, "temporarily_unavailable")
+    assert refused.headers["Retry-After"].isdigit()
+    assert "kid" not in refused.get_data(as_text=True)
+    assert published_while_refused == []
+    assert replacement_kid not in (None, tampered_kid)
+    assert issued.status_code == 200
+    assert kid_of(issued.json["access_token"]) == replacement_kid
 
 
 def test_the_key_encryption_key_changes_without_downtime(app_with):
