@@ -20,6 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shared import redis as drawbridge_redis
 from shared.db import db
 
+# Redis entries written before entries carried a moment hold 1: they void every token of their key.
+LEGACY_VOIDS_ALL = 1
+
 TOKEN = "token"
 GRANT = "grant"
 CLIENT = "client"
@@ -61,7 +64,7 @@ class RedisRevocations(Revocations):
 
     def any_revoked(self, entries: list[tuple[str, str]], issued_at: int) -> bool:
         values = self.client.mget([redis_key(k, i) for k, i in entries])
-        return any(value is not None and issued_at < int(value) for value in values)
+        return any(value is not None and voids(int(value), issued_at) for value in values)
 
 
 class DatabaseRevocations(Revocations):
@@ -78,6 +81,11 @@ class DatabaseRevocations(Revocations):
             RevokedEntry.key.in_(keys), RevokedEntry.expires_at >= int(time.time()), RevokedEntry.valid_from > issued_at
         )
         return db.session.scalar(query.limit(1)) is not None
+
+
+def voids(valid_from: int, issued_at: int) -> bool:
+    """Whether an entry holding `valid_from` voids a token issued at `issued_at`."""
+    return valid_from == LEGACY_VOIDS_ALL or issued_at < valid_from
 
 
 def redis_key(kind: str, identifier: str) -> str:

@@ -37,13 +37,14 @@ FAIL_CLOSED = "fail-closed"
 
 # KEYS[1] the client's window, KEYS[2..] the caller's revocation entries; ARGV: window in ms,
 # limit, a unique member for this call, 1 to count the call (0: only the revocation check), and the
-# token's `iat` (an entry voids the tokens issued before the moment it holds: shared/revocation.py).
+# token's `iat` (an entry voids the tokens issued before the moment it holds, or all of them when
+# it holds 1, as entries written before they carried a moment do: shared/revocation.voids).
 # Redis's own clock is used, so instances with drifting clocks still share one window.
 SLIDING_WINDOW = """
 if #KEYS > 1 then
   local issued_at = tonumber(ARGV[5])
   for _, valid_from in ipairs(redis.call('MGET', unpack(KEYS, 2))) do
-    if valid_from and issued_at < tonumber(valid_from) then
+    if valid_from and (valid_from == '1' or issued_at < tonumber(valid_from)) then
       return {-1, 0, 0}
     end
   end

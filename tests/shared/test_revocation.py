@@ -6,8 +6,9 @@ import time
 
 import pytest
 
+from mcp_resource.guardrails.ratelimit import RedisRateLimiter
 from shared.db import db
-from shared.revocation import CLIENT, GRANT, TOKEN, DatabaseRevocations, RedisRevocations, RevokedEntry
+from shared.revocation import CLIENT, GRANT, TOKEN, DatabaseRevocations, RedisRevocations, RevokedEntry, redis_key
 
 NOW = int(time.time())
 
@@ -44,3 +45,15 @@ def test_an_entry_can_void_only_the_tokens_issued_before_a_moment(revocations):
 
     assert revocations.any_revoked([(TOKEN, "jti-1"), (CLIENT, "client-1")], now - 1)
     assert not revocations.any_revoked([(TOKEN, "jti-2"), (CLIENT, "client-1")], now)
+
+
+def test_an_entry_written_before_entries_carried_a_moment_still_voids_every_token(redis_client, auth_context):
+    """RFC 7009 section 2.2: "the revoked token ... cannot be used any more". An entry an earlier
+    version wrote (Redis value 1, kept until its tokens expire) stays a revocation through an upgrade,
+    both in the check here and in the resource server's admission script."""
+    jti = f"jti-{time.time_ns()}"
+    redis_client.set(redis_key(TOKEN, jti), 1, ex=60)
+    limiter = RedisRateLimiter(redis_client)
+
+    assert RedisRevocations(redis_client).any_revoked([(TOKEN, jti)], NOW)
+    assert limiter.admit(f"client-{jti}", 10, [(TOKEN, jti)], NOW, count=True).revoked
