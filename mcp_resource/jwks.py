@@ -6,7 +6,8 @@ flight per process, in a greenlet of its own; after each attempt, whether it suc
 none for the refetch interval; a known kid is answered from the cache even while its set is being
 refreshed; an unknown kid waits for the fetch in flight (FETCH_TIMEOUT_SECONDS at most), and within
 the interval it is simply unknown. Each fetched set is also stored in Redis, so a worker started
-while the authorization server is away still verifies the tokens it signed.
+while the authorization server is away still verifies the tokens it signed; a worker that can reach
+it uses what it fetches.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 # Per connect and per read of a fetch, and the longest a request waits for one in flight.
 FETCH_TIMEOUT_SECONDS = 2.0
 MAX_JWKS_BYTES = 64 * 1024
+# How long a worker with no keys yet waits for its first fetch before it takes the set stored in Redis.
+FIRST_FETCH_WAIT_SECONDS = 1.0
 # A stored set is rewritten after every successful fetch, so it ages only while no worker reaches
 # the authorization server; a worker started after a week of that answers 503 rather than trust it.
 STORED_JWKS_TTL_SECONDS = 7 * 24 * 3600
@@ -90,9 +93,7 @@ class JwksCache:
         """The public key with this kid, or None if the authorization server does not publish it.
         Raises KeysUnavailable if no key set is at hand at all (then no token can be checked)."""
         if self._keys is None:
-            stored = self._stored()
-            if self._keys is None:  # a fetch may have ended meanwhile: its set is newer
-                self._keys = stored
+            self._first_keys()
         found = self._find(kid)
         if found is not None:
             if time.monotonic() - self._fetched_at > self.max_age_seconds:
@@ -105,6 +106,19 @@ class JwksCache:
         if found is None and self._keys is None:
             raise KeysUnavailable("cannot fetch the authorization server's keys")
         return found
+
+    def _first_keys(self) -> None:
+        """A worker's first keys: fetched, as the authorization server publishes them now; the set
+        stored in Redis only when no fetch answers within FIRST_FETCH_WAIT_SECONDS (the server is
+        away). A stored set is never preferred to a fetched one, so what Redis holds is used only
+        while the authorization server cannot be asked."""
+        in_flight = self._refresh()
+        if in_flight is not None:
+            in_flight.wait(FIRST_FETCH_WAIT_SECONDS)
+        if self._keys is None:
+            stored = self._stored()
+            if self._keys is None:  # the fetch may have ended meanwhile: its set is newer
+                self._keys = stored
 
     def _find(self, kid: str) -> Key | None:
         if self._keys is None:

@@ -101,6 +101,18 @@ def test_a_stored_set_answers_when_the_server_is_unreachable(settings, auth_cont
     assert stored.key(keys.signing_key(600).kid) is not None
 
 
+def test_a_worker_that_reaches_the_server_trusts_what_it_fetches_over_what_redis_holds(settings, auth_context, redis_client):
+    """RFC 9068 section 4: "The resource server MUST use the keys provided by the authorization
+    server". A set planted in Redis (its writer is not the authorization server) is the fallback for
+    a worker that cannot reach it, never a source of keys while it answers."""
+    planted = ECKey.generate_key("P-256", auto_kid=True)
+    cache = JwksCache(settings.jwks_url, 300, INTERVAL_SECONDS, redis_client=redis_client)
+    redis_client.set(cache.redis_key, json.dumps({"keys": [planted.as_dict(private=False)]}))
+
+    assert cache.key(planted.kid) is None
+    assert cache.key(keys.signing_key(600).kid) is not None
+
+
 def private_set() -> str:
     return json.dumps({"keys": [ECKey.generate_key("P-256", auto_kid=True).as_dict(private=True)]})
 
