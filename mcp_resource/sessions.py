@@ -1,9 +1,10 @@
 """Legacy-era sessions (2025-11-25 and older): Mcp-Session-Id bound to the token's client and subject.
 
 Kept in Redis when configured, so any worker or instance can serve any request of a session; the
-embedded default keeps them in process (one worker). A session unused for an hour ends (its client
-then gets 404 and starts a new one, as the transports section requires), and each caller (client and
-subject) may hold DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT live sessions; one more is 429.
+embedded default keeps them in process (one worker). A session unused for an hour ends, and any
+session after a day (its client then gets 404 and starts a new one, as the transports section
+requires); each caller (client and subject) may hold DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT live
+sessions; one more is 429.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import secrets
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import redis
 
@@ -25,8 +26,8 @@ SESSION_ID_BYTES = 32
 IDLE_TIMEOUT_SECONDS = 3600
 # A client at its cap can end a session (DELETE) at once, or wait for an idle one to lapse.
 FULL_RETRY_AFTER_SECONDS = 60
-# How long a caller's list of session ids outlives its last new session: it only needs to outlive
-# the sessions it lists, which every request keeps alive for another idle hour.
+# How long a caller's list of session ids outlives its last new session, and so the longest any
+# session lives however busy: one the list had forgotten would escape the cap.
 OWNER_KEEP_SECONDS = 24 * 3600
 
 # KEYS[1] the caller's session ids (a set), KEYS[2] the new session. ARGV: its id, its record, the
@@ -58,6 +59,12 @@ class Session:
     client_id: str
     subject: str
     protocol_version: str
+    created_at: float = field(default_factory=time.time)
+
+    @property
+    def outlived(self) -> bool:
+        """Older than its caller's list of session ids is kept (OWNER_KEEP_SECONDS): it has ended."""
+        return time.time() - self.created_at > OWNER_KEEP_SECONDS
 
     def belongs_to(self, client_id: str, subject: str) -> bool:
         """Session ids are not authentication: the caller's token must be the session's owner's."""
@@ -109,7 +116,11 @@ class RedisSessionStore(SessionStore):
     def get(self, session_id: str) -> Session | None:
         # Every request of a session reads it: in the pipeline shared with concurrent requests.
         raw = self.pipeline.execute("GETEX", drawbridge_redis.key("session", session_id), "EX", IDLE_TIMEOUT_SECONDS)
-        return Session(**json.loads(raw)) if raw else None
+        session = Session(**json.loads(raw)) if raw else None
+        if session is not None and session.outlived:
+            self.end(session_id)
+            return None
+        return session
 
     def end(self, session_id: str) -> None:
         self.client.delete(drawbridge_redis.key("session", session_id))
@@ -143,7 +154,7 @@ class LocalSessionStore(SessionStore):
     def _live(self, session_id: str) -> Session | None:
         """The session if it has not lapsed (a lapsed one is dropped); the caller holds the lock."""
         found = self._sessions.get(session_id)
-        if found is not None and time.monotonic() - found[1] > IDLE_TIMEOUT_SECONDS:
+        if found is not None and (time.monotonic() - found[1] > IDLE_TIMEOUT_SECONDS or found[0].outlived):
             del self._sessions[session_id]
             return None
         return found[0] if found is not None else None

@@ -34,7 +34,7 @@ def open_stream() -> Response:
     sessions: SessionStore = current_app.extensions["drawbridge.sessions"]
     try:
         session = sessions.create(principal.client_id, principal.subject, VERSION)
-    except JsonRpcError:
+    except BaseException:  # over the session cap, or Redis away: the stream slot is not held
         lease.release()
         raise
     lease.on_renew = lambda: sessions.get(session.session_id)

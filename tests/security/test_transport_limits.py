@@ -260,6 +260,29 @@ def test_a_legacy_session_lives_an_hour_idle_not_a_day(capped, auth_context, red
     assert 0 < redis_client.ttl(f"drawbridge:session:{session_id}") <= 3600
 
 
+def test_no_session_outlives_its_callers_count(capped, auth_context, redis_client):
+    """The cap holds however long sessions are kept busy: a caller's list of session ids lapses a
+    day after its last initialize, so every session ends after a day too (MCP 2025-11-25, Session
+    Management: "The server MAY terminate the session at any time", then 404). Here two busy
+    sessions are made a day old and their list lapses, as a day of pings would leave them."""
+    app = capped["redis"]
+    http = app.test_client()
+    token = caller_token(app.config["SETTINGS"])
+    sessions = [initialize(http, token).headers["Mcp-Session-Id"] for _ in range(2)]
+    for session_id in sessions:
+        key = f"drawbridge:session:{session_id}"
+        record = json.loads(redis_client.get(key))
+        redis_client.set(key, json.dumps({**record, "created_at": record["created_at"] - 86400 - 60}), keepttl=True)
+    redis_client.delete(*redis_client.keys("drawbridge:sessions:*:" + record["subject"]))
+
+    ping = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": ACCEPT, "MCP-Protocol-Version": "2025-11-25"}
+    pings = [http.post("/mcp", data=ping, headers={**headers, "Mcp-Session-Id": session_id}) for session_id in sessions]
+
+    assert [ping.status_code for ping in pings] == [404, 404]
+    assert [initialize(http, token).status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_an_sse_session_ends_when_its_stream_closes(capped, auth_context, redis_client):
     """MCP 2024-11-05, Transports, HTTP with SSE: the client "MUST" open the SSE connection and
     send its messages to the endpoint the server names; the session is that connection. Once the
