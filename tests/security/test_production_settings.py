@@ -44,7 +44,8 @@ def test_the_example_file_as_shipped_does_not_start():
     placeholder values at start-up." Every placeholder of deploy/production.env.example is named in
     one ConfigError (as starlette/config.py names what is missing), with the command that makes a value."""
     env = example_env()
-    placeholders = sorted(name for name, value in env.items() if "CHANGE_ME" in value)
+    # POSTGRES_PASSWORD is for PostgreSQL's image (docker-compose.yml), which Drawbridge never reads.
+    placeholders = sorted(name for name, value in env.items() if "CHANGE_ME" in value and name != "POSTGRES_PASSWORD")
     assert {"DRAWBRIDGE_SECRET_KEY", "DRAWBRIDGE_KEY_ENCRYPTION_KEYS", "DRAWBRIDGE_METRICS_TOKEN"} <= set(placeholders)
 
     with pytest.raises(ConfigError) as raised:
