@@ -127,14 +127,18 @@ def read_request(request_line: str, rfile: BinaryIO) -> RequestHead:
     return RequestHead(method, target, version, RequestHeaders(fields), content_length, chunked, keep_alive)
 
 
-def read_fields(rfile: BinaryIO) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def read_fields(rfile: BinaryIO, crlf_only: bool = False) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The field lines up to the blank line that ends them (a request's header section, or a
-    chunked body's trailer section), and those of them that frame the message, by lower-case name."""
+    chunked body's trailer section), and those of them that frame the message, by lower-case name.
+    With `crlf_only`, a line ended by a bare LF is refused (RFC 9112 section 7.1.2: a trailer
+    section's lines end with CRLF, and a recipient reading a bare LF otherwise would see another body)."""
     fields: list[tuple[str, str]] = []
     framing: list[tuple[str, str]] = []
     budget = MAX_FIELD_SECTION_BYTES
     while True:
         line = rfile.readline(budget + 1)
+        if crlf_only and line.endswith(b"\n") and not line.endswith(b"\r\n"):
+            raise RequestHeadError(400, "A trailer line ends with a bare LF")
         if line in END_OF_HEAD:
             return fields, framing
         budget -= len(line)

@@ -108,7 +108,7 @@ class BodyInput(pywsgi.Input):
         size = int(match[1], 16)
         if size == 0:
             try:
-                _, framing = request_head.read_fields(self.rfile)
+                _, framing = request_head.read_fields(self.rfile, crlf_only=True)
             except request_head.RequestHeadError as error:
                 raise ChunkedBodyError(f"Trailer section: {error.reason}") from error
             # RFC 9110 section 6.5.1: fields that frame or route a message cannot be processed

@@ -109,8 +109,10 @@ def test_a_head_of_six_megabytes_is_refused_with_431(server_url: str) -> None:
     [
         b"3;ext\nGET /smuggled HTTP/1.1\r\nabc\r\n0\r\n\r\n",
         b"3\r\nabc\r\n0\r\nX-Trailer: a\nGET /smuggled HTTP/1.1\r\n\r\n",
+        b"3\r\nabc\r\n0\r\nX-Trailer: a\n\r\n",
+        b"3\r\nabc\r\n0\r\n\n",
     ],
-    ids=["chunk-extension", "trailer"],
+    ids=["chunk-extension", "trailer", "trailer-line-end", "trailer-section-end"],
 )
 def test_a_bare_line_feed_inside_a_chunk_line_or_trailer_is_refused(live_services: Live, chunks: bytes) -> None:
     """RFC 9112 section 7.1: chunk = chunk-size [ chunk-ext ] CRLF, and a trailer field line ends
