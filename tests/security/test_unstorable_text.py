@@ -7,13 +7,17 @@ reaching a query was a 500. These run against the live authorization server on P
 
 from __future__ import annotations
 
+import json
+import secrets
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from authserver.models import Client
+from shared.cli import cli, create_cli_app
 from shared.db import db
 from tests.browser_forms import csrf_token
 from tests.factories import register
@@ -123,3 +127,35 @@ def test_login_refuses_nul_with_the_error_page(settings, email):
     assert response.headers["Content-Type"].startswith("text/html")
     assert "NUL" in response.text
 
+
+def test_anonymous_machine_registration_is_told_it_needs_an_initial_access_token(settings):
+    """RFC 7591 §3 lets a server restrict registration without an initial access token "to certain
+    types of clients"; §3.2.2's invalid_client_metadata then says why. response_types defaults to
+    what the grant types need (§2: "code" goes with authorization_code), so the refusal is the policy."""
+    body = {"redirect_uris": [REDIRECT_URI], "grant_types": ["client_credentials"]}
+
+    response = httpx.post(f"{settings.issuer}/register", json=body, timeout=10)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert "initial access token" in response.json()["error_description"]
+
+
+@pytest.fixture(scope="module")
+def operator(settings) -> FlaskCliRunner:
+    """The `drawbridge` command line, on the live services' database."""
+    return create_cli_app(settings).test_cli_runner()
+
+
+def test_machine_registration_needs_no_response_types(settings, operator):
+    """RFC 7591 §2: response_types is OPTIONAL, and a client_credentials client uses no response type:
+    with an operator's initial access token, a machine client registers without naming them."""
+    issued = operator.invoke(cli, ["registration-tokens", "create", "--scopes", "posts:read", "--expires-in", "1h", "--json"])
+    token = json.loads(issued.stdout)["initial_access_token"]
+    body = {"grant_types": ["client_credentials"], "client_name": f"machine {secrets.token_hex(4)}"}
+
+    response = httpx.post(f"{settings.issuer}/register", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["response_types"] == []
+    assert response.json()["grant_types"] == ["client_credentials"]
