@@ -19,8 +19,8 @@ from sqlalchemy import select
 from authserver.models import Client
 from shared.cli import cli, create_cli_app
 from shared.db import db
-from tests.browser_forms import csrf_token
-from tests.factories import register
+from tests.browser_forms import FormBrowser, csrf_token
+from tests.factories import PASSWORD, make_user, pkce_pair, register
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 JSON = {"Content-Type": "application/json"}
@@ -159,3 +159,31 @@ def test_machine_registration_needs_no_response_types(settings, operator):
     assert response.status_code == 201, response.text
     assert response.json()["response_types"] == []
     assert response.json()["grant_types"] == ["client_credentials"]
+
+
+def test_consent_for_a_scope_never_asked_for_says_so(settings, auth_context):
+    """RFC 6749 §3.3: the issued scope is what the resource owner granted of what the client asked for.
+    A consent naming a scope outside the request is refused with a 400 page saying so, not with
+    "This form has expired" (the form's CSRF token is valid)."""
+    client = register(settings.issuer)
+    browser = FormBrowser(make_user().email, PASSWORD)
+    _, challenge = pkce_pair()
+    params = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "redirect_uri": REDIRECT_URI,
+        "scope": "posts:read",
+        "resource": settings.resource_url,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    url = f"{settings.issuer}/authorize?{urlencode(params)}"
+    browser.log_in(f"{settings.issuer}{browser.http.get(url).headers['Location']}")
+    page = browser.http.get(url)
+
+    response = browser.http.post(url, data={"csrf_token": csrf_token(page.text), "decision": "approve", "granted": ["posts:write"]})
+
+    assert response.status_code == 400, response.text
+    assert "Location" not in response.headers
+    assert "expired" not in response.text
+    assert "posts:write" in response.text
