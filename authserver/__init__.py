@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from authserver import errors, keys, security, throttle
+from authserver import errors, keys, security, throttle, unstorable_input
 from authserver.extensions import authorization, csrf
 from authserver.login_throttle import LoginThrottle
 from authserver.oauth.server import config_oauth
@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     security.init_app(app, settings)
     app.before_request(read_page_body)  # before the CSRF check, which reads the form
+    # Pages' forms are in memory by now; refused before the CSRF check, so the page says what is wrong.
+    unstorable_input.init_app(app, api_blueprint=oauth.bp.name, registration_endpoint="oauth.manage_registration")
     csrf.init_app(app)
     app.extensions["drawbridge.counter"] = throttle.for_client(app.extensions["drawbridge.redis"])
     app.extensions["drawbridge.login_throttle"] = LoginThrottle.for_client(app.extensions["drawbridge.redis"])

@@ -12,11 +12,12 @@ specific set of scopes".
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from authserver.models import Client, InitialAccessToken
 from authserver.oauth.errors import describe
@@ -41,7 +42,8 @@ class ClientMetadataSchema(Schema):
     grant_types = fields.List(
         fields.String(validate=validate.OneOf(GRANT_TYPES)), load_default=lambda: ["authorization_code"]
     )
-    response_types = fields.List(fields.String(validate=validate.Equal("code")), load_default=lambda: ["code"])
+    # No load_default: when absent it follows grant_types (default_response_types).
+    response_types = fields.List(fields.String(validate=validate.Equal("code")))
     client_name = fields.String(validate=validate.Length(min=1, max=200))
     scope = fields.String(validate=validate.Length(max=2000))
     client_uri = fields.Url(schemes={"https"})
@@ -62,10 +64,21 @@ class ClientMetadataSchema(Schema):
             raise ValidationError("refresh_token is only offered together with authorization_code.", "grant_types")
         if "client_credentials" in grants and data["token_endpoint_auth_method"] == "none":
             raise ValidationError("A public client (auth method none) cannot use client_credentials.", "grant_types")
-        if ("code" in data["response_types"]) != ("authorization_code" in grants):
+        if ("code" in data.get("response_types", default_response_types(grants))) != ("authorization_code" in grants):
             raise ValidationError("response_types code goes with the authorization_code grant.", "response_types")
         if unknown := scopes.unknown(scopes.parse(data.get("scope"))):
             raise ValidationError(f"Unknown scopes: {' '.join(unknown)}.", "scope")
+
+    @post_load
+    def fill_response_types(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {"response_types": default_response_types(data["grant_types"]), **data}
+
+
+def default_response_types(grant_types: Collection[str]) -> list[str]:
+    """RFC 7591 §2 defaults response_types to ["code"], the authorization_code grant's response
+    type; a client registered without that grant (a machine's client_credentials) has no use for
+    it, so its default is none, and the metadata stays consistent as §2 asks."""
+    return ["code"] if "authorization_code" in grant_types else []
 
 
 def validate_metadata(body: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from authserver.oauth.tokens import AccessTokenIssuer, token_issuer
 from shared import metrics, scopes
 from shared.cache import RefreshingCache
 from shared.db import db
+from shared.unstorable import storable
 
 
 class AuthorizationServer(FlaskAuthorizationServer):
@@ -51,7 +52,10 @@ def recent_client(client_id: str) -> Client | None:
 
 def read_enabled_client(client_id: str) -> Client | None:
     """An enabled client as a copy outside any session, only ever read: the session's own objects
-    stay untouched. A disabled client is as unknown as a missing one."""
+    stay untouched. A disabled client is as unknown as a missing one, and so is an id no client can
+    have: one holding a NUL, which the HTTP Basic header can carry (RFC 7617) and PostgreSQL refuses."""
+    if not storable(client_id):
+        return None
     row = db.session.execute(
         select(*Client.__table__.columns).where(Client.client_id == client_id, Client.disabled_at.is_(None))
     ).mappings().first()

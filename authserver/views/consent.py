@@ -42,7 +42,7 @@ def authorize() -> Response | tuple[str, int] | str:
             return authorization.create_authorization_response(grant_user=user, grant=grant)
         return _consent_page(form, grant, user, requested)
     if not form.validate_on_submit():
-        return error_page("This form has expired", "Reload the application's sign-in and try again.")
+        return _refuse_form(form, requested)
     if form.decision.data != "approve":
         logger.info("consent_denied", extra={"client_id": client.client_id, "user_id": user.id})
         return authorization.create_authorization_response(grant_user=None, grant=grant)
@@ -60,6 +60,16 @@ def _refuse(error: OAuth2Error) -> Response | tuple[str, int]:
     if error.redirect_uri:
         return authorization.handle_error_response(None, error)
     return error_page("This sign-in request is not valid", error.description or error.error)
+
+
+def _refuse_form(form: ConsentForm, requested: list[str]) -> tuple[str, int]:
+    """A consent that did not validate: an expired (or missing) CSRF token, or a permission the
+    application never asked for (RFC 6749 §3.3: only requested scopes can be granted)."""
+    if "granted" in form.errors and "csrf_token" not in form.errors:  # an expired form says only that
+        offered = " ".join(requested)
+        unasked = " ".join(s for s in form.granted.data or [] if s not in requested)
+        return error_page("This permission was not asked for", f"The application asked for {offered}, not {unasked}.")
+    return error_page("This form has expired", "Reload the application's sign-in and try again.")
 
 
 def _consent_page(form: ConsentForm, grant, user: User, requested: list[str], error: str | None = None) -> tuple[str, int]:

@@ -19,6 +19,7 @@ from authserver.oauth.registration import client_information, validate_metadata
 from authserver.oauth.token_form import token_request_form
 from authserver.oauth.transport import secure_transport_only
 from authserver.throttle import Counter
+from authserver.unstorable_input import UNSTORABLE_JSON, storable_json
 from shared import json_limits
 from shared.app import current_settings
 from shared.request_body import read_body
@@ -111,15 +112,19 @@ def manage_registration(client_id: str) -> Response | tuple[Response, int] | tup
 
 def registration_document() -> Any:
     """The client metadata sent as JSON, or None if the body is not JSON (validate_metadata says
-    what is wrong); JSON nested past json_limits.MAX_DEPTH is invalid_client_metadata."""
+    what is wrong); JSON nested past json_limits.MAX_DEPTH, or with a string the database cannot
+    store (a NUL or an unpaired surrogate), is invalid_client_metadata."""
     if not request.is_json:
         return None
     try:
-        return json_limits.loads(read_body())
+        document = json_limits.loads(read_body())
     except json_limits.NestedTooDeep as error:
         raise InvalidClientMetadataError(f"The client metadata is {error}.") from None
     except ValueError:
         return None
+    if not storable_json(document):
+        raise InvalidClientMetadataError(UNSTORABLE_JSON)
+    return document
 
 
 @bp.get("/jwks")

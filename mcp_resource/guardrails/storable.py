@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from shared.unstorable import UNSTORABLE, storable
+
 REPLACEMENT = "\ufffd"
-# In a str, a character outside the BMP is one code point, so every surrogate in it is unpaired.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # In JSON written by json.dumps (ASCII, lower-case hex), left to right: an escaped backslash (taken
 # whole, so the text after it is not read as an escape), a surrogate pair (6 + 6 characters, an
 # emoji: kept), or a NUL or unpaired surrogate (6 characters: replaced).
@@ -26,9 +26,7 @@ _UNSTORABLE_ESCAPE_CHARACTERS = 6
 
 def text(value: str) -> str:
     """`value` with U+FFFD in place of each NUL and surrogate."""
-    if value.isascii() and "\x00" not in value:  # the usual case: isascii() reads a flag, `in` one scan
-        return value
-    return _UNSTORABLE.sub(REPLACEMENT, value)
+    return value if storable(value) else UNSTORABLE.sub(REPLACEMENT, value)
 
 
 @dataclass(frozen=True)
