@@ -24,11 +24,16 @@ _ESCAPES = re.compile(r"\\\\|\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\u(?:000
 _UNSTORABLE_ESCAPE_CHARACTERS = 6
 
 
+def is_storable(value: str) -> bool:
+    """Whether `value` holds no NUL and no unpaired surrogate, so any database keeps it as it is."""
+    if value.isascii():  # the usual case: isascii() reads a flag, `in` is one scan
+        return "\x00" not in value
+    return _UNSTORABLE.search(value) is None
+
+
 def text(value: str) -> str:
     """`value` with U+FFFD in place of each NUL and surrogate."""
-    if value.isascii() and "\x00" not in value:  # the usual case: isascii() reads a flag, `in` one scan
-        return value
-    return _UNSTORABLE.sub(REPLACEMENT, value)
+    return value if is_storable(value) else _UNSTORABLE.sub(REPLACEMENT, value)
 
 
 @dataclass(frozen=True)
