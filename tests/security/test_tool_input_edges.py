@@ -38,9 +38,10 @@ def call_modern(url: str, token: str, name: str, arguments: dict[str, Any]) -> h
 def call_legacy(url: str, token: str, name: str, arguments: dict[str, Any]) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": ACCEPT}
     initialize = {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
-    session = post(url, {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize}, headers).headers["Mcp-Session-Id"]
-    headers |= {"Mcp-Session-Id": session, "MCP-Protocol-Version": LEGACY}
-    return post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}, headers)
+    started = post(url, {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize}, headers)
+    headers |= {"Mcp-Session-Id": started.headers["Mcp-Session-Id"], "MCP-Protocol-Version": LEGACY}
+    params = {"name": name, "arguments": arguments}
+    return post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}, headers)
 
 
 @pytest.mark.parametrize("call", [call_modern, call_legacy], ids=["2026-07-28", "2025-11-25"])
@@ -57,7 +58,10 @@ def call_legacy(url: str, token: str, name: str, arguments: dict[str, Any]) -> h
         ("check_job_status", {"job_id": "\x00"}, "job_id"),
         ("create_post", {"title": "a\ud800", "body": "b"}, "title"),
     ],
-    ids=["post-id-2^63", "post-id-400-digits", "customer-id-20-digits", "nested-past-int64", "lone-high-surrogate", "nul-and-wildcard", "lone-low-surrogate", "nul", "surrogate-in-title"],
+    ids=[
+        "post-id-2^63", "post-id-400-digits", "customer-id-20-digits", "nested-past-int64",
+        "lone-high-surrogate", "nul-and-wildcard", "lone-low-surrogate", "nul", "surrogate-in-title",
+    ],
 )
 def test_schema_valid_edge_arguments_are_invalid_arguments_not_a_crash(live_services, token, call, tool, arguments, field):
     """MCP 2025-11-25 and 2026-07-28, Tools, Error Handling: tool execution errors include "Invalid
@@ -88,7 +92,9 @@ def test_tools_list_publishes_the_integer_range_the_database_holds(live_services
 
 
 @pytest.mark.parametrize("method", ["tasks/get", "tasks/cancel", "tasks/update"])
-@pytest.mark.parametrize("task_id", ["\ud800", "\udfff", "\x00", "a\x00b"], ids=["lone-high-surrogate", "lone-low-surrogate", "nul", "nul-inside"])
+@pytest.mark.parametrize(
+    "task_id", ["\ud800", "\udfff", "\x00", "a\x00b"], ids=["lone-high-surrogate", "lone-low-surrogate", "nul", "nul-inside"]
+)
 def test_unstorable_task_ids_are_unknown_task_ids(live_services, token, method, task_id):
     """JSON-RPC 2.0 §5.1: -32602 "Invalid params: Invalid method parameter(s)". The tasks extension
     (io.modelcontextprotocol/tasks, 2026-07-28) answers a taskId the caller does not own with
@@ -99,4 +105,5 @@ def test_unstorable_task_ids_are_unknown_task_ids(live_services, token, method, 
 
     error = answer.json()["error"]
     assert answer.status_code != 500
-    assert (error["code"], error["message"]) == (-32602, "Unknown taskId: tasks are visible only to the client that created them.")
+    assert error["code"] == -32602
+    assert error["message"] == "Unknown taskId: tasks are visible only to the client that created them."
