@@ -64,7 +64,7 @@ def disable(name: str) -> None:
 @tools.command("lint")
 @with_appcontext
 def lint_tools() -> None:
-    """Check descriptions (one sentence, at most 200 characters) and the tools/list size budget."""
+    """Check descriptions (one sentence, at most 200 characters), input fields (the JSON ones) and the tools/list size budget."""
     report = lint(ToolRegistry.from_entry_points(), current_settings().tools_payload_budget_bytes)
     for line in report.lines:
         click.echo(line)

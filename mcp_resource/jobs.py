@@ -22,6 +22,7 @@ from mcp_resource.auth import Principal
 from mcp_resource.errors import Cancelled, ToolError
 from mcp_resource.models import Job
 from shared.db import db, utcnow
+from shared.unstorable import storable
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +67,9 @@ def submit(principal: Principal, tool: str, arguments: dict[str, Any]) -> Job:
 
 
 def find(job_id: Any, principal: Principal) -> Job | None:
-    """The caller's own job; another client's is as unknown as a made-up id."""
-    if not isinstance(job_id, str):
+    """The caller's own job; another client's is as unknown as a made-up id, and so is a string
+    no row can hold (a NUL or an unpaired surrogate, which the database would refuse to compare)."""
+    if not isinstance(job_id, str) or not storable(job_id):
         return None
     job = db.session.get(Job, job_id)
     if job is None or job.client_id != principal.client_id or job.subject != principal.subject:

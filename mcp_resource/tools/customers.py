@@ -40,7 +40,7 @@ class GetCustomer(Tool):
 
 
 class ListCustomersInput(Schema):
-    city = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Only customers in this city."})
+    city = json_fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Only customers in this city."})
     limit = json_fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

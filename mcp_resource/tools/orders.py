@@ -55,7 +55,7 @@ class GetOrder(Tool):
 
 class ListOrdersInput(Schema):
     customer_id = json_fields.Integer(validate=validate.Range(min=1), metadata={"description": "Only this customer's orders."})
-    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    status = json_fields.String(validate=validate.OneOf(ORDER_STATUSES))
     limit = json_fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 from sqlalchemy import select
 
 from mcp_resource.demo.models import Post
@@ -16,7 +16,7 @@ from shared.db import db, utcnow
 
 
 class ListPostsInput(Schema):
-    status = fields.String(
+    status = json_fields.String(
         load_default="published",
         validate=validate.OneOf(("published", "draft", "all")),
         metadata={"description": "Which posts to list: published, draft or all."},
@@ -66,8 +66,8 @@ def _post(post_id: int) -> Post:
 
 
 class CreatePostInput(Schema):
-    title = fields.String(required=True, validate=TITLE_RULES)
-    body = fields.String(required=True, validate=BODY_RULES)
+    title = json_fields.String(required=True, validate=TITLE_RULES)
+    body = json_fields.String(required=True, validate=BODY_RULES)
 
 
 class CreatePost(Tool):
@@ -85,8 +85,8 @@ class CreatePost(Tool):
 
 class UpdatePostInput(Schema):
     post_id = json_fields.Integer(required=True, validate=validate.Range(min=1))
-    title = fields.String(validate=TITLE_RULES)
-    body = fields.String(validate=BODY_RULES)
+    title = json_fields.String(validate=TITLE_RULES)
+    body = json_fields.String(validate=BODY_RULES)
 
 
 class UpdatePost(Tool):

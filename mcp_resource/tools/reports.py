@@ -7,12 +7,13 @@ from collections import Counter
 from typing import Any
 
 from flask import current_app
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 from sqlalchemy import select
 
 from mcp_resource import jobs
 from mcp_resource.demo.models import Customer, Order, Post, Product
 from mcp_resource.errors import Cancelled, ToolError
+from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
 from shared.db import db
 
@@ -22,7 +23,7 @@ FOLLOW_LIMIT_SECONDS = 300
 
 
 class RunReportInput(Schema):
-    report = fields.String(required=True, validate=validate.OneOf(REPORTS), metadata={"description": "Which report to run."})
+    report = json_fields.String(required=True, validate=validate.OneOf(REPORTS), metadata={"description": "Which report to run."})
 
 
 class RunReport(Tool):
@@ -90,7 +91,7 @@ _REPORT_ROWS = {"sales_by_product": _sales_by_product, "orders_by_customer": _or
 
 
 class CheckJobStatusInput(Schema):
-    job_id = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={"description": "From run_report."})
+    job_id = json_fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={"description": "From run_report."})
 
 
 class CheckJobStatus(Tool):

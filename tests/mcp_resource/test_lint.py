@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
+from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Tool
 from mcp_resource.tools.lint import lint
 from mcp_resource.tools.registry import ToolRegistry
@@ -16,8 +17,8 @@ class NoInput(Schema):
     pass
 
 
-def tool(name: str, description: str) -> Tool:
-    return type(name.title(), (Tool,), {"name": name, "description": description, "scope": "posts:read", "Input": NoInput})()
+def tool(name: str, description: str, inputs: type[Schema] = NoInput) -> Tool:
+    return type(name.title(), (Tool,), {"name": name, "description": description, "scope": "posts:read", "Input": inputs})()
 
 
 def test_the_installed_catalogue_passes_and_reports_per_scope(settings):
@@ -51,3 +52,24 @@ def test_the_cli_fails_when_the_budget_is_exceeded(settings):
 
     assert result.exit_code == 1
     assert "over the budget of 1024" in result.output
+
+
+class Line(Schema):
+    quantity = fields.Integer()
+    note = json_fields.String()
+
+
+class PlainInput(Schema):
+    title = fields.String()
+    count = json_fields.Integer()
+    lines = fields.List(fields.Nested(Line))
+    ratio = fields.Float()
+
+
+def test_input_fields_must_be_the_json_ones():
+    report = lint(ToolRegistry([tool("plain", "Do one thing well.", PlainInput)]), budget_bytes=10_000)
+
+    assert report.problems == [
+        "plain: input title is marshmallow's String; use mcp_resource.tools.fields.String.",
+        "plain: input lines[].quantity is marshmallow's Integer; use mcp_resource.tools.fields.Integer.",
+    ]

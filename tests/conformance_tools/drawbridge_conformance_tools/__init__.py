@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 
 from drawbridge_conformance_tools.scopes import SCOPE
 from mcp_resource.errors import InputRequired, ToolError
+from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
 
 PROGRESS_STEP_SECONDS = 0.05
@@ -43,7 +44,7 @@ class SimpleText(Tool):
 
 
 class ProgressInput(Schema):
-    steps = fields.Integer(load_default=3, validate=lambda n: 1 <= n <= 1000)
+    steps = json_fields.Integer(load_default=3, validate=lambda n: 1 <= n <= 1000)
     step_seconds = fields.Float(load_default=PROGRESS_STEP_SECONDS, validate=lambda s: 0 <= s <= 5)
 
 
@@ -134,8 +135,8 @@ class AddressSchema(Schema):
     class Meta:
         json_schema_extra = {"$anchor": "address"}
 
-    street = fields.String()
-    city = fields.String()
+    street = json_fields.String()
+    city = json_fields.String()
 
 
 class JsonSchemaInput(Schema):
@@ -147,7 +148,7 @@ class JsonSchemaInput(Schema):
             "else": {"properties": {"name": {"minLength": 0}}},
         }
 
-    name = fields.String()
+    name = json_fields.String()
     address = fields.Nested(AddressSchema)
 
 
@@ -204,9 +205,9 @@ class StreamingElicitation(Tool):
 
 
 class HeaderParamsInput(Schema):
-    region = fields.String(required=True, metadata={"x-mcp-header": "Region"})
-    priority = fields.Integer(metadata={"x-mcp-header": "Priority"})
-    query = fields.String()
+    region = json_fields.String(required=True, metadata={"x-mcp-header": "Region"})
+    priority = json_fields.Integer(metadata={"x-mcp-header": "Priority"})
+    query = json_fields.String()
 
 
 class HeaderParams(Tool):
