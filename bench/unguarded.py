@@ -60,7 +60,7 @@ class _NoAuth:
 
 
 class _NoLimit:
-    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], count: bool) -> Decision:
+    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
         return Decision(True, limit_per_minute, limit_per_minute, 0.0)
 
 
