@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mcp_resource import cancellation, events, http_errors, jobs, notifications, resource_metadata, sessions
+from mcp_resource import cancellation, events, http_errors, job_runners, notifications, resource_metadata, sessions
 from mcp_resource.auth import TokenVerifier
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.guardrails import audit, ratelimit, streams
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["drawbridge.streams"] = streams.for_client(redis_client)
     app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
     app.extensions["drawbridge.events"] = events.for_client(redis_client)
-    app.extensions["drawbridge.jobs"] = jobs.for_app(app, redis_client)
+    app.extensions["drawbridge.jobs"] = job_runners.for_app(app, redis_client)
     app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, settings.rate_limit_on_redis_failure, pipeline)
     app.extensions["drawbridge.policies"] = ClientPolicies(settings.rate_limit_per_minute)
     app.extensions["drawbridge.audit"] = audit.AuditWriter(app)

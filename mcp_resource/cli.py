@@ -7,9 +7,8 @@ from datetime import datetime
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from rq import Worker
 
-from mcp_resource import jobs, tool_states
+from mcp_resource import job_runners, jobs, tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
 from mcp_resource.guardrails import audit as audit_trail
 from mcp_resource.tools.lint import lint
@@ -88,7 +87,7 @@ def worker() -> None:
     if client is None:
         raise click.UsageError("The worker needs REDIS_URL; without Redis, jobs run inside the MCP server.")
     jobs.prepare_worker()
-    Worker([jobs.QUEUE_NAME], connection=client).work(with_scheduler=False)
+    job_runners.worker(client).work(with_scheduler=False)
 
 
 @click.group(help="The audit trail of tool calls.")

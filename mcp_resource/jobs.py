@@ -1,22 +1,21 @@
-"""Long tool work as jobs: a durable row first, then a runner executes it.
+"""Long tool work as jobs: a durable row first, then a runner (`job_runners.py`) executes it.
 
-With Redis the runner is rq (a well-kept Redis job library): `drawbridge worker` processes run the
-jobs, so a restart of the web processes loses nothing. On the embedded default a thread of the web
-process runs them, behind the same interface.
+The row is the record a client reads (check_job_status, tasks/get). Its final state is written
+once: by the execution, retried through a brief database error, or, when the worker running it
+died, by the reaper that notices (`job_runners.py`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import time
 import uuid
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-import redis
+import rq
 from flask import Flask, current_app
-from rq import Queue
+from sqlalchemy.exc import SQLAlchemyError
 
 from mcp_resource.auth import Principal
 from mcp_resource.errors import Cancelled, ToolError
@@ -26,43 +25,44 @@ from shared.unstorable import storable
 
 logger = logging.getLogger(__name__)
 
-QUEUE_NAME = "drawbridge"
-JOB_TIMEOUT_SECONDS = 3600
 POLL_INTERVAL_MS = 1000
 KEEP_FINISHED_MS = 24 * 3600 * 1000
+# The final write is tried this many times, waiting 0.5 s, 1 s, 2 s, 4 s, 8 s between attempts:
+# a database restart or failover of up to about 15 s does not lose the outcome.
+FINAL_WRITE_ATTEMPTS = 6
+FINAL_WRITE_FIRST_WAIT_SECONDS = 0.5
+WORKER_STOPPED = "The job stopped before it finished because the server running it stopped; it has no result. Start it again."
+OUTCOME_META_KEY = "drawbridge_outcome"
 
 
-class JobRunner(ABC):
-    @abstractmethod
-    def submit(self, job_id: str) -> None: ...
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended, as its row will say: one of Job.FINAL_STATUSES and its result or error."""
+
+    status: str
+    result: dict[str, Any] | None = None
+    error: str | None = None
 
 
-class RqRunner(JobRunner):
-    def __init__(self, client: redis.Redis) -> None:
-        self.queue = Queue(QUEUE_NAME, connection=client)
-
-    def submit(self, job_id: str) -> None:
-        self.queue.enqueue("mcp_resource.jobs.execute", job_id, job_id=job_id, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=0)
+INTERRUPTED = Outcome("interrupted", error=WORKER_STOPPED)
 
 
-class LocalRunner(JobRunner):
-    def __init__(self, app: Flask) -> None:
-        self.app = app
+class OutcomeNotRecorded(Exception):
+    """The database refused the final write on every attempt; the outcome travels with the error."""
 
-    def submit(self, job_id: str) -> None:
-        threading.Thread(target=_execute_in, args=(self.app, job_id), name=f"job-{job_id}", daemon=True).start()
-
-
-def for_app(app: Flask, client: redis.Redis | None) -> JobRunner:
-    return RqRunner(client) if client is not None else LocalRunner(app)
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.status)
+        self.outcome = outcome
 
 
 def submit(principal: Principal, tool: str, arguments: dict[str, Any]) -> Job:
-    """Store the job (committed: durable before anyone hears of it), then hand it to the runner."""
+    """Store the job (committed: durable before anyone hears of it), then hand it to the runner,
+    which runs it again once if its worker dies and the tool declares itself idempotent."""
     job = Job(id=str(uuid.uuid4()), client_id=principal.client_id, subject=principal.subject, tool=tool, arguments=arguments)
     db.session.add(job)
     db.session.commit()
-    current_app.extensions["drawbridge.jobs"].submit(job.id)
+    idempotent = current_app.extensions["drawbridge.tools"].tool(tool).annotations.idempotent
+    current_app.extensions["drawbridge.jobs"].submit(job.id, retry=idempotent)
     return job
 
 
@@ -100,39 +100,74 @@ class JobProgress:
 
 
 def execute(job_id: str) -> None:
-    """The worker's entry point (rq calls it by name, in a work-horse forked for the job)."""
+    """The worker's entry point (rq calls it by name, in a work-horse forked for the job). An
+    outcome the database would not take is kept in rq's job, for the reaper to write later."""
     app = _worker_app()
     with app.app_context():
         # Connections inherited through fork belong to the parent: start this process's own.
         db.engine.dispose(close=False)
-    _execute_in(app, job_id)
+    try:
+        run(app, job_id)
+    except OutcomeNotRecorded as failure:
+        current = rq.get_current_job()
+        if current is not None:
+            current.meta[OUTCOME_META_KEY] = asdict(failure.outcome)
+            current.save_meta()
+        raise
 
 
-def _execute_in(app: Flask, job_id: str) -> None:
+def run(app: Flask, job_id: str) -> None:
+    """Run the job's tool and record how it ended; raises OutcomeNotRecorded if the database
+    refused that record on every attempt."""
     with app.app_context():
         job = db.session.get(Job, job_id)
         if job is None or job.finished:
             return
-        tool_name = job.tool
-        tool = app.extensions["drawbridge.tools"].tool(tool_name)
-        try:
-            job.result = tool.work(JobProgress(job_id), dict(job.arguments))
-            job.status = "completed"
-        except Cancelled:
-            db.session.rollback()
-            job = db.session.get(Job, job_id)
-            job.status = "cancelled"
-        except ToolError as error:
-            db.session.rollback()
-            job = db.session.get(Job, job_id)
-            job.status, job.error = "failed", str(error)
-        except Exception:
-            logger.exception("job_failed", extra={"job_id": job_id, "tool": tool_name})
-            db.session.rollback()
-            job = db.session.get(Job, job_id)
-            job.status, job.error = "failed", f"Internal error, reference {job_id}."
-        job.updated_at = utcnow()
-        db.session.commit()
+        tool_name, arguments = job.tool, dict(job.arguments)
+        outcome = _work(app.extensions["drawbridge.tools"].tool(tool_name), job_id, arguments)
+        for wait in _final_write_waits():
+            try:
+                record(job_id, outcome)
+                return
+            except SQLAlchemyError:
+                db.session.rollback()
+                logger.warning("job_final_write_failed", extra={"job_id": job_id, "tool": tool_name, "retry_in_seconds": wait}, exc_info=True)
+                if wait is None:
+                    raise OutcomeNotRecorded(outcome) from None
+                time.sleep(wait)
+
+
+def _work(tool: Any, job_id: str, arguments: dict[str, Any]) -> Outcome:
+    try:
+        return Outcome("completed", result=tool.work(JobProgress(job_id), arguments))
+    except Cancelled:
+        return Outcome("cancelled")
+    except ToolError as error:
+        return Outcome("failed", error=str(error))
+    except Exception:
+        logger.exception("job_failed", extra={"job_id": job_id, "tool": tool.name})
+        return Outcome("failed", error=f"Internal error, reference {job_id}.")
+    finally:
+        db.session.rollback()  # whatever the work left unfinished; the outcome is written afresh
+
+
+def _final_write_waits() -> list[float | None]:
+    """Seconds to wait after each failed attempt; None after the last one."""
+    return [FINAL_WRITE_FIRST_WAIT_SECONDS * 2**attempt for attempt in range(FINAL_WRITE_ATTEMPTS - 1)] + [None]
+
+
+def record(job_id: str, outcome: Outcome) -> bool:
+    """Write a job's final state, unless it already has one (the first final state stays: a client
+    may have read it). True if this call wrote it."""
+    job = db.session.get(Job, job_id, populate_existing=True)
+    if job is None or job.finished:
+        db.session.rollback()
+        return False
+    job.status, job.result, job.error, job.updated_at = outcome.status, outcome.result, outcome.error, utcnow()
+    if outcome.error is not None:
+        job.message = outcome.error  # not a stale "3 of 5 rows": the last word is why it ended
+    db.session.commit()
+    return True
 
 
 _app: Flask | None = None
@@ -154,14 +189,14 @@ def _worker_app() -> Flask:
 
 
 def view(job: Job) -> dict[str, Any]:
-    """A job as check_job_status shows it."""
-    shown: dict[str, Any] = {"job_id": job.id, "tool": job.tool, "status": job.status, "progress": job.progress}
+    """A job as check_job_status shows it; a job whose worker stopped is "failed", with why."""
+    shown: dict[str, Any] = {"job_id": job.id, "tool": job.tool, "status": "failed" if job.status == "interrupted" else job.status, "progress": job.progress}
     if job.total is not None:
         shown["total"] = job.total
     if job.message:
         shown["message"] = job.message
     if job.status == "completed":
         shown["result"] = job.result
-    if job.status == "failed":
+    if job.status in ("failed", "interrupted"):
         shown["error"] = job.error
     return shown

@@ -30,6 +30,7 @@ class Job(db.Model):
     subject: Mapped[str] = mapped_column(String(200))
     tool: Mapped[str] = mapped_column(String(128))
     arguments: Mapped[dict] = mapped_column(JSON)
+    # working, then one of FINAL_STATUSES; "interrupted": the worker running it stopped (shown as failed)
     status: Mapped[str] = mapped_column(String(20), default="working")
     progress: Mapped[float] = mapped_column(default=0.0)
     total: Mapped[float | None]
@@ -40,9 +41,11 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    FINAL_STATUSES = ("completed", "failed", "cancelled", "interrupted")
+
     @property
     def finished(self) -> bool:
-        return self.status in ("completed", "failed", "cancelled")
+        return self.status in self.FINAL_STATUSES
 
 
 class AuditRecord(db.Model):

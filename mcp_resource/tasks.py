@@ -10,11 +10,12 @@ from marshmallow import ValidationError
 
 from mcp_resource import jobs
 from mcp_resource.auth import Principal
-from mcp_resource.errors import InvalidParams
+from mcp_resource.errors import InternalError, InvalidParams
 from mcp_resource.models import Job
 from mcp_resource.tools.base import Tool, ToolResult, describe_invalid
 
 EXTENSION = "io.modelcontextprotocol/tasks"
+TASK_STATUSES = {"working": "working", "cancelled": "cancelled", "interrupted": "failed"}  # others: completed
 
 
 def declared(client_capabilities: dict[str, Any]) -> bool:
@@ -33,10 +34,11 @@ def create(principal: Principal, tool: Tool, arguments: dict[str, Any]) -> dict[
 
 def view(job: Job) -> dict[str, Any]:
     """The task as tasks/get shows it. A tool failure is a completed task whose result has isError,
-    exactly what the call would have returned synchronously."""
+    exactly what the call would have returned synchronously; a job whose worker stopped is a failed
+    task with the JSON-RPC error a synchronous call cut short would have had, and why."""
     task: dict[str, Any] = {
         "taskId": job.id,
-        "status": "working" if job.status == "working" else ("cancelled" if job.status == "cancelled" else "completed"),
+        "status": TASK_STATUSES.get(job.status, "completed"),
         "createdAt": job.created_at.isoformat(),
         "lastUpdatedAt": job.updated_at.isoformat(),
         "ttlMs": jobs.KEEP_FINISHED_MS,
@@ -48,6 +50,8 @@ def view(job: Job) -> dict[str, Any]:
         task["result"] = ToolResult(text=json.dumps(job.result)).to_mcp()
     elif job.status == "failed":
         task["result"] = ToolResult(text=job.error or "The job failed.", is_error=True).to_mcp()
+    elif job.status == "interrupted":
+        task["error"] = {"code": InternalError.code, "message": job.error}
     return task
 
 

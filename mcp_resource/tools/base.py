@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Annotations:
-    """MCP tool annotations: hints to the client, never a security boundary."""
+    """MCP tool annotations: hints to the client, never a security boundary. `idempotent` is also
+    the tool's word that its job may run once more when the worker running it died."""
 
     read_only: bool = False
     destructive: bool = False

@@ -30,7 +30,8 @@ class RunReport(Tool):
     name = "run_report"
     description = "Start a report on sales, orders or posts as a job and return its job id at once."
     scope = "reports:run"
-    annotations = Annotations(read_only=True)
+    # Idempotent: a report whose worker died is run once more (mcp_resource/job_runners.py).
+    annotations = Annotations(read_only=True, idempotent=True)
     Input = RunReportInput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:

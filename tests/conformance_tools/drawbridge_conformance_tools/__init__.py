@@ -10,6 +10,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from drawbridge_conformance_tools.scopes import SCOPE
+from mcp_resource import jobs
 from mcp_resource.errors import InputRequired, ToolError
 from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
@@ -62,6 +63,30 @@ class ToolWithProgress(Tool):
             if step < steps:
                 time.sleep(args["step_seconds"])
         return ToolResult(text=f"Progress tool finished after {steps} steps.")
+
+
+class SlowJobInput(Schema):
+    steps = json_fields.Integer(load_default=3, validate=lambda n: 1 <= n <= 1000)
+    step_ms = json_fields.Integer(load_default=500, validate=lambda ms: 0 <= ms <= 5000)
+
+
+class SlowJob(Tool):
+    """A job that is not idempotent (no annotation says so): if its worker dies, it is not run again."""
+
+    name = "test_slow_job"
+    description = "Count steps slowly as a job and return its job id at once."
+    scope = SCOPE
+    Input = SlowJobInput
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        job = jobs.submit(call.principal, self.name, args)
+        return ToolResult.json({"job_id": job.id, "status": job.status})
+
+    def work(self, job: jobs.JobProgress, args: dict[str, Any]) -> dict[str, Any]:
+        for step in range(1, args["steps"] + 1):
+            job.report(step, args["steps"], f"step {step} of {args['steps']}")
+            time.sleep(args["step_ms"] / 1000)
+        return {"steps": args["steps"]}
 
 
 class ErrorHandling(Tool):
