@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+import redis
 from flask.cli import with_appcontext
 
 from authserver import keys as signing_keys
@@ -21,6 +22,13 @@ from authserver.clients import (
 from authserver.oauth import initial_access_tokens
 from authserver.users import UserSpecError, create_user, disable_user, enable_user, set_password
 from shared.app import current_settings
+
+# A disable is committed to the database before its revocation goes to Redis (clients.disable_client).
+REVOCATION_NOT_WRITTEN = (
+    "{who}: disabled in the database (no new tokens; {what} void), but Redis is unreachable, so its "
+    "access tokens are not yet void at the MCP server (which refuses every call while Redis is down). "
+    "Run `{again}` again once Redis answers."
+)
 
 
 @click.group(help="Manage OAuth clients.")
@@ -65,6 +73,8 @@ def disable(client_id: str) -> None:
         disable_client(client_id)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
+    except redis.RedisError as error:
+        raise click.ClickException(REVOCATION_NOT_WRITTEN.format(who=client_id, what="refresh tokens and codes", again=f"drawbridge clients disable {client_id}")) from error
     click.echo(f"{client_id}: disabled; its tokens no longer work.")
 
 
@@ -77,6 +87,8 @@ def enable(client_id: str) -> None:
         enable_client(client_id)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
+    except redis.RedisError as error:
+        raise click.ClickException(f"{client_id}: nothing changed, Redis is unreachable; run this again once it answers.") from error
     click.echo(f"{client_id}: enabled.")
 
 
@@ -183,6 +195,8 @@ def disable_user_command(email: str) -> None:
         user = disable_user(email)
     except UserSpecError as error:
         raise click.UsageError(str(error)) from error
+    except redis.RedisError as error:
+        raise click.ClickException(REVOCATION_NOT_WRITTEN.format(who=email, what="sessions, refresh tokens and codes", again=f"drawbridge users disable {email}")) from error
     click.echo(f"{user.email}: disabled; their sessions and tokens no longer work.")
 
 
@@ -195,6 +209,8 @@ def enable_user_command(email: str) -> None:
         user = enable_user(email)
     except UserSpecError as error:
         raise click.UsageError(str(error)) from error
+    except redis.RedisError as error:
+        raise click.ClickException(f"{email}: nothing changed, Redis is unreachable; run this again once it answers.") from error
     click.echo(f"{user.email}: enabled.")
 
 

@@ -129,6 +129,7 @@ def update_registered_client(client: Client, metadata: dict[str, Any]) -> None:
 def delete_client(client: Client) -> None:
     """Remove a client (RFC 7592 section 2.3); every token it holds fails at once."""
     client_id = client.client_id
+    cutoffs.void_access_tokens(revocation.CLIENT, client_id, utcnow())  # first: without Redis nothing changes (503)
     cutoffs.withdraw(revocation.CLIENT, client_id)
     db.session.delete(client)
     db.session.commit()
@@ -137,7 +138,9 @@ def delete_client(client: Client) -> None:
 
 
 def disable_client(client_id: str) -> Client:
-    """Stop a client: the token endpoint refuses it and every token it holds fails at once."""
+    """Stop a client: the token endpoint refuses it and every token it holds fails at once. The
+    database change is committed first; if Redis then cannot take the access tokens' revocation
+    (redis.RedisError), the client stays disabled and running this again writes the revocation."""
     client = _find(client_id)
     if client.disabled_at is None:
         cutoffs.withdraw(revocation.CLIENT, client_id)
@@ -145,6 +148,7 @@ def disable_client(client_id: str) -> Client:
         db.session.commit()
         _forget(client_id)
         logger.warning("client_disabled", extra={"disabled_client_id": client_id})
+    cutoffs.void_access_tokens(revocation.CLIENT, client_id, client.disabled_at)
     return client
 
 

@@ -34,13 +34,19 @@ RESTORE_AFTER_SECONDS = math.ceil(CLIENT_CACHE_SECONDS) + 2
 
 
 def withdraw(kind: str, identifier: str) -> None:
-    """Void the access tokens, refresh tokens and codes of a client (`revocation.CLIENT`, its
-    client_id) or a person (`revocation.PERSON`, the user id); the caller commits its own change."""
-    span = _token_span_seconds()
-    now = int(time.time())
-    _revocations().void_issued_before(kind, identifier, now + span, now + 2 * span)
+    """Void the refresh tokens and unused codes of a client (`revocation.CLIENT`, its client_id) or
+    a person (`revocation.PERSON`, the user id); the caller commits, then calls `void_access_tokens`."""
     db.session.execute(update(Grant).where(_owned(Grant, kind, identifier), Grant.revoked_at.is_(None)).values(revoked_at=utcnow()))
     db.session.execute(delete(AuthorizationCode).where(_owned(AuthorizationCode, kind, identifier), AuthorizationCode.used_at.is_(None)))
+
+
+def void_access_tokens(kind: str, identifier: str, withdrawn_at: datetime) -> None:
+    """The revocation-set entry voiding the access tokens of a client or person withdrawn at
+    `withdrawn_at`. The same entry however often it is written, so a command that could not write
+    it (Redis unreachable: redis.RedisError) can simply be run again."""
+    span = _token_span_seconds()
+    moment = revocation.epoch(withdrawn_at)
+    _revocations().void_issued_before(kind, identifier, moment + span, moment + 2 * span)
 
 
 def restore(kind: str, identifier: str, withdrawn_at: datetime) -> None:

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
+import redis
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from authserver.extensions import authorization
 from authserver.keys import KEY_CACHE_SECONDS, NoSigningKeyError
 from authserver.views.pages import error_page
+from shared.db import UNAVAILABLE_RETRY_AFTER_SECONDS
+from shared.db import unavailable as database_unavailable
 from shared.hosts import UnknownHost
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN_HOST = "This server does not answer for that host."
+UNAVAILABLE = "The service is unavailable for a moment; retry in a few seconds."
+
+
+class TemporarilyUnavailableError(OAuth2Error):
+    """RFC 6749 section 4.1.2.1: the server cannot handle the request now, but can later."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
 
 
 def init_app(app: Flask) -> None:
@@ -33,6 +47,23 @@ def init_app(app: Flask) -> None:
         logger.error("no_signing_key", extra={"reason": str(error)})
         body = jsonify(error="temporarily_unavailable", error_description="The server cannot sign tokens right now; retry later.")
         return body, 503, {"Retry-After": str(KEY_CACHE_SECONDS)}  # keys are read again by then
+
+    @app.errorhandler(SQLAlchemyError)
+    @app.errorhandler(psycopg.Error)
+    @app.errorhandler(redis.RedisError)
+    def backend_error(error: Exception) -> Response | tuple[str, int, dict[str, str]] | tuple[Response, int]:
+        # The database unreachable or silent past DRAWBRIDGE_DATABASE_TIMEOUT_SECONDS, or Redis
+        # (login throttle, registration counter, revocations) unreachable: RFC 6749 4.1.2.1's
+        # temporarily_unavailable, or the error page for a person. Anything else is our fault.
+        if isinstance(error, (SQLAlchemyError, psycopg.Error)) and not database_unavailable(error):
+            return unexpected_error(error)
+        logger.warning("backend_unavailable", extra={"error": type(error).__name__, "path": request.path})
+        retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
+        if wants_html():
+            return *error_page("Temporarily unavailable", UNAVAILABLE, 503), retry
+        response = authorization.handle_error_response(None, TemporarilyUnavailableError(UNAVAILABLE))
+        response.headers.update(retry)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int] | tuple[str, int]:

@@ -58,7 +58,9 @@ def set_password(email: str, password: str) -> User:
 
 
 def disable_user(email: str) -> User:
-    """The person can no longer log in; their sessions end and every token issued for them fails at once."""
+    """The person can no longer log in; their sessions end and every token issued for them fails at
+    once. As with clients.disable_client, the database change is committed before the revocation
+    goes to Redis, and running this again writes a revocation Redis could not take."""
     user = _find(email)
     if user.disabled_at is None:
         cutoffs.withdraw(revocation.PERSON, str(user.id))
@@ -66,6 +68,7 @@ def disable_user(email: str) -> User:
         end_sessions(user)
         db.session.commit()
         logger.warning("user_disabled", extra={"user_id": user.id})
+    cutoffs.void_access_tokens(revocation.PERSON, str(user.id), user.disabled_at)
     return user
 
 

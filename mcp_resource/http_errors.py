@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 import redis
 from flask import Flask, Response, g, jsonify
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
 from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable, MisdirectedRequest
+from mcp_resource.guardrails import unavailable as refusals
 from mcp_resource.guardrails.audit import AuditUnavailable
 from mcp_resource.guardrails.ratelimit import LimiterUnavailable
 from mcp_resource.resource_metadata import metadata_url
 from shared import metrics, scopes
 from shared.app import current_settings
+from shared.db import UNAVAILABLE_RETRY_AFTER_SECONDS
+from shared.db import unavailable as database_unavailable
 from shared.hosts import UnknownHost
 
 logger = logging.getLogger(__name__)
-KEYS_RETRY_AFTER_SECONDS = 5
+RETRY_AFTER_SECONDS = UNAVAILABLE_RETRY_AFTER_SECONDS
 
 
 def init_app(app: Flask) -> None:
@@ -33,8 +38,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(LimiterUnavailable)
     def limiter_unavailable(error: LimiterUnavailable) -> tuple[Response, int, dict[str, str]]:
-        failure = InternalError("Rate limits cannot be checked right now; retry shortly.")
-        return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
+        return unavailable(error, "Rate limits cannot be checked right now; retry shortly.", "rate limiter unavailable")
 
     @app.errorhandler(AuthError)
     def auth_error(error: AuthError) -> tuple[Response, int, dict[str, str]]:
@@ -44,20 +48,27 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(KeysUnavailable)
     def keys_unavailable(error: KeysUnavailable) -> tuple[Response, int, dict[str, str]]:
-        failure = InternalError("Temporarily unable to verify access tokens; retry shortly.")
-        return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
+        return unavailable(error, "Temporarily unable to verify access tokens; retry shortly.", "signing keys unavailable")
 
     @app.errorhandler(AuditUnavailable)
     def audit_unavailable(error: AuditUnavailable) -> tuple[Response, int, dict[str, str]]:
-        failure = InternalError("The call could not be recorded, so it is not acknowledged; retry shortly.")
-        return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
+        return unavailable(error, "The call could not be recorded, so it is not acknowledged; retry shortly.", "audit unavailable")
 
     @app.errorhandler(redis.RedisError)
     def redis_unavailable(error: redis.RedisError) -> tuple[Response, int, dict[str, str]]:
         # Sessions, revocations and streams live in Redis: without it, say so and when to retry.
-        logger.warning("redis_unavailable", exc_info=True)
-        failure = InternalError("A backing service is unavailable; retry shortly.")
-        return jsonify(jsonrpc.failure(failure)), 503, {"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)}
+        logger.warning("redis_unavailable", extra={"error": type(error).__name__})
+        return unavailable(error, "A backing service is unavailable; retry shortly.", "redis unavailable")
+
+    @app.errorhandler(SQLAlchemyError)
+    @app.errorhandler(psycopg.Error)
+    def database_error(error: Exception) -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+        # Unreachable, gone or silent past DRAWBRIDGE_DATABASE_TIMEOUT_SECONDS: 503; anything else
+        # the database says is a fault of ours.
+        if not database_unavailable(error):
+            return unexpected_error(error)
+        logger.warning("database_unavailable", extra={"error": type(error).__name__})
+        return unavailable(error, "The database is unavailable; retry shortly.", "database unavailable")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
@@ -69,6 +80,13 @@ def init_app(app: Flask) -> None:
         logger.exception("unhandled_exception")
         failure = InternalError(f"Internal error, reference {g.get('request_id', '')}.")
         return jsonify(jsonrpc.failure(failure)), 500
+
+
+def unavailable(cause: BaseException, message: str, reason: str) -> tuple[Response, int, dict[str, str]]:
+    """503 with Retry-After and a JSON-RPC error; a tools/call refused so is audited (guardrails/unavailable.py)."""
+    refusals.record(cause, reason)
+    metrics.ERRORS.labels("mcp_resource", "unavailable").inc()
+    return jsonify(jsonrpc.failure(InternalError(message))), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def bearer_challenge(error: AuthError) -> str:

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared import logging as drawbridge_logging
 from shared import metrics
 from shared import redis as drawbridge_redis
-from shared.db import db
+from shared.db import bounded_waits, db, release_session
 from shared.health import bp as health_bp
 from shared.settings import Settings
 
@@ -28,13 +28,18 @@ def configure_app(app: Flask, settings: Settings, service: str) -> None:
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        # Migrations and jobs (the CLI) may run long statements; requests never should.
+        SQLALCHEMY_ENGINE_OPTIONS={
+            **engine_options(settings.database_url),
+            **bounded_waits(settings.database_url, settings.database_timeout_seconds, bound_answers=service != "cli"),
+        },
     )
     drawbridge_logging.configure(service, settings.log_level)
     drawbridge_logging.init_app(app)
     app.session_interface = CookieSessionInterface()
     app.before_request(take_turns)
     db.init_app(app)
+    app.teardown_appcontext(release_session)
     app.extensions["drawbridge.redis"] = drawbridge_redis.connect(settings.redis_url)
     app.register_blueprint(health_bp)
     metrics.init_app(app)

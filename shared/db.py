@@ -1,10 +1,21 @@
-"""The one Flask-SQLAlchemy database both services use, with stable constraint names."""
+"""The one Flask-SQLAlchemy database both services use, with stable constraint names, bounded
+waits, and what counts as the database being unavailable."""
 
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
+import psycopg
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -38,3 +49,66 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# What a client is told to wait when the database cannot answer: about one restart or failover step.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+# Unreachable, gone, or silent past the bounded wait (psycopg's pool timeouts are OperationalErrors
+# too), as opposed to a statement the database refused.
+_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached or did not answer in time."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _UNAVAILABLE)
+
+
+class BoundedConnection(psycopg.Connection[Any]):
+    """A psycopg connection that waits at most `answer_timeout_seconds` for any answer. A frozen
+    server (SIGSTOP, a stalled disk, a partition that keeps TCP up) otherwise holds a request for
+    ever: its kernel still acknowledges what we send, so no socket or keepalive timeout fires. Past
+    the bound the connection is closed (its state is unknown), which SQLAlchemy sees as a disconnect."""
+
+    answer_timeout_seconds: float | None = None
+
+    def wait(self, gen: Any, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        bound = timeout if timeout is not None else self.answer_timeout_seconds
+        try:
+            return super().wait(gen, *args, timeout=bound, **kwargs)
+        except psycopg.errors._WaitTimeout:  # noqa: SLF001 - psycopg's own signal that `timeout` passed
+            self.pgconn.finish()
+            raise psycopg.OperationalError(f"the database did not answer within {bound} s") from None
+
+
+def connector(database_url: str, timeout_seconds: int, bound_answers: bool = True) -> Callable[[], BoundedConnection]:
+    """SQLAlchemy's `creator`: a connection made within `timeout_seconds`, and, with
+    `bound_answers`, waiting no longer than that for any answer."""
+    return functools.partial(_connect, database_url, timeout_seconds, bound_answers)
+
+
+def _connect(database_url: str, timeout_seconds: int, bound_answers: bool) -> BoundedConnection:
+    connection = BoundedConnection.connect(database_url, connect_timeout=timeout_seconds)
+    if bound_answers:
+        connection.answer_timeout_seconds = timeout_seconds
+    return connection
+
+
+def bounded_waits(database_url: str, timeout_seconds: int, bound_answers: bool) -> dict[str, Any]:
+    """Engine options so that no wait on PostgreSQL is unbounded: for a pooled connection, for a
+    new one, and (for the services; not for migrations or jobs) for each answer."""
+    if database_url.startswith("sqlite"):
+        return {}
+    return {"pool_timeout": timeout_seconds, "creator": connector(database_url, timeout_seconds, bound_answers)}
+
+
+def release_session(exception: BaseException | None) -> None:
+    """End the request's session without letting a dead connection turn the answer into a 500:
+    rolling back on a connection the database dropped mid-request raises, and outside Flask's
+    error handlers (gevent would answer a plain-text 500). Registered after Flask-SQLAlchemy's own
+    teardown, so it runs first; nothing is lost, since whatever was committed is committed."""
+    try:
+        db.session.remove()
+    except sa_exc.SQLAlchemyError:
+        logger.warning("session_release_failed", exc_info=True)

@@ -62,6 +62,7 @@ class Settings:
     rate_limit_on_redis_failure: str = "fail-open"
     audit_retention_days: int = 90
     audit_max_argument_bytes: int = 16384
+    database_timeout_seconds: int = 5
     metrics_token: str = ""
     log_level: str = "INFO"
     # Secrets at rest: the first key encrypts signing keys, every key decrypts (so a new one can be
@@ -111,6 +112,7 @@ class Settings:
             "rate_limit_per_minute": reader.integer("DRAWBRIDGE_RATE_LIMIT_PER_MINUTE", 120, 1, 1_000_000),
             "audit_retention_days": reader.integer("DRAWBRIDGE_AUDIT_RETENTION_DAYS", 90, 1, 36500),
             "audit_max_argument_bytes": reader.integer("DRAWBRIDGE_AUDIT_MAX_ARGUMENT_BYTES", 16384, 0, 1024 * 1024),
+            "database_timeout_seconds": reader.integer("DRAWBRIDGE_DATABASE_TIMEOUT_SECONDS", 5, 2, 300),
             "metrics_token": reader.text("DRAWBRIDGE_METRICS_TOKEN", ""),
             "rate_limit_on_redis_failure": reader.choice(
                 "DRAWBRIDGE_RATE_LIMIT_ON_REDIS_FAILURE", ("fail-open", "fail-closed"), "fail-open"

@@ -23,7 +23,7 @@ from mcp_resource.models import AuditRecord
 from mcp_resource.tools.base import Tool
 from shared import metrics
 from shared.app import current_settings
-from shared.db import db, utcnow
+from shared.db import connector, db, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ COLUMNS = (
 )
 # Calls refused before they ran keep no argument values, only their size: their arguments were
 # never accepted by any tool, and refusals cost the caller nothing (not even its rate limit).
-REFUSED_BEFORE_RUNNING = frozenset({"refused", "rate_limited", "invalid"})
+REFUSED_BEFORE_RUNNING = frozenset({"refused", "rate_limited", "invalid", "unavailable"})
 TOOL_MAX_CHARS = 128  # the column's length
 ERROR_MAX_CHARS = 4096  # an error may quote what the caller sent (an unknown tool's name)
 # The metrics label of every name that is not a tool switched on: names a caller invents would each
@@ -83,6 +83,9 @@ class AuditWriter:
     def __init__(self, app: Flask) -> None:
         self._engine: Engine | None = None
         self._connection: Connection | None = None
+        url, timeout = app.config["SETTINGS"].database_url, app.config["SETTINGS"].database_timeout_seconds
+        # The requests' bounded waits: a frozen database fails the batch instead of holding the writer.
+        self._bounded = {} if url.startswith("sqlite") else {"creator": connector(url, timeout)}
         self._batcher: Batcher[dict[str, Any], Failed | None] = Batcher(
             "audit-writer", self.commit, self.MAX_BATCH, self.WAIT_SECONDS, app.app_context
         )
@@ -153,7 +156,7 @@ class AuditWriter:
         """A connection of the writer's own, outside the requests' pool: requests waiting for their
         audit rows may hold every pooled connection, and the writer must never wait behind them."""
         if self._engine is None:  # made in the writer's thread, after gunicorn forked the worker
-            self._engine = create_engine(db.engine.url, poolclass=NullPool)
+            self._engine = create_engine(db.engine.url, poolclass=NullPool, **self._bounded)
         connection = self._engine.connect()
         if connection.dialect.name == "postgresql":
             return connection.execution_options(isolation_level="AUTOCOMMIT")

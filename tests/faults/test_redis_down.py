@@ -1,0 +1,31 @@
+"""Redis stopped: refused tool calls keep their audit rows, logins wait rather than go unthrottled,
+and disabling a client keeps its database change and says what is left to do (issue #19)."""
+
+from __future__ import annotations
+
+from authserver.cli import disable
+from tests.faults.outage import CALL, assert_jsonrpc_unavailable, assert_page_unavailable, token_request, warm_stack
+
+
+def test_with_redis_down_refusals_are_audited_logins_wait_and_a_disable_is_kept(fault_stack):
+    warm = warm_stack(fault_stack)
+    fault_stack.redis.crash()
+
+    assert_jsonrpc_unavailable(warm.modern("tools/call", CALL))
+    assert_jsonrpc_unavailable(warm.legacy("tools/call", CALL))
+    rows = fault_stack.sql("SELECT tool, outcome, error, arguments FROM audit_records WHERE client_id = %s", warm.machine.client_id)
+    assert [(tool, outcome, arguments) for tool, outcome, _, arguments in rows] == [("list_posts", "unavailable", None)] * 2
+    assert all(error for *_, error, _ in rows)
+
+    # The login throttle lives in Redis: without it a login is refused (503), never let through unthrottled.
+    assert_page_unavailable(warm.login())
+
+    result = fault_stack.app_context().test_cli_runner().invoke(disable, [warm.machine.client_id])
+    assert result.exit_code == 1 and "Run `drawbridge clients disable" in result.output
+    assert fault_stack.sql("SELECT disabled_at IS NOT NULL FROM oauth_clients WHERE client_id = %s", warm.machine.client_id) == [(True,)]
+    assert token_request(fault_stack, warm.machine).status_code == 401  # no new tokens meanwhile
+
+    fault_stack.redis.start()
+    result = fault_stack.app_context().test_cli_runner().invoke(disable, [warm.machine.client_id])
+    assert result.exit_code == 0, result.output
+    assert fault_stack.redis.client().keys(f"drawbridge:revoked:client:{warm.machine.client_id}")
