@@ -17,6 +17,8 @@ from typing import Any, Generic, TypeVar
 
 import redis
 
+from shared import graceful_stop
+
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
 
@@ -61,6 +63,7 @@ class Batcher(Generic[Item, Answer]):
         self._queue: queue.Queue[_Pending[Item, Answer]] = queue.Queue()
         self._started = False
         self._lock = threading.Lock()
+        graceful_stop.drain_before_exit(self)
 
     def submit(self, item: Item) -> Answer:
         self._ensure_started()
@@ -71,6 +74,11 @@ class Batcher(Generic[Item, Answer]):
         if pending.error is not None:
             raise pending.error
         return pending.answer  # type: ignore[return-value]
+
+    def drain(self, seconds: float) -> None:
+        """Wait, at most `seconds`, until every item submitted so far is flushed: a stopping worker
+        commits the rows of the calls it cut short, whose callers no longer wait for them."""
+        graceful_stop.wait(lambda: self._queue.unfinished_tasks > 0, time.monotonic() + seconds)
 
     def _ensure_started(self) -> None:
         if not self._started:
@@ -96,6 +104,7 @@ class Batcher(Generic[Item, Answer]):
                             pending.answer = answer
                 for pending in batch:
                     pending.done.set()
+                    self._queue.task_done()
 
     def _next_batch(self) -> Iterator[_Pending[Item, Answer]]:
         yield self._queue.get()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
 
 import click
@@ -81,13 +83,34 @@ def _switch(name: str, enabled: bool) -> None:
 
 
 @click.command(help="Run the job worker: long tool work (reports) from the Redis queue.")
+@click.option("--check", is_flag=True, help="Run no worker: exit 0 if one of this host is running and registered in Redis, else 1 (a health check).")
 @with_appcontext
-def worker() -> None:
+def worker(check: bool) -> None:
     client = current_app.extensions["drawbridge.redis"]
     if client is None:
         raise click.UsageError("The worker needs REDIS_URL; without Redis, jobs run inside the MCP server.")
+    if check:
+        # rq's registry lists a worker until its heartbeat key expires (worker_ttl + 60 s after its
+        # last heartbeat, so a hung worker drops out); one killed outright is seen by its pid.
+        here = [w.name for w in Worker.all(connection=client) if w.hostname == socket.gethostname() and _running(w.pid)]
+        if not here:
+            raise SystemExit(f"No job worker of {socket.gethostname()} is running and registered in Redis.")
+        click.echo(f"Job workers of this host: {', '.join(here)}.")
+        return
     jobs.prepare_worker()
     job_runners.worker(client).work(with_scheduler=False)
+
+
+def _running(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
 
 
 @click.group(help="The audit trail of tool calls.")

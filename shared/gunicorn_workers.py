@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import logging
 import socket
+import struct
+import termios
+import time
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
-from types import TracebackType
+from types import FrameType, TracebackType
+from typing import Any
 
 import gevent
-from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
+from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
-from shared import request_head, request_stream
+from shared import graceful_stop, request_head, request_stream
 
 logger = logging.getLogger(__name__)
+
+# The arbiter SIGKILLs a worker graceful_timeout after its SIGTERM: the calls in flight get that
+# long less this margin, which leaves time to cut off the rest and flush what they queued.
+STOP_MARGIN_SECONDS = 3.0
+DRAIN_SECONDS = 1.0
 
 
 class PyWSGIWorker(GeventPyWSGIWorker):
@@ -26,11 +37,68 @@ class PyWSGIWorker(GeventPyWSGIWorker):
     read and write, so a connection that sends nothing for that long, between requests or in the
     middle of one, is closed; and it bounds the request line, the headers and the body each as a
     whole (gunicorn's worker bounds the head), so a client trickling a byte at a time cannot hold
-    one for longer either."""
+    one for longer either.
+
+    On SIGTERM (the arbiter's graceful stop, or its own restart of this worker) the worker stops
+    accepting connections, closes its idle keep-alive connections, ends its open streams with a
+    retry hint, lets the calls in flight finish within graceful_timeout less STOP_MARGIN_SECONDS,
+    cuts off what is left, and flushes the rows those calls queued before it exits."""
 
     def init_process(self) -> None:
         self.wsgi_handler = handler_class(idle_timeout=self.cfg.keepalive)
+        self.servers: list[PyWSGIServer] = []
+        self.server_class = self._server  # gunicorn calls it once per listening socket
+        self.stopping: gevent.Greenlet | None = None
         super().init_process()
+
+    def _server(self, *args: Any, **kwargs: Any) -> PyWSGIServer:
+        server = PyWSGIServer(*args, **kwargs)
+        server.idle_handlers = set()  # handlers waiting for a next request on their connection
+        self.servers.append(server)
+        return server
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self.stopping is None:  # a signal handler must not block: the stop runs in a greenlet
+            self.stopping = gevent.spawn(self.stop_gracefully)
+
+    def run(self) -> None:
+        super().run()  # returns once no connection is left, or after gunicorn's own timeout
+        if self.stopping is not None:
+            self.stopping.join()
+
+    def stop_gracefully(self) -> None:
+        """The steps of the stop, in order; gunicorn's `run` exits once no connection is left."""
+        bound_seconds = max(self.cfg.graceful_timeout - STOP_MARGIN_SECONDS, 0)
+        deadline = time.monotonic() + bound_seconds
+        for server in self.servers:
+            server.close()  # the listening socket: new connections go to other workers
+        graceful_stop.begin()  # streams end with their retry hint
+        for server in self.servers:
+            _close_idle_connections(server)
+        graceful_stop.wait(lambda: self._busy() or graceful_stop.work_in_flight(), deadline)
+        if self._busy():
+            logger.warning("graceful_stop_timed_out", extra={"after_seconds": bound_seconds})
+            for server in self.servers:
+                server.pool.kill(block=True, timeout=1)
+        graceful_stop.drain(DRAIN_SECONDS)  # rows the cut-off calls queued are committed
+
+    def _busy(self) -> bool:
+        return any(server.pool.free_count() != server.pool.size for server in self.servers)
+
+
+def _close_idle_connections(server: PyWSGIServer) -> None:
+    """Close the keep-alive connections waiting for a next request (their clients open a new one,
+    elsewhere), except where the request has already arrived: that one is served first."""
+    for handler in list(server.idle_handlers):
+        with contextlib.suppress(OSError):  # the client may have closed it meanwhile
+            if not _unread_bytes(handler.socket):
+                handler.socket.shutdown(socket.SHUT_RDWR)
+
+
+def _unread_bytes(connection: socket.socket) -> int:
+    """Bytes received on `connection` and not yet read (FIONREAD), without blocking."""
+    return struct.unpack("i", fcntl.ioctl(connection.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 class RequestHeadTimeout(ValueError):
@@ -61,8 +129,13 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
             super().handle()
 
         def read_requestline(self) -> str:
-            with gevent.Timeout(idle_timeout or None, socket.timeout("request line")):  # closes quietly
-                return super().read_requestline()
+            idle = self.server.idle_handlers  # a stopping worker closes these connections
+            idle.add(self)
+            try:
+                with gevent.Timeout(idle_timeout or None, socket.timeout("request line")):  # closes quietly
+                    return super().read_requestline()
+            finally:
+                idle.discard(self)
 
         def read_request(self, raw_requestline: str) -> bool:
             self.requestline = raw_requestline.rstrip()

@@ -18,13 +18,16 @@ from mcp_resource.events import EventLog, event_id, new_stream_id
 from mcp_resource.guardrails.streams import Lease
 from mcp_resource.notifications import Hub
 from mcp_resource.protocol import LOG_LEVELS
-from shared import metrics
+from shared import graceful_stop, metrics
 
 logger = logging.getLogger(__name__)
 
 KEEPALIVE = ": keep-alive\n\n"
 # How long a client waits before resuming a stream the server closed (SSE `retry`, SEP-1699).
 RETRY_MILLISECONDS = 1000
+# The last chunk of a stream its worker ended while stopping: the client reconnects after `retry`,
+# to another worker or instance.
+STOPPING = f": server stopping\nretry: {RETRY_MILLISECONDS}\n\n"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -39,9 +42,10 @@ def response(stream: Iterator[str]) -> Response:
 
 
 def held_response(lease: Lease, stream: Iterator[str], on_close: Callable[[], None] | None = None) -> Response:
-    """A stream that stays open until the client leaves, holding its caller's slot: renewed as it
-    sends, given back (and `on_close` run) when the server closes the response, started or not."""
-    answer = response(_renewing(lease, stream))
+    """A stream that stays open until the client leaves or the worker stops (it then ends with a
+    retry hint), holding its caller's slot: renewed as it sends, given back (and `on_close` run)
+    when the server closes the response, started or not."""
+    answer = response(_renewing(lease, graceful_stop.ends_on_stop(stream, STOPPING)))
     answer.call_on_close(lease.release)
     if on_close is not None:
         answer.call_on_close(on_close)
@@ -164,7 +168,10 @@ class StreamedRequest:
             self._closing.set()
 
     def start(self, work: Callable[[], dict[str, Any]]) -> Iterator[str]:
-        threading.Thread(target=self._run, args=(work,), name=f"mcp-request-{self.message_id}", daemon=True).start()
+        # Tracked: the work may outlive this response (a legacy client resumes elsewhere), and a
+        # stopping worker waits for it.
+        run = graceful_stop.tracked(self._run)
+        threading.Thread(target=run, args=(work,), name=f"mcp-request-{self.message_id}", daemon=True).start()
         if self.log is not None:
             # The priming event gives the client an id to resume from before anything else arrives.
             priming = f"id: {event_id(self.stream_id, 0)}\nretry: {RETRY_MILLISECONDS}\ndata:\n\n"
