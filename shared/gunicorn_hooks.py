@@ -15,7 +15,8 @@ def post_worker_init(worker: Any) -> None:
     walks the ~110,000 objects of an idle worker and stops every request in flight for it: 90 ms
     per collection on the bench machine, the tail of p99 at concurrency 64. And size the app's Redis
     pool for this worker's `worker_connections`."""
-    drawbridge_redis.fit_to_worker(worker.wsgi.extensions.get("drawbridge.redis"), worker.cfg.worker_connections)
+    extensions = getattr(worker.wsgi, "extensions", {})  # a Flask app of ours; tests also serve bare WSGI apps
+    drawbridge_redis.fit_to_worker(extensions.get("drawbridge.redis"), worker.cfg.worker_connections)
     gc.collect()
     gc.freeze()
 
