@@ -1,5 +1,8 @@
 """Legacy-era resumability: each streamed response's events, kept so a client can resume after
-`Last-Event-ID`. Redis streams when configured (any worker can replay); in process otherwise."""
+`Last-Event-ID`. Redis streams when configured (any worker can replay); in process otherwise.
+
+Reading never blocks: a stream waits for its log to grow on a wake-up flag (`watch`,
+mcp_resource/wakeups.py), so a waiting stream holds no Redis connection."""
 
 from __future__ import annotations
 
@@ -9,11 +12,13 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 
+from mcp_resource.wakeups import RedisWakeups, Wakeups
 from shared import redis as drawbridge_redis
 
 KEEP_SECONDS = 3600
@@ -44,6 +49,13 @@ def parse_event_id(value: str) -> tuple[str, int] | None:
 
 
 class EventLog(ABC):
+    def __init__(self, wakeups: Wakeups) -> None:
+        self.wakeups = wakeups
+
+    def watch(self, stream_id: str) -> AbstractContextManager[threading.Event]:
+        """A flag set whenever `stream_id` gets an event, while the block lasts."""
+        return self.wakeups.watch(stream_id)
+
     @abstractmethod
     def open(self, stream_id: str, session_id: str) -> None:
         """Start a stream owned by a session (only that session may resume it)."""
@@ -56,12 +68,17 @@ class EventLog(ABC):
         """Add an event; its sequence number is the stream's next (several writers may share a stream)."""
 
     @abstractmethod
-    def read(self, stream_id: str, after: int, timeout_seconds: float) -> list[Event]:
-        """Events after `after`, waiting up to the timeout for the first one."""
+    def read(self, stream_id: str, after: int) -> list[Event]:
+        """The events after `after` there are now (wait for more with `watch`)."""
 
 
 class RedisEventLog(EventLog):
+    """Appends publish their stream id on WAKE_CHANNEL, which each worker's listener hears."""
+
+    WAKE_CHANNEL = drawbridge_redis.key("events", "appended")
+
     def __init__(self, client: redis.Redis) -> None:
+        super().__init__(RedisWakeups(client, self.WAKE_CHANNEL))
         self.client = client
 
     def _key(self, stream_id: str) -> str:
@@ -81,10 +98,11 @@ class RedisEventLog(EventLog):
         pipe.xadd(key, {"m": json.dumps(message), "f": int(final)}, id=f"0-{seq}", maxlen=MAX_EVENTS_PER_STREAM)
         pipe.expire(key, KEEP_SECONDS)
         pipe.expire(key + ":seq", KEEP_SECONDS)
+        pipe.publish(self.WAKE_CHANNEL, stream_id)
         pipe.execute()
 
-    def read(self, stream_id: str, after: int, timeout_seconds: float) -> list[Event]:
-        found = self.client.xread({self._key(stream_id): f"0-{after}"}, block=max(1, int(timeout_seconds * 1000)))
+    def read(self, stream_id: str, after: int) -> list[Event]:
+        found = self.client.xread({self._key(stream_id): f"0-{after}"})
         return [
             Event(seq=int(entry_id.decode().split("-")[1]), message=json.loads(fields[b"m"]), final=fields[b"f"] == b"1")
             for _, entries in found
@@ -94,13 +112,14 @@ class RedisEventLog(EventLog):
 
 class LocalEventLog(EventLog):
     def __init__(self) -> None:
+        super().__init__(Wakeups())
         self._streams: dict[str, list[Event]] = {}
         self._owners: dict[str, str] = {}
         self._finished: deque[tuple[float, str]] = deque()
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
 
     def open(self, stream_id: str, session_id: str) -> None:
-        with self._changed:
+        with self._lock:
             while self._finished and time.monotonic() - self._finished[0][0] > KEEP_SECONDS:
                 _, old = self._finished.popleft()
                 self._streams.pop(old, None)
@@ -112,17 +131,16 @@ class LocalEventLog(EventLog):
         return self._owners.get(stream_id)
 
     def append(self, stream_id: str, message: dict[str, Any], final: bool) -> None:
-        with self._changed:
+        with self._lock:
             stream = self._streams.setdefault(stream_id, [])
             stream.append(Event(len(stream) + 1, message, final))
             if final:
                 self._finished.append((time.monotonic(), stream_id))
-            self._changed.notify_all()
+        self.wakeups.wake(stream_id)
 
-    def read(self, stream_id: str, after: int, timeout_seconds: float) -> list[Event]:
-        with self._changed:
-            self._changed.wait_for(lambda: any(e.seq > after for e in self._streams.get(stream_id, [])), timeout_seconds)
-            return [e for e in self._streams.get(stream_id, []) if e.seq > after]
+    def read(self, stream_id: str, after: int) -> list[Event]:
+        with self._lock:
+            return self._streams.get(stream_id, [])[after:]
 
 
 def for_client(client: redis.Redis | None) -> EventLog:

@@ -4,7 +4,8 @@ Kept in Redis when configured, so any worker or instance can serve any request o
 embedded default keeps them in process (one worker). A session unused for an hour ends, and any
 session after a day (its client then gets 404 and starts a new one, as the transports section
 requires); each caller (client and subject) may hold DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT live
-sessions; one more is 429.
+sessions; one more is 429. A 2024-11-05 session lives only while its stream renews it, so a message
+for a session no stream reads is refused instead of answered to nobody.
 """
 
 from __future__ import annotations
@@ -75,11 +76,12 @@ class SessionStore(ABC):
     def __init__(self, max_per_caller: int) -> None:
         self.max_per_caller = max_per_caller
 
-    def create(self, client_id: str, subject: str, protocol_version: str) -> Session:
-        """A new session, or 429 (RateLimited) if the caller already holds as many as allowed."""
+    def create(self, client_id: str, subject: str, protocol_version: str, idle_seconds: int = IDLE_TIMEOUT_SECONDS) -> Session:
+        """A new session that ends after `idle_seconds` unused, or 429 (RateLimited) if the caller
+        already holds as many as allowed."""
         # 256 random bits, URL-safe base64: visible ASCII, as the transports section requires.
         session = Session(secrets.token_urlsafe(SESSION_ID_BYTES), client_id, subject, protocol_version)
-        if not self._save_within_cap(session):
+        if not self._save_within_cap(session, idle_seconds):
             raise RateLimited(
                 f"Too many live sessions for this client ({self.max_per_caller}); end one with DELETE, "
                 f"or retry in {FULL_RETRY_AFTER_SECONDS} seconds.",
@@ -89,12 +91,13 @@ class SessionStore(ABC):
         return session
 
     @abstractmethod
-    def _save_within_cap(self, session: Session) -> bool:
+    def _save_within_cap(self, session: Session, idle_seconds: int) -> bool:
         """Save the session unless its caller holds max_per_caller live ones already."""
 
     @abstractmethod
-    def get(self, session_id: str) -> Session | None:
-        """The live session (its idle timer restarted), or None if unknown or ended."""
+    def get(self, session_id: str, idle_seconds: int | None = IDLE_TIMEOUT_SECONDS) -> Session | None:
+        """The live session, or None if unknown or ended; its idle timer restarted at `idle_seconds`
+        (None: left running)."""
 
     @abstractmethod
     def end(self, session_id: str) -> None: ...
@@ -107,15 +110,16 @@ class RedisSessionStore(SessionStore):
         self.pipeline = pipeline
         self.create_script = client.register_script(CREATE)
 
-    def _save_within_cap(self, session: Session) -> bool:
+    def _save_within_cap(self, session: Session, idle_seconds: int) -> bool:
         owner = drawbridge_redis.key("sessions", session.client_id, session.subject)
         record = json.dumps(asdict(session))
-        args = [session.session_id, record, IDLE_TIMEOUT_SECONDS, self.max_per_caller, drawbridge_redis.key("session", ""), OWNER_KEEP_SECONDS]
+        args = [session.session_id, record, idle_seconds, self.max_per_caller, drawbridge_redis.key("session", ""), OWNER_KEEP_SECONDS]
         return self.create_script(keys=[owner, drawbridge_redis.key("session", session.session_id)], args=args) == 1
 
-    def get(self, session_id: str) -> Session | None:
+    def get(self, session_id: str, idle_seconds: int | None = IDLE_TIMEOUT_SECONDS) -> Session | None:
         # Every request of a session reads it: in the pipeline shared with concurrent requests.
-        raw = self.pipeline.execute("GETEX", drawbridge_redis.key("session", session_id), "EX", IDLE_TIMEOUT_SECONDS)
+        name = drawbridge_redis.key("session", session_id)
+        raw = self.pipeline.execute("GET", name) if idle_seconds is None else self.pipeline.execute("GETEX", name, "EX", idle_seconds)
         session = Session(**json.loads(raw)) if raw else None
         if session is not None and session.outlived:
             self.end(session_id)
@@ -129,11 +133,11 @@ class RedisSessionStore(SessionStore):
 class LocalSessionStore(SessionStore):
     def __init__(self, max_per_caller: int) -> None:
         super().__init__(max_per_caller)
-        self._sessions: dict[str, tuple[Session, float]] = {}
+        self._sessions: dict[str, tuple[Session, float]] = {}  # with the moment it lapses
         self._by_caller: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
 
-    def _save_within_cap(self, session: Session) -> bool:
+    def _save_within_cap(self, session: Session, idle_seconds: int) -> bool:
         with self._lock:
             ids = self._by_caller.setdefault((session.client_id, session.subject), set())
             if len(ids) >= self.max_per_caller:  # as in Redis: prune only at the cap
@@ -141,20 +145,20 @@ class LocalSessionStore(SessionStore):
                 if len(ids) >= self.max_per_caller:
                     return False
             ids.add(session.session_id)
-            self._sessions[session.session_id] = (session, time.monotonic())
+            self._sessions[session.session_id] = (session, time.monotonic() + idle_seconds)
             return True
 
-    def get(self, session_id: str) -> Session | None:
+    def get(self, session_id: str, idle_seconds: int | None = IDLE_TIMEOUT_SECONDS) -> Session | None:
         with self._lock:
             session = self._live(session_id)
-            if session is not None:
-                self._sessions[session_id] = (session, time.monotonic())
+            if session is not None and idle_seconds is not None:
+                self._sessions[session_id] = (session, time.monotonic() + idle_seconds)
             return session
 
     def _live(self, session_id: str) -> Session | None:
         """The session if it has not lapsed (a lapsed one is dropped); the caller holds the lock."""
         found = self._sessions.get(session_id)
-        if found is not None and (time.monotonic() - found[1] > IDLE_TIMEOUT_SECONDS or found[0].outlived):
+        if found is not None and (time.monotonic() > found[1] or found[0].outlived):
             del self._sessions[session_id]
             return None
         return found[0] if found is not None else None

@@ -6,12 +6,17 @@ import gc
 import os
 from typing import Any
 
+from shared import redis as drawbridge_redis
+
 
 def post_worker_init(worker: Any) -> None:
     """Freeze what start-up made (the app, every imported module) out of the garbage collector's
     reach, so its full collections walk only what requests make. Each full collection otherwise
     walks the ~110,000 objects of an idle worker and stops every request in flight for it: 90 ms
-    per collection on the bench machine, the tail of p99 at concurrency 64."""
+    per collection on the bench machine, the tail of p99 at concurrency 64. And size the app's Redis
+    pool for this worker's `worker_connections`."""
+    extensions = getattr(worker.wsgi, "extensions", {})  # a Flask app of ours; tests also serve bare WSGI apps
+    drawbridge_redis.fit_to_worker(extensions.get("drawbridge.redis"), worker.cfg.worker_connections)
     gc.collect()
     gc.freeze()
 

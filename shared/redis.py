@@ -1,4 +1,5 @@
-"""Redis client from REDIS_URL, and the key names every service agrees on."""
+"""Redis client from REDIS_URL, on one blocking connection pool per process, and the key names
+every service agrees on."""
 
 from __future__ import annotations
 
@@ -6,18 +7,42 @@ import redis
 
 KEY_PREFIX = "drawbridge"
 SOCKET_TIMEOUT_SECONDS = 2.0
+# The most connections one process opens. Under gevent a request holds one only for a round trip
+# and no open stream holds one while it idles (mcp_resource/wakeups.py), so a few dozen serve a
+# worker's every concurrent request; and workers x instances x this stays well below Redis's
+# `maxclients` (10,000 by default).
+MAX_CONNECTIONS_PER_PROCESS = 128
+# A request that finds every connection in use waits this long for one (redis-py's default pool
+# refuses at once), then gets 503 with Retry-After like any other Redis failure.
+POOL_WAIT_SECONDS = 5.0
 
 
 def connect(url: str | None) -> redis.Redis | None:
-    """A client for REDIS_URL, or None on the embedded default (in-process stand-ins)."""
+    """A client for REDIS_URL, or None on the embedded default (in-process stand-ins). Every Redis
+    user of the process shares it, and so its one pool."""
     if not url:
         return None
-    return redis.Redis.from_url(
+    pool = redis.BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS_PER_PROCESS,
+        timeout=POOL_WAIT_SECONDS,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         health_check_interval=30,
     )
+    return redis.Redis(connection_pool=pool)
+
+
+def fit_to_worker(client: redis.Redis | None, worker_connections: int) -> None:
+    """Size the pool for a gevent worker: no more connections than it serves requests at once, plus
+    the one its event listener keeps."""
+    size = min(worker_connections + 1, MAX_CONNECTIONS_PER_PROCESS)
+    if client is None or size == client.connection_pool.max_connections:
+        return
+    pool = client.connection_pool
+    pool.disconnect()
+    pool.max_connections = size
+    pool.reset()
 
 
 def key(area: str, *parts: str) -> str:

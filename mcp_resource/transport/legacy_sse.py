@@ -4,6 +4,7 @@ whose first event names the endpoint; each POST /messages?session_id= is answere
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator
 
@@ -28,16 +29,18 @@ bp.before_request(check_origin)
 
 @bp.get("/sse")
 def open_stream() -> Response:
-    """The session lives as long as its stream: ended when the stream closes, kept alive while open."""
+    """The session lives as long as its stream: ended when the stream closes, and kept alive only
+    by the stream's renewals, so it lapses with them if the stream's worker dies."""
     principal = authenticate()
     lease = streams.hold(principal)
     sessions: SessionStore = current_app.extensions["drawbridge.sessions"]
+    idle_seconds = math.ceil(lease.lease_seconds)
     try:
-        session = sessions.create(principal.client_id, principal.subject, VERSION)
+        session = sessions.create(principal.client_id, principal.subject, VERSION, idle_seconds)
     except BaseException:  # over the session cap, or Redis away: the stream slot is not held
         lease.release()
         raise
-    lease.on_renew = lambda: sessions.get(session.session_id)
+    lease.on_renew = lambda: sessions.get(session.session_id, idle_seconds)
     log: EventLog = current_app.extensions["drawbridge.events"]
     log.open(session.session_id, session.session_id)
     endpoint = url_for("legacy_sse.post_message", session_id=session.session_id)
@@ -53,9 +56,10 @@ def open_stream() -> Response:
 @bp.post("/messages")
 def post_message() -> Response:
     principal = authenticate()
-    session = current_app.extensions["drawbridge.sessions"].get(request.args.get("session_id", ""))
+    # Only the stream renews the session: a message must not keep alive a session nobody reads.
+    session = current_app.extensions["drawbridge.sessions"].get(request.args.get("session_id", ""), idle_seconds=None)
     if session is None or not session.belongs_to(principal.client_id, principal.subject):
-        raise SessionNotFound("Session not found; open GET /sse again.")
+        raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.")
     message = jsonrpc.parse(read_body())
     if not message.is_request:
         return Response(status=202)

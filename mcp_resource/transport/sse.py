@@ -28,6 +28,9 @@ RETRY_MILLISECONDS = 1000
 # The last chunk of a stream its worker ended while stopping: the client reconnects after `retry`,
 # to another worker or instance.
 STOPPING = f": server stopping\nretry: {RETRY_MILLISECONDS}\n\n"
+# How often a stream the server may close early (StreamedRequest.close_stream) looks at its stop flag.
+STOP_POLL_SECONDS = 0.5
+TIMER_SLACK_SECONDS = 0.05
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -230,20 +233,27 @@ def _prefixed(first: str, rest: Iterator[str]) -> Iterator[str]:
 def replay(
     log: EventLog, stream_id: str, after: int, keepalive_seconds: float, stop: threading.Event | None = None
 ) -> Iterator[str]:
-    """A logged stream from just after `after` to its end (or until `stop`), with keep-alives."""
-    wait = min(keepalive_seconds, 0.5) if stop is not None else keepalive_seconds
-    quiet_since = time.monotonic()
-    while stop is None or not stop.is_set():
-        events = log.read(stream_id, after, wait)
-        if not events:
-            if time.monotonic() - quiet_since >= keepalive_seconds:
-                quiet_since = time.monotonic()
+    """A logged stream from just after `after` to its end (or until `stop`), with keep-alives. It
+    reads the log when woken by an append, so it lives as long as its client however long the
+    silence, holding no Redis connection while it waits."""
+    with log.watch(stream_id) as appended:
+        appended.set()  # what is logged already comes first
+        keepalive_due = time.monotonic() + keepalive_seconds
+        while stop is None or not stop.is_set():
+            wait = keepalive_due - time.monotonic()
+            if appended.wait(max(0.0, min(wait, STOP_POLL_SECONDS) if stop is not None else wait)):
+                appended.clear()  # before reading: an append during the read wakes us again
+                events = log.read(stream_id, after)
+                for logged in events:
+                    after = logged.seq
+                    if logged.message:
+                        yield event(logged.message, event_id(stream_id, logged.seq))
+                    if logged.final:
+                        return
+                if events:
+                    keepalive_due = time.monotonic() + keepalive_seconds
+                    continue
+            # gevent's timers may fire a little before time.monotonic() says they are due.
+            if time.monotonic() >= keepalive_due - TIMER_SLACK_SECONDS:
+                keepalive_due = time.monotonic() + keepalive_seconds
                 yield KEEPALIVE
-            continue
-        quiet_since = time.monotonic()
-        for logged in events:
-            after = logged.seq
-            if logged.message:
-                yield event(logged.message, event_id(stream_id, logged.seq))
-            if logged.final:
-                return

@@ -14,7 +14,7 @@ from shared.gunicorn_hooks import child_exit, post_worker_init
 def test_a_new_worker_freezes_what_start_up_made() -> None:
     assert gc.get_freeze_count() == 0
     try:
-        post_worker_init(SimpleNamespace(pid=1))
+        post_worker_init(SimpleNamespace(pid=1, wsgi=SimpleNamespace(extensions={}), cfg=SimpleNamespace(worker_connections=1000)))
         # Everything alive now is out of the collector's reach; full collections skip it.
         assert gc.get_freeze_count() > 10_000
     finally:

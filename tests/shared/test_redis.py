@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from shared import redis as drawbridge_redis
 
 
@@ -20,3 +22,24 @@ def test_a_url_gives_a_working_client(services, redis_client):
 
 def test_keys_have_one_shape():
     assert drawbridge_redis.key("ratelimit", "client-1", "2026") == "drawbridge:ratelimit:client-1:2026"
+
+
+def test_a_busy_pool_waits_for_a_connection_instead_of_refusing(services):
+    """redis-py's default pool refuses the 101st connection; ours waits (bounded) for a free one."""
+    client = drawbridge_redis.connect(services.redis_url)
+    drawbridge_redis.fit_to_worker(client, 0)  # one connection for the whole process
+    held = client.connection_pool.get_connection()
+    threading.Timer(0.3, client.connection_pool.release, args=(held,)).start()
+
+    assert client.ping()  # waited for the one connection
+
+
+def test_a_workers_pool_is_sized_from_its_connections_within_the_bound(services):
+    client = drawbridge_redis.connect(services.redis_url)
+
+    drawbridge_redis.fit_to_worker(client, 10)
+    small = client.connection_pool.max_connections
+    drawbridge_redis.fit_to_worker(client, 16_000)
+
+    assert small == 11  # its requests, and the event listener
+    assert client.connection_pool.max_connections == drawbridge_redis.MAX_CONNECTIONS_PER_PROCESS
