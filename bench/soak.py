@@ -1,0 +1,374 @@
+"""A bounded mixed soak under one fault a minute, then what the clients saw against the audit table
+and the job rows (issue #19).
+
+    .venv-bench/bin/python -m bench.soak --minutes 10 [--rate 3000] [--faults redis-restart,...]
+
+Runs the whole stack (authorization server, two MCP workers, the job worker: all pinned to core 0)
+on a redis-server and a PostgreSQL cluster of its own (tests/faults/servers.py), never the shared
+ones. Without --rate it first measures what `bench.tool_call` measures (the guarded 2026-07-28 echo
+tools/call, wrk at c=16 from core 1) and soaks at 80% of it. The load, gevent greenlets in this one
+process on core 1: tools/call in both eras (every third on a 2025-11-25 session), client_credentials
+token requests, a person's client rotating its refresh token, a run_report job every few seconds,
+and a few hundred subscriptions/listen streams. After a warm-up, minute after minute, one fault in
+turn: Redis restart, Redis freeze (SIGSTOP 10 s), PostgreSQL restart, kill -9 of an MCP worker,
+kill -9 of the job worker and its work-horse (started again, as a supervisor would), the
+authorization server down (10 s). Prints one JSON document, then one summary line: calls,
+acknowledged, audited, lost (acknowledged without an audit row), unexpected answers by status or
+transport error, jobs stuck (not final `--settle` seconds after the load), streams ended by the
+server, and the resident memory of each process at warm-up and at the end.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import secrets  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
+
+import gevent  # noqa: E402
+import psycopg  # noqa: E402
+
+from bench.common import BIN, LOAD_CORE, REPO, SERVER_CORE, children, fetch_token, free_port, machine, pinned, wait_healthy, wrk  # noqa: E402
+from bench.soak_ledger import Ledger, by_phase, lost, memory_change, stuck, unexpected  # noqa: E402
+from bench.soak_load import Load, Target  # noqa: E402
+from tests.browser_forms import FormBrowser, query  # noqa: E402
+from tests.faults.servers import OwnPostgres, OwnRedis  # noqa: E402
+
+CALIBRATION_SHARE = 0.8
+FAULT_SECONDS = 10
+REDIRECT_URI = "http://127.0.0.1:47123/callback"
+PASSWORD = "soak person's long passphrase"
+FAULTS = ("redis-restart", "redis-freeze", "postgres-restart", "mcp-worker-kill", "job-worker-kill", "auth-down")
+
+
+@dataclass
+class Stack:
+    """The deployment under soak: three services on their own Redis and PostgreSQL."""
+
+    workdir: Path
+    env: dict[str, str]
+    redis: OwnRedis
+    postgres: OwnPostgres
+    auth: subprocess.Popen | None = None
+    mcp: subprocess.Popen | None = None
+    worker: subprocess.Popen | None = None
+
+    @property
+    def auth_port(self) -> int:
+        return int(self.env["DRAWBRIDGE_ISSUER"].rsplit(":", 1)[1])
+
+    @property
+    def mcp_port(self) -> int:
+        return int(self.env["DRAWBRIDGE_RESOURCE_URL"].rsplit(":", 1)[1].split("/")[0])
+
+    def drawbridge(self, *command: str) -> str:
+        return subprocess.run([str(BIN / "drawbridge"), *command], env=self.env, check=True, capture_output=True, text=True).stdout
+
+    def _gunicorn(self, app: str, config: str, port: int, name: str) -> subprocess.Popen:
+        log = (self.workdir / f"{name}.log").open("ab")
+        command = [str(BIN / "gunicorn"), "-c", config, "--bind", f"127.0.0.1:{port}", app]
+        process = pinned(SERVER_CORE, command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        wait_healthy(f"http://127.0.0.1:{port}")
+        return process
+
+    def start_auth(self) -> None:
+        self.auth = self._gunicorn("authserver:create_app()", "deploy/gunicorn_authserver.py", self.auth_port, "authserver")
+
+    def start_mcp(self, app: str) -> None:
+        self.mcp = self._gunicorn(app, "deploy/gunicorn_mcp.py", self.mcp_port, "mcp_resource")
+
+    def start_worker(self) -> None:
+        log = (self.workdir / "worker.log").open("ab")
+        self.worker = pinned(SERVER_CORE, [str(BIN / "drawbridge"), "worker"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def processes(self) -> dict[str, int]:
+        """Each process of ours by role (workers in pid order), and redis-server."""
+        assert self.auth and self.mcp and self.worker and self.redis.process
+        roles = {"auth": self.auth.pid, "mcp": self.mcp.pid, "job-worker": self.worker.pid, "redis": self.redis.process.pid}
+        for service, master in (("auth", self.auth.pid), ("mcp", self.mcp.pid)):
+            for number, pid in enumerate(sorted(children(master)), start=1):
+                roles[f"{service}-worker-{number}"] = pid
+        return roles
+
+    def stop(self) -> None:
+        for process in (self.mcp, self.auth, self.worker):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        self.redis.crash()
+        self.postgres.remove()
+
+
+def kill_tree(pid: int) -> None:
+    """kill -9 a process and its children, as when they die together."""
+    for victim in [pid, *children(pid)]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def unpin_databases(stack: Stack) -> None:
+    """Redis and PostgreSQL float over both cores, as in the other benches (this process is pinned)."""
+    assert stack.redis.process
+    for pid in [stack.redis.process.pid, stack.postgres.postmaster_pid()]:
+        os.sched_setaffinity(pid, range(os.cpu_count() or 1))
+
+
+def redis_restart(stack: Stack) -> None:
+    stack.redis.restart()
+    unpin_databases(stack)
+
+
+def redis_freeze(stack: Stack) -> None:
+    stack.redis.freeze()
+    gevent.sleep(FAULT_SECONDS)
+    stack.redis.thaw()
+
+
+def postgres_restart(stack: Stack) -> None:
+    stack.postgres.restart()
+    unpin_databases(stack)
+
+
+def mcp_worker_kill(stack: Stack) -> None:
+    assert stack.mcp
+    os.kill(min(children(stack.mcp.pid)), signal.SIGKILL)  # gunicorn's master forks a new one
+
+
+def job_worker_kill(stack: Stack) -> None:
+    assert stack.worker
+    kill_tree(stack.worker.pid)
+    stack.worker.wait()
+    gevent.sleep(1)
+    stack.start_worker()
+
+
+def auth_down(stack: Stack) -> None:
+    assert stack.auth
+    kill_tree(stack.auth.pid)
+    stack.auth.wait()
+    gevent.sleep(FAULT_SECONDS)
+    stack.start_auth()
+
+
+INJECT: dict[str, Callable[[Stack], None]] = {
+    "redis-restart": redis_restart,
+    "redis-freeze": redis_freeze,
+    "postgres-restart": postgres_restart,
+    "mcp-worker-kill": mcp_worker_kill,
+    "job-worker-kill": job_worker_kill,
+    "auth-down": auth_down,
+}
+
+
+def build_stack(workdir: Path, mcp_workers: int) -> Stack:
+    redis, postgres = OwnRedis(), OwnPostgres(max_connections=200)
+    redis.start()
+    postgres.init()
+    postgres.start()
+    auth_port, mcp_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": postgres.create_database("drawbridge_soak"),
+        "REDIS_URL": redis.url,
+        "DRAWBRIDGE_ISSUER": f"http://127.0.0.1:{auth_port}",
+        "DRAWBRIDGE_RESOURCE_URL": f"http://127.0.0.1:{mcp_port}/mcp",
+        "DRAWBRIDGE_MCP_WORKERS": str(mcp_workers),
+        "DRAWBRIDGE_LOG_LEVEL": "WARNING",
+        # One client holds every stream and session here: lift the per-client caps.
+        "DRAWBRIDGE_MAX_STREAMS_PER_CLIENT": "1000000",
+        "DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT": "1000000",
+        "DRAWBRIDGE_REPORT_STEP_MS": "1000",  # a report of a few rows takes several seconds: a long job
+    }
+    stack = Stack(workdir, env, redis, postgres)
+    unpin_databases(stack)
+    for command in (["db", "upgrade"], ["keys", "ensure"], ["demo", "seed"]):
+        stack.drawbridge(*command)
+    return stack
+
+
+def machine_target(stack: Stack) -> Target:
+    created = stack.drawbridge("clients", "create", "--name", "soak", "--scopes", "posts:read reports:run", "--rate-limit", "1000000000")
+    credentials = dict(line.split(": ", 1) for line in created.splitlines())
+    return Target(stack.auth_port, stack.mcp_port, stack.env["DRAWBRIDGE_RESOURCE_URL"], credentials["client_id"], credentials["client_secret"])
+
+
+def person_grant(stack: Stack) -> tuple[str, Callable[[], str]]:
+    """A public client registered as an MCP client registers itself, and a way to get a refresh
+    token from a person's consent (the form browser of the tests, without a real browser)."""
+    email = f"soak-{secrets.token_hex(4)}@example.com"
+    stack.drawbridge("users", "create", "--email", email, "--password", PASSWORD)
+    issuer = stack.env["DRAWBRIDGE_ISSUER"]
+    metadata = {"client_name": "soak", "redirect_uris": [REDIRECT_URI], "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"], "token_endpoint_auth_method": "none"}
+    request = urllib.request.Request(f"{issuer}/register", data=json.dumps(metadata).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        client_id = json.load(response)["client_id"]
+    browser = FormBrowser(email, PASSWORD)
+
+    def new_grant() -> str:
+        from tests.factories import pkce_pair
+
+        verifier, challenge = pkce_pair()
+        params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI, "scope": "posts:read", "state": "soak",
+                  "resource": stack.env["DRAWBRIDGE_RESOURCE_URL"], "code_challenge": challenge, "code_challenge_method": "S256"}
+        code = query(browser.consent(f"{issuer}/authorize?{urlencode(params)}"))["code"]
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "client_id": client_id, "code_verifier": verifier}
+        with urllib.request.urlopen(urllib.request.Request(f"{issuer}/token", data=urlencode(form).encode()), timeout=10) as response:
+            return json.load(response)["refresh_token"]
+
+    return client_id, new_grant
+
+
+def calibrate(target: Target, seconds: int) -> float:
+    """What bench.tool_call measures on this stack: the guarded 2026-07-28 echo call, wrk at c=16."""
+    env = {"BENCH_ERA": "modern", "BENCH_TOKEN": target.token}
+    wrk(target.mcp_url, "mcp_request.lua", 2, 16, env)
+    return wrk(target.mcp_url, "mcp_request.lua", seconds, 16, env)["rps"]
+
+
+def rss_kib(pids: dict[str, int]) -> dict[str, int]:
+    sizes = {}
+    for role, pid in pids.items():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        sizes[role] = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+    return sizes
+
+
+def audited(stack: Stack) -> set[str]:
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as connection:
+        return {row[0] for row in connection.execute("SELECT request_id FROM audit_records WHERE request_id LIKE 'soak-%'")}
+
+
+def job_statuses(stack: Stack, job_ids: list[str], settle_seconds: float) -> dict[str, str]:
+    """The jobs' statuses once every one is final, or when `settle_seconds` have passed."""
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as connection:
+            statuses = dict(connection.execute("SELECT id, status FROM jobs WHERE id = ANY(%s)", (job_ids,)).fetchall())
+        if not stuck(job_ids, statuses) or time.monotonic() > deadline:
+            return statuses
+        gevent.sleep(2)
+
+
+def soak(args: argparse.Namespace, stack: Stack) -> dict:
+    stack.start_auth()
+    stack.start_mcp(args.app)
+    stack.start_worker()
+    target = machine_target(stack)
+    target.token = fetch_token({**stack.env, "BENCH_CLIENT_ID": target.client_id, "BENCH_CLIENT_SECRET": target.client_secret})
+    measured = None if args.rate else calibrate(target, args.calibrate_seconds)
+    rate = args.rate or measured * CALIBRATION_SHARE  # type: ignore[operator]
+    person_client, new_grant = person_grant(stack)
+    target.sessions = [None] * args.connections
+    ledger = Ledger()
+    load = Load(target, ledger)
+    load.callers(rate, args.connections, legacy_share=1 / 3)
+    load.spawn(load.tokens, 1.0)
+    load.spawn(load.refreshes, 2.0, person_client, new_grant(), new_grant)
+    load.spawn(load.jobs, args.job_every, "posts_by_status")
+    load.spawn(load.streams, args.streams, 50)
+    gevent.sleep(args.warmup)
+    warm = rss_kib(stack.processes())
+    warm_cpu = resource.getrusage(resource.RUSAGE_SELF)
+    ledger.outcomes.clear()  # the warm-up's answers are not the soak's
+    calls_before = len(ledger.calls)
+    started = time.monotonic()
+    faults = [name for _ in range(args.minutes) for name in args.faults][: args.minutes]
+    for minute, name in enumerate(faults):
+        gevent.sleep(max(0.0, started + minute * 60 + 20 - time.monotonic()))
+        ledger.fault_started(name)
+        INJECT[name](stack)
+        ledger.fault_ended()
+    gevent.sleep(max(0.0, started + args.minutes * 60 - time.monotonic()))
+    end = rss_kib(stack.processes())
+    streams_open = load.open_streams
+    seconds = time.monotonic() - started
+    load_cpu = resource.getrusage(resource.RUSAGE_SELF)
+    load.stop()
+    calls = ledger.calls[calls_before:]
+    acknowledged = ledger.acknowledged.intersection(calls)
+    rows = audited(stack)
+    statuses = job_statuses(stack, ledger.job_ids, args.settle)
+    return {
+        "machine": machine(),
+        "minutes": args.minutes,
+        "calibrated_rps": measured and round(measured),
+        "rate_asked": round(rate),
+        "rate_sent": round(len(calls) / seconds),
+        "calls_skipped_late": load.skipped,
+        "load_generator_cores": round((load_cpu.ru_utime + load_cpu.ru_stime - warm_cpu.ru_utime - warm_cpu.ru_stime) / seconds, 2),
+        "faults": [(name, round(start - started, 1), round(end_ - start, 1)) for name, start, end_ in ledger.faults],
+        "calls": len(calls),
+        "acknowledged": len(acknowledged),
+        "audited": len(rows.intersection(calls)),
+        "lost": lost(acknowledged, rows),
+        "unexpected": unexpected(ledger.outcomes),
+        "answers_by_phase": by_phase(ledger.outcomes),
+        "streams_asked": args.streams,
+        "streams_open_at_end": streams_open,
+        "jobs": len(ledger.job_ids),
+        "jobs_stuck": stuck(ledger.job_ids, statuses),
+        "rss_mib": memory_change(warm, end),
+        "logs": str(stack.workdir),
+    }
+
+
+def summary_line(report: dict) -> str:
+    streams_ended = sum(n for phase in report["answers_by_phase"].values() for key, n in phase.items() if key.startswith("stream-end"))
+    return (
+        f"SOAK minutes={report['minutes']} rate={report['rate_sent']}/s calls={report['calls']} acknowledged={report['acknowledged']} "
+        f"audited={report['audited']} lost={len(report['lost'])} unexpected={json.dumps(report['unexpected'], separators=(',', ':'))} "
+        f"jobs={report['jobs']} jobs_stuck={sum(report['jobs_stuck'].values())} "
+        f"streams_open={report['streams_open_at_end']}/{report['streams_asked']} streams_ended={streams_ended} "
+        f"rss_mib={json.dumps(report['rss_mib'], separators=(',', ':'))}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--rate", type=float, help="tools/call per second; default: 80%% of a calibration run")
+    parser.add_argument("--calibrate-seconds", type=int, default=8)
+    parser.add_argument("--faults", type=lambda text: text.split(","), default=list(FAULTS), help=f"in turn, one a minute: {','.join(FAULTS)}")
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections the calls share")
+    parser.add_argument("--streams", type=int, default=300)
+    parser.add_argument("--job-every", type=float, default=8.0, help="seconds between run_report jobs")
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds of load before the first memory reading")
+    parser.add_argument("--settle", type=float, default=45.0, help="seconds after the load for every job to end")
+    parser.add_argument("--mcp-workers", type=int, default=2)
+    parser.add_argument("--app", default="bench.unguarded:create_app()", help="the MCP app (bench.tool_call's: the real one plus `echo`)")
+    args = parser.parse_args()
+    if unknown := set(args.faults) - set(FAULTS):
+        parser.error(f"unknown faults: {', '.join(sorted(unknown))}")
+    os.sched_setaffinity(0, {int(LOAD_CORE)})
+    stack = build_stack(Path(tempfile.mkdtemp(prefix="drawbridge-soak-")), args.mcp_workers)
+    try:
+        report = soak(args, stack)
+    finally:
+        stack.stop()
+    print(json.dumps(report, indent=2))
+    print(summary_line(report))
+
+
+if __name__ == "__main__":
+    main()
