@@ -94,13 +94,12 @@ class Stack:
         self.worker = pinned(SERVER_CORE, [str(BIN / "drawbridge"), "worker"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def processes(self) -> dict[str, int]:
-        """Each process of ours by role (workers in pid order), and redis-server."""
+        """Each process of ours, and redis-server, as `role pid`: a process a fault replaced is
+        another entry, so no reading compares two processes."""
         assert self.auth and self.mcp and self.worker and self.redis.process
-        roles = {"auth": self.auth.pid, "mcp": self.mcp.pid, "job-worker": self.worker.pid, "redis": self.redis.process.pid}
-        for service, master in (("auth", self.auth.pid), ("mcp", self.mcp.pid)):
-            for number, pid in enumerate(sorted(children(master)), start=1):
-                roles[f"{service}-worker-{number}"] = pid
-        return roles
+        roles = [("auth", self.auth.pid), ("mcp", self.mcp.pid), ("job-worker", self.worker.pid), ("redis", self.redis.process.pid)]
+        roles += [(f"{service}-worker", pid) for service, master in roles[:2] for pid in children(master)]
+        return {f"{role} {pid}": pid for role, pid in roles}
 
     def stop(self) -> None:
         for process in (self.mcp, self.auth, self.worker):
@@ -306,8 +305,9 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     load_cpu = resource.getrusage(resource.RUSAGE_SELF)
     load.stop()
     calls = ledger.calls[calls_before:]
-    acknowledged = ledger.acknowledged.intersection(calls)
+    acknowledged, refused = ledger.acknowledged.intersection(calls), ledger.refused.intersection(calls)
     rows = audited(stack)
+    missing = lost(acknowledged, rows)
     statuses = job_statuses(stack, ledger.job_ids, args.settle)
     return {
         "machine": machine(),
@@ -321,7 +321,10 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         "calls": len(calls),
         "acknowledged": len(acknowledged),
         "audited": len(rows.intersection(calls)),
-        "lost": lost(acknowledged, rows),
+        "lost": len(missing),
+        "lost_request_ids": missing[:20],
+        "refused": len(refused),
+        "refused_audited": len(refused & rows),
         "unexpected": unexpected(ledger.outcomes),
         "answers_by_phase": by_phase(ledger.outcomes),
         "streams_asked": args.streams,
@@ -337,7 +340,8 @@ def summary_line(report: dict) -> str:
     streams_ended = sum(n for phase in report["answers_by_phase"].values() for key, n in phase.items() if key.startswith("stream-end"))
     return (
         f"SOAK minutes={report['minutes']} rate={report['rate_sent']}/s calls={report['calls']} acknowledged={report['acknowledged']} "
-        f"audited={report['audited']} lost={len(report['lost'])} unexpected={json.dumps(report['unexpected'], separators=(',', ':'))} "
+        f"audited={report['audited']} lost={report['lost']} refused={report['refused']} refused_audited={report['refused_audited']} "
+        f"unexpected={json.dumps(report['unexpected'], separators=(',', ':'))} "
         f"jobs={report['jobs']} jobs_stuck={sum(report['jobs_stuck'].values())} "
         f"streams_open={report['streams_open_at_end']}/{report['streams_asked']} streams_ended={streams_ended} "
         f"rss_mib={json.dumps(report['rss_mib'], separators=(',', ':'))}"

@@ -57,6 +57,7 @@ class Ledger:
     started: float = field(default_factory=time.monotonic)
     calls: list[str] = field(default_factory=list)
     acknowledged: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)  # 503 + Retry-After: the README says each has its audit row
     job_ids: list[str] = field(default_factory=list)
     faults: list[tuple[str, float, float]] = field(default_factory=list)
     outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
@@ -89,6 +90,8 @@ class Ledger:
             self.calls.append(request_id)
             if result == "ack":
                 self.acknowledged.add(request_id)
+            elif result == "retry":
+                self.refused.add(request_id)
 
 
 def unexpected(outcomes: Counter[tuple[str, str, str]]) -> dict[str, int]:
@@ -121,16 +124,16 @@ def stuck(job_ids: list[str], statuses: dict[str, str]) -> dict[str, int]:
 
 
 def memory_change(warm: dict[str, int], end: dict[str, int]) -> dict[str, str]:
-    """`warm->end MiB (+x%)` per process role; a role seen at one end only says so."""
+    """`warm->end MiB (+x%)` per process role; a role seen at one end only is `new` or `gone`."""
     changes = {}
     for role in sorted(warm.keys() | end.keys()):
         before, after = warm.get(role), end.get(role)
         if before is None or after is None:
-            changes[role] = f"{_mib(before)}->{_mib(after)}"
+            changes[role] = f"{_mib(before, 'new')}->{_mib(after, 'gone')}"
         else:
-            changes[role] = f"{_mib(before)}->{_mib(after)} ({(after - before) / before:+.0%})"
+            changes[role] = f"{_mib(before, '')}->{_mib(after, '')} ({(after - before) / before:+.0%})"
     return changes
 
 
-def _mib(kib: int | None) -> str:
-    return "-" if kib is None else f"{kib / 1024:.0f}"
+def _mib(kib: int | None, missing: str) -> str:
+    return missing if kib is None else f"{kib / 1024:.0f}"
