@@ -48,6 +48,7 @@ from tests.faults.servers import OwnPostgres, OwnRedis  # noqa: E402
 
 CALIBRATION_SHARE = 0.8
 FAULT_SECONDS = 10
+JOB_WAIT_SECONDS = 15
 REDIRECT_URI = "http://127.0.0.1:47123/callback"
 PASSWORD = "soak person's long passphrase"
 FAULTS = ("redis-restart", "redis-freeze", "postgres-restart", "mcp-worker-kill", "job-worker-kill", "auth-down")
@@ -151,7 +152,11 @@ def mcp_worker_kill(stack: Stack) -> None:
 
 
 def job_worker_kill(stack: Stack) -> None:
+    """kill -9 the worker with its work-horse, mid-job when one starts within JOB_WAIT_SECONDS."""
     assert stack.worker
+    deadline = time.monotonic() + JOB_WAIT_SECONDS
+    while not children(stack.worker.pid) and time.monotonic() < deadline:
+        gevent.sleep(0.1)
     kill_tree(stack.worker.pid)
     stack.worker.wait()
     gevent.sleep(1)
@@ -203,9 +208,12 @@ def build_stack(workdir: Path, mcp_workers: int) -> Stack:
 
 
 def machine_target(stack: Stack) -> Target:
+    """The machine client the load runs as (no effective rate limit, as in the other benches), with a first token."""
     created = stack.drawbridge("clients", "create", "--name", "soak", "--scopes", "posts:read reports:run", "--rate-limit", "1000000000")
     credentials = dict(line.split(": ", 1) for line in created.splitlines())
-    return Target(stack.auth_port, stack.mcp_port, stack.env["DRAWBRIDGE_RESOURCE_URL"], credentials["client_id"], credentials["client_secret"])
+    target = Target(stack.auth_port, stack.mcp_port, stack.env["DRAWBRIDGE_RESOURCE_URL"], credentials["client_id"], credentials["client_secret"])
+    target.token = fetch_token({**stack.env, "BENCH_CLIENT_ID": target.client_id, "BENCH_CLIENT_SECRET": target.client_secret})
+    return target
 
 
 def person_grant(stack: Stack) -> tuple[str, Callable[[], str]]:
@@ -239,7 +247,10 @@ def calibrate(target: Target, seconds: int) -> float:
     """What bench.tool_call measures on this stack: the guarded 2026-07-28 echo call, wrk at c=16."""
     env = {"BENCH_ERA": "modern", "BENCH_TOKEN": target.token}
     wrk(target.mcp_url, "mcp_request.lua", 2, 16, env)
-    return wrk(target.mcp_url, "mcp_request.lua", seconds, 16, env)["rps"]
+    measured = wrk(target.mcp_url, "mcp_request.lua", seconds, 16, env)
+    if measured["errors"]:
+        raise SystemExit(f"the calibration run answered with errors: {measured}")
+    return measured["rps"]
 
 
 def rss_kib(pids: dict[str, int]) -> dict[str, int]:
@@ -270,39 +281,22 @@ def job_statuses(stack: Stack, job_ids: list[str], settle_seconds: float) -> dic
 
 
 def soak(args: argparse.Namespace, stack: Stack) -> dict:
+    """Start the stack, calibrate, load it, warm up, inject the faults minute by minute, account."""
     stack.start_auth()
     stack.start_mcp(args.app)
     stack.start_worker()
     target = machine_target(stack)
-    target.token = fetch_token({**stack.env, "BENCH_CLIENT_ID": target.client_id, "BENCH_CLIENT_SECRET": target.client_secret})
     measured = None if args.rate else calibrate(target, args.calibrate_seconds)
     rate = args.rate or measured * CALIBRATION_SHARE  # type: ignore[operator]
-    person_client, new_grant = person_grant(stack)
-    target.sessions = [None] * args.connections
     ledger = Ledger()
-    load = Load(target, ledger)
-    load.callers(rate, args.connections, legacy_share=1 / 3)
-    load.spawn(load.tokens, 1.0)
-    load.spawn(load.refreshes, 2.0, person_client, new_grant(), new_grant)
-    load.spawn(load.jobs, args.job_every, "posts_by_status")
-    load.spawn(load.streams, args.streams, 50)
+    load = start_load(args, stack, target, ledger, rate)
     gevent.sleep(args.warmup)
-    warm = rss_kib(stack.processes())
-    warm_cpu = resource.getrusage(resource.RUSAGE_SELF)
+    warm, warm_cpu = rss_kib(stack.processes()), resource.getrusage(resource.RUSAGE_SELF)
     ledger.outcomes.clear()  # the warm-up's answers are not the soak's
-    calls_before = len(ledger.calls)
-    started = time.monotonic()
-    faults = [name for _ in range(args.minutes) for name in args.faults][: args.minutes]
-    for minute, name in enumerate(faults):
-        gevent.sleep(max(0.0, started + minute * 60 + 20 - time.monotonic()))
-        ledger.fault_started(name)
-        INJECT[name](stack)
-        ledger.fault_ended()
-    gevent.sleep(max(0.0, started + args.minutes * 60 - time.monotonic()))
-    end = rss_kib(stack.processes())
-    streams_open = load.open_streams
-    seconds = time.monotonic() - started
-    load_cpu = resource.getrusage(resource.RUSAGE_SELF)
+    calls_before, started = len(ledger.calls), time.monotonic()
+    inject_faults(args, stack, ledger, started)
+    end, streams_open = rss_kib(stack.processes()), load.open_streams
+    seconds, end_cpu = time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF)
     load.stop()
     calls = ledger.calls[calls_before:]
     acknowledged, refused = ledger.acknowledged.intersection(calls), ledger.refused.intersection(calls)
@@ -316,7 +310,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         "rate_asked": round(rate),
         "rate_sent": round(len(calls) / seconds),
         "calls_skipped_late": load.skipped,
-        "load_generator_cores": round((load_cpu.ru_utime + load_cpu.ru_stime - warm_cpu.ru_utime - warm_cpu.ru_stime) / seconds, 2),
+        "load_generator_cores": round((end_cpu.ru_utime + end_cpu.ru_stime - warm_cpu.ru_utime - warm_cpu.ru_stime) / seconds, 2),
         "faults": [(name, round(start - started, 1), round(end_ - start, 1)) for name, start, end_ in ledger.faults],
         "calls": len(calls),
         "acknowledged": len(acknowledged),
@@ -334,6 +328,30 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         "rss_mib": memory_change(warm, end),
         "logs": str(stack.workdir),
     }
+
+
+def start_load(args: argparse.Namespace, stack: Stack, target: Target, ledger: Ledger, rate: float) -> Load:
+    """Every kind of client at once: paced calls, tokens, refreshes, jobs, streams opened 50 a second."""
+    person_client, new_grant = person_grant(stack)
+    target.sessions = [None] * args.connections
+    load = Load(target, ledger)
+    load.callers(rate, args.connections, legacy_share=1 / 3)
+    load.spawn(load.tokens, 1.0)
+    load.spawn(load.refreshes, 2.0, person_client, new_grant(), new_grant)
+    load.spawn(load.jobs, args.job_every, "posts_by_status")
+    load.spawn(load.streams, args.streams, 50)
+    return load
+
+
+def inject_faults(args: argparse.Namespace, stack: Stack, ledger: Ledger, started: float) -> None:
+    """One fault a minute, 20 s into it, in turn; returns when the last minute is over."""
+    faults = [name for _ in range(args.minutes) for name in args.faults][: args.minutes]
+    for minute, name in enumerate(faults):
+        gevent.sleep(max(0.0, started + minute * 60 + 20 - time.monotonic()))
+        ledger.fault_started(name)
+        INJECT[name](stack)
+        ledger.fault_ended()
+    gevent.sleep(max(0.0, started + args.minutes * 60 - time.monotonic()))
 
 
 def summary_line(report: dict) -> str:
@@ -354,7 +372,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="tools/call per second; default: 80%% of a calibration run")
     parser.add_argument("--calibrate-seconds", type=int, default=8)
     parser.add_argument("--faults", type=lambda text: text.split(","), default=list(FAULTS), help=f"in turn, one a minute: {','.join(FAULTS)}")
-    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections the calls share")
+    parser.add_argument("--connections", type=int, default=64, help="keep-alive connections the calls share")
     parser.add_argument("--streams", type=int, default=300)
     parser.add_argument("--job-every", type=float, default=8.0, help="seconds between run_report jobs")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds of load before the first memory reading")
