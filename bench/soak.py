@@ -28,6 +28,7 @@ import os  # noqa: E402
 import resource  # noqa: E402
 import secrets  # noqa: E402
 import signal  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -293,6 +294,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     gevent.sleep(args.warmup)
     warm, warm_cpu = rss_kib(stack.processes()), resource.getrusage(resource.RUSAGE_SELF)
     ledger.outcomes.clear()  # the warm-up's answers are not the soak's
+    load.latencies_ms.clear()
     calls_before, started = len(ledger.calls), time.monotonic()
     inject_faults(args, stack, ledger, started)
     end, streams_open = rss_kib(stack.processes()), load.open_streams
@@ -310,6 +312,8 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         "rate_asked": round(rate),
         "rate_sent": round(len(calls) / seconds),
         "calls_skipped_late": load.skipped,
+        "call_p50_ms": round(statistics.median(load.latencies_ms), 1),
+        "call_p99_ms": round(statistics.quantiles(load.latencies_ms, n=100)[98], 1),
         "load_generator_cores": round((end_cpu.ru_utime + end_cpu.ru_stime - warm_cpu.ru_utime - warm_cpu.ru_stime) / seconds, 2),
         "faults": [(name, round(start - started, 1), round(end_ - start, 1)) for name, start, end_ in ledger.faults],
         "calls": len(calls),

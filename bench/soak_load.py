@@ -11,6 +11,7 @@ import base64
 import itertools
 import json
 import socket
+import time
 import urllib.error
 import urllib.parse
 from collections.abc import Callable
@@ -161,6 +162,7 @@ class Load:
         self.greenlets: list[gevent.Greenlet] = []
         self.skipped = 0
         self.open_streams = 0
+        self.latencies_ms: list[float] = []  # of the answered tools/call
         self.running = True
 
     def spawn(self, function: Callable, *args: object) -> None:
@@ -174,6 +176,7 @@ class Load:
     def exchange(self, wire: Wire, kind: str, request: bytes, service: str, legacy: bool = False, request_id: str | None = None) -> Answer | None:
         """Send, read, and write the outcome down; None when no answer came. Only the MCP server
         answers in JSON-RPC."""
+        sent = time.perf_counter()
         try:
             with gevent.Timeout(CALL_TIMEOUT_SECONDS):
                 answer = wire.exchange(request)
@@ -182,6 +185,8 @@ class Load:
             self.ledger.record(kind, "down" if self.ledger.down(service) else failure(error), request_id)
             return None
         self.ledger.record(kind, outcome(answer, legacy, rpc=service == "mcp"), request_id)
+        if request_id is not None:
+            self.latencies_ms.append((time.perf_counter() - sent) * 1000)
         return answer
 
     def callers(self, rate: float, connections: int, legacy_share: float) -> None:
