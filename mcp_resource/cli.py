@@ -9,6 +9,7 @@ from datetime import datetime
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from rq import Worker
 
 from mcp_resource import job_runners, jobs, tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
