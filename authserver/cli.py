@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+import redis
 from flask.cli import with_appcontext
 
 from authserver import keys as signing_keys
@@ -21,6 +22,10 @@ from authserver.clients import (
 from authserver.oauth import initial_access_tokens
 from authserver.users import UserSpecError, create_user, disable_user, enable_user, set_password
 from shared.app import current_settings
+
+# Every resource server reads a client's limit from Redis: a limit only the database knew would
+# not apply, so nothing is changed.
+REDIS_UNREACHABLE = "Redis is unreachable, so nothing was changed; run the command again once it answers."
 
 
 @click.group(help="Manage OAuth clients.")
@@ -40,6 +45,8 @@ def create(name: str, scope: str, grants: tuple[str, ...], rate_limit: int | Non
         new = create_client(name, scope, list(grants), rate_limit_per_minute=rate_limit)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
+    except redis.RedisError as error:
+        raise click.ClickException(REDIS_UNREACHABLE) from error
     _print_credentials(new)
 
 
@@ -53,6 +60,8 @@ def limit(client_id: str, per_minute: int | None) -> None:
         set_rate_limit(client_id, per_minute)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
+    except redis.RedisError as error:
+        raise click.ClickException(REDIS_UNREACHABLE) from error
     click.echo(f"{client_id}: {per_minute or 'default'} tool calls per minute.")
 
 
