@@ -22,13 +22,15 @@ from shared.settings import Settings
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def configure_app(app: Flask, settings: Settings, service: str) -> None:
-    """Bind settings, the database, Redis, request-id logging and `/healthz` to `app`."""
+def configure_app(app: Flask, settings: Settings, service: str, connections_outside_pool: int = 0) -> None:
+    """Bind settings, the database, Redis, request-id logging and `/healthz` to `app`. A service
+    that holds `connections_outside_pool` database connections of its own per process says so:
+    they come out of its share of DRAWBRIDGE_DATABASE_CONNECTIONS."""
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings, connections_outside_pool),
     )
     drawbridge_logging.configure(service, settings.log_level)
     drawbridge_logging.init_app(app)
@@ -74,10 +76,13 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
-def engine_options(database_url: str) -> dict[str, Any]:
-    if database_url.startswith("sqlite"):
+def engine_options(settings: Settings, connections_outside_pool: int = 0) -> dict[str, Any]:
+    """A pool of this worker's share of the service's connections (at least one), kept open once
+    made; a request that finds none free waits for one rather than opening another."""
+    if settings.database_url.startswith("sqlite"):
         return {}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    share = settings.database_connections // settings.server_workers
+    return {"pool_pre_ping": True, "pool_size": max(1, share - connections_outside_pool), "max_overflow": 0}
 
 
 @event.listens_for(Engine, "connect")
