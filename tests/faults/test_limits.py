@@ -19,9 +19,10 @@ import psycopg
 
 from tests.faults.conftest import FaultStack
 from tests.live import REPO
-from tests.mcp_http import modern_body, modern_headers
+from tests.mcp_http import modern_body, modern_headers, rpc
 
 N = 30
+LOWERED = 200
 TWO_WORKERS = {"GUNICORN_CMD_ARGS": "--workers 2"}
 LIMIT_LOOKUP = "SELECT rate_limit_per_minute FROM oauth_clients%"
 
@@ -43,20 +44,44 @@ def audited(stack: FaultStack, client_id: str) -> dict[str, int]:
     return dict(stack.sql("SELECT outcome, count(*) FROM audit_records WHERE client_id = %s GROUP BY outcome", client_id))
 
 
-def test_a_lowered_limit_holds_for_the_very_next_burst_on_every_worker(fault_stack):
-    """Before, each worker kept the old limit for up to 5 s: 57 and 85 of 90 calls passed a limit of 30."""
+@contextmanager
+def trickle(url: str, token: str) -> Iterator[Counter[int]]:
+    """One tool call every 0.2 s while inside, each on a new connection: every worker keeps serving
+    the client, as a busy client's workers do."""
+    statuses: Counter[int] = Counter()
+    done = threading.Event()
+
+    def call() -> None:
+        while not done.wait(0.2):
+            statuses[rpc(url, token, "tools/call", {"name": "list_posts", "arguments": {}}).status_code] += 1
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    try:
+        yield statuses
+    finally:
+        done.set()
+        caller.join()
+
+
+def test_a_limit_lowered_while_calls_come_in_holds_for_the_very_next_burst_on_every_worker(fault_stack):
+    """Before, each worker kept the limit it had read for up to 5 s: 57 and 85 of 90 calls passed
+    a limit of 30. What the new limit leaves in the window (N), a burst of 3N calls gets exactly."""
     fault_stack.start_auth()
     url = fault_stack.start_mcp(TWO_WORKERS).url + "/mcp"
     client = fault_stack.machine_client("posts:read", rate_limit=1000)
     token = fault_stack.token(client)
-    assert burst(url, token, 3 * N) == {200: 3 * N}  # every worker has now served this client
+    assert burst(url, token, 3 * N) == {200: 3 * N}
 
-    # 3N calls are in the window: a limit of 4N leaves room for exactly N more.
-    lowered = drawbridge(fault_stack, "clients", "limit", client.client_id, str(4 * N))
+    with trickle(url, token) as trickled:
+        lowered = drawbridge(fault_stack, "clients", "limit", client.client_id, str(LOWERED))
     assert lowered.returncode == 0, lowered.stderr
+    assert set(trickled) == {200}
+    room = LOWERED - 3 * N - trickled[200]
+    assert room > 0, "the command took so long that the calls around it filled the new limit"
 
-    assert burst(url, token, 3 * N) == {200: N, 429: 2 * N}
-    assert audited(fault_stack, client.client_id) == {"ok": 4 * N, "rate_limited": 2 * N}
+    assert burst(url, token, 3 * room) == {200: room, 429: 2 * room}
+    assert audited(fault_stack, client.client_id) == {"ok": LOWERED, "rate_limited": 2 * room}
 
 
 @contextmanager
