@@ -111,10 +111,6 @@ class RateLimiter(ABC):
         else, when `count`, count one call if the client's window has room under its limit, and say
         when to retry if not."""
 
-    def hit(self, client_id: str) -> Decision:
-        """Count one call, no revocation check."""
-        return self.admit(client_id, [], 0, count=True)
-
 
 class RedisRateLimiter(RateLimiter):
     """The script by its SHA, in a pipeline shared with the Redis commands of concurrent requests."""

@@ -19,8 +19,10 @@ from authserver.clients import set_rate_limit
 from mcp_resource.guardrails.ratelimit import (
     FAIL_CLOSED,
     FAIL_OPEN,
+    Decision,
     LimiterUnavailable,
     LocalRateLimiter,
+    RateLimiter,
     RedisRateLimiter,
     ResilientRateLimiter,
 )
@@ -47,6 +49,11 @@ def revoke(limiter, redis_client):
     return lambda kind, identifier: revocations.revoke(kind, identifier, int(time.time()) + 60)
 
 
+def hit(limiter: RateLimiter, client_id: str) -> Decision:
+    """One counted call, no revocation entries."""
+    return limiter.admit(client_id, [], 0, count=True)
+
+
 def client_with_limit(per_minute: int | None) -> str:
     return make_client(scope="posts:read", rate_limit=per_minute).client.client_id
 
@@ -55,7 +62,7 @@ def test_the_script_is_loaded_again_after_redis_forgot_it(redis_client, auth_con
     limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=120))
     redis_client.script_flush()  # what a Redis restart does
 
-    assert limiter.hit(client_with_limit(5)).remaining == 4
+    assert hit(limiter, client_with_limit(5)).remaining == 4
 
 
 def test_admission_checks_revocation_first_and_counts_only_when_asked(limiter, revoke):
@@ -74,27 +81,27 @@ def test_admission_checks_revocation_first_and_counts_only_when_asked(limiter, r
 
 def test_exactly_the_limit_gets_through_then_a_retry_time(limiter):
     client = client_with_limit(5)
-    decisions = [limiter.hit(client) for _ in range(8)]
+    decisions = [hit(limiter, client) for _ in range(8)]
 
     assert [d.allowed for d in decisions] == [True] * 5 + [False] * 3
     assert [d.remaining for d in decisions[:5]] == [4, 3, 2, 1, 0]
     assert {d.limit for d in decisions} == {5}
     assert 55 < decisions[-1].retry_after_seconds <= 60
-    assert limiter.hit(client_with_limit(5)).allowed  # every client has its own window
+    assert hit(limiter, client_with_limit(5)).allowed  # every client has its own window
 
 
 def test_a_limit_written_to_redis_holds_from_the_next_call(redis_client, auth_context):
     """Every worker and instance reads the limit in the script that counts the call: nothing to go stale."""
     limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=120))
     client = client_with_limit(10)
-    assert all(limiter.hit(client).allowed for _ in range(3))
+    assert all(hit(limiter, client).allowed for _ in range(3))
 
     policy.publish_limit(redis_client, client, 3)
-    assert not limiter.hit(client).allowed
+    assert not hit(limiter, client).allowed
     policy.publish_limit(redis_client, client, 5)
-    assert limiter.hit(client).remaining == 1
+    assert hit(limiter, client).remaining == 1
     policy.publish_limit(redis_client, client, None)  # the deployment's default again
-    assert limiter.hit(client).limit == 120
+    assert hit(limiter, client).limit == 120
 
 
 def test_a_limit_redis_lost_is_filled_from_the_database(redis_client, auth_context):
@@ -102,9 +109,9 @@ def test_a_limit_redis_lost_is_filled_from_the_database(redis_client, auth_conte
     own, default = client_with_limit(4), client_with_limit(None)
     redis_client.flushdb()  # what a Redis restart does
 
-    assert limiter.hit(own).limit == 4
-    assert limiter.hit(default).limit == 7
-    assert limiter.hit("not-a-registered-client").limit == 7
+    assert hit(limiter, own).limit == 4
+    assert hit(limiter, default).limit == 7
+    assert hit(limiter, "not-a-registered-client").limit == 7
     assert redis_client.mget([policy.limit_key(own), policy.limit_key(default)]) == [b"4", b"0"]
 
 
@@ -113,12 +120,12 @@ def test_the_in_process_limiter_applies_a_changed_limit_within_seconds(auth_cont
     monkeypatch.setattr(policy, "time", clock)
     limiter = LocalRateLimiter(DatabaseRevocations(), ClientPolicies(default_rate_limit_per_minute=120))
     client = client_with_limit(5)
-    assert limiter.hit(client).remaining == 4
+    assert hit(limiter, client).remaining == 4
 
     set_rate_limit(client, 2)
-    assert limiter.hit(client).limit == 5  # this process's copy, for CACHE_SECONDS
+    assert hit(limiter, client).limit == 5  # this process's copy, for CACHE_SECONDS
     clock.now += policy.CACHE_SECONDS
-    assert not limiter.hit(client).allowed  # 2 calls counted, 2 allowed
+    assert not hit(limiter, client).allowed  # 2 calls counted, 2 allowed
 
 
 def post_tool_call(http, token: str):
@@ -210,20 +217,20 @@ def _stop(client: redis.Redis) -> None:
 def test_redis_stopped_mid_test_gives_the_configured_behaviour_and_recovers(own_redis, behaviour, auth_context):
     port, client = own_redis
     limiter = ResilientRateLimiter(RedisRateLimiter(client, ClientPolicies(default_rate_limit_per_minute=10)), behaviour)
-    assert limiter.hit("c").allowed
+    assert hit(limiter, "c").allowed
 
     _stop(client)
     if behaviour == FAIL_OPEN:
-        assert limiter.hit("c").allowed  # a local window while Redis is away
+        assert hit(limiter, "c").allowed  # a local window while Redis is away
     else:
         with pytest.raises(LimiterUnavailable):
-            limiter.hit("c")
+            hit(limiter, "c")
     assert limiter.failures == 1
 
     process = _start_redis(port)
     try:
         _wait(client)
-        assert limiter.hit("c").allowed
+        assert hit(limiter, "c").allowed
         assert client.zcard("drawbridge:ratelimit:c") == 1  # counted in Redis again
         assert limiter.failures == 1
     finally:
