@@ -20,6 +20,8 @@ from shared.health import bp as health_bp
 from shared.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Database connections a worker keeps open while idle; the rest of its share only under load.
+KEPT_CONNECTIONS = 10
 
 
 def configure_app(app: Flask, settings: Settings, service: str, connections_outside_pool: int = 0) -> None:
@@ -77,12 +79,14 @@ def sqlalchemy_url(database_url: str) -> str:
 
 
 def engine_options(settings: Settings, connections_outside_pool: int = 0) -> dict[str, Any]:
-    """A pool of this worker's share of the service's connections (at least one), kept open once
-    made; a request that finds none free waits for one rather than opening another."""
+    """A pool of this worker's share of the service's connections (at least one): up to
+    KEPT_CONNECTIONS stay open when idle, the rest are opened when needed and closed after; a
+    request that finds none free waits for one rather than opening another."""
     if settings.database_url.startswith("sqlite"):
         return {}
-    share = settings.database_connections // settings.server_workers
-    return {"pool_pre_ping": True, "pool_size": max(1, share - connections_outside_pool), "max_overflow": 0}
+    size = max(1, settings.database_connections // settings.server_workers - connections_outside_pool)
+    kept = min(size, KEPT_CONNECTIONS)
+    return {"pool_pre_ping": True, "pool_size": kept, "max_overflow": size - kept}
 
 
 @event.listens_for(Engine, "connect")

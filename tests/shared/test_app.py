@@ -11,18 +11,18 @@ POSTGRES = "postgresql://drawbridge@db/drawbridge"
 
 
 @pytest.mark.parametrize(
-    ("connections", "workers", "outside_pool", "pool_size"),
+    ("connections", "workers", "outside_pool", "kept", "more_under_load"),
     [
-        (30, 1, 0, 30),
-        (30, 4, 0, 7),  # 28 of 30: never more than the service is given
-        (30, 4, 1, 6),  # the MCP server's audit writer holds one of each worker's share
-        (4, 8, 1, 1),  # at least one per worker
+        (30, 1, 0, 10, 20),
+        (30, 2, 1, 10, 4),  # the MCP server's audit writer holds one of each worker's share
+        (30, 4, 0, 7, 0),  # 28 of 30: never more than the service is given
+        (4, 8, 1, 1, 0),  # at least one per worker
     ],
 )
-def test_each_worker_pools_its_share_of_the_services_connections(connections, workers, outside_pool, pool_size):
+def test_each_worker_pools_its_share_of_the_services_connections(connections, workers, outside_pool, kept, more_under_load):
     settings = Settings(database_url=POSTGRES, database_connections=connections, server_workers=workers)
 
-    assert engine_options(settings, outside_pool) == {"pool_pre_ping": True, "pool_size": pool_size, "max_overflow": 0}
+    assert engine_options(settings, outside_pool) == {"pool_pre_ping": True, "pool_size": kept, "max_overflow": more_under_load}
 
 
 def test_sqlite_keeps_its_own_pool():
