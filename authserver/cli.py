@@ -29,6 +29,9 @@ REVOCATION_NOT_WRITTEN = (
     "access tokens are not yet void at the MCP server (which refuses every call while Redis is down). "
     "Run `{again}` again once Redis answers."
 )
+# Every resource server reads a client's limit from Redis: a limit only the database knew would
+# not apply, so nothing is changed.
+REDIS_UNREACHABLE = "Redis is unreachable, so nothing was changed; run the command again once it answers."
 
 
 @click.group(help="Manage OAuth clients.")
@@ -48,6 +51,8 @@ def create(name: str, scope: str, grants: tuple[str, ...], rate_limit: int | Non
         new = create_client(name, scope, list(grants), rate_limit_per_minute=rate_limit)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
+    except redis.RedisError as error:
+        raise click.ClickException(REDIS_UNREACHABLE) from error
     _print_credentials(new)
 
 
@@ -61,6 +66,8 @@ def limit(client_id: str, per_minute: int | None) -> None:
         set_rate_limit(client_id, per_minute)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
+    except redis.RedisError as error:
+        raise click.ClickException(REDIS_UNREACHABLE) from error
     click.echo(f"{client_id}: {per_minute or 'default'} tool calls per minute.")
 
 

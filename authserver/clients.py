@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import redis
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
@@ -16,7 +17,7 @@ from authserver import cutoffs
 from authserver.models import Client, InitialAccessToken
 from authserver.oauth import client_secrets, initial_access_tokens
 from authserver.oauth.registration import DESCRIPTIVE_FIELDS
-from shared import revocation, scopes
+from shared import policy, revocation, scopes
 from shared.db import db, utcnow
 
 logger = logging.getLogger(__name__)
@@ -70,14 +71,20 @@ def create_client(
         rate_limit_per_minute=rate_limit_per_minute,
     )
     db.session.add(client)
+    db.session.flush()  # a taken client_id fails here, before its limit is published
+    policy.publish_limit(_redis(), client.client_id, rate_limit_per_minute)
     db.session.commit()
     return NewClient(client=client, client_secret=secret)
 
 
 def set_rate_limit(client_id: str, per_minute: int | None) -> Client:
-    """A client's own tool-call limit (None: the default); resource servers apply it within seconds."""
+    """A client's own tool-call limit (None: the default). With Redis, every resource server applies
+    it from the next call; without, within policy.CACHE_SECONDS. Redis unreachable: nothing changes
+    (redis.RedisError)."""
     client = _find(client_id)
     client.rate_limit_per_minute = per_minute
+    db.session.flush()
+    policy.publish_limit(_redis(), client_id, per_minute)
     db.session.commit()
     return client
 
@@ -131,6 +138,7 @@ def delete_client(client: Client) -> None:
     client_id = client.client_id
     cutoffs.void_access_tokens(revocation.CLIENT, client_id, utcnow())  # first: without Redis nothing changes (503)
     cutoffs.withdraw(revocation.CLIENT, client_id)
+    policy.forget_limit(_redis(), client_id)
     db.session.delete(client)
     db.session.commit()
     _forget(client_id)
@@ -204,6 +212,10 @@ def _find(client_id: str) -> Client:
     if client is None:
         raise ClientSpecError(f"No client with id {client_id}.")
     return client
+
+
+def _redis() -> redis.Redis | None:
+    return current_app.extensions["drawbridge.redis"]
 
 
 def _forget(client_id: str) -> None:

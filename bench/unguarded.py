@@ -13,7 +13,7 @@ from marshmallow import Schema, fields
 
 import mcp_resource
 from mcp_resource.auth import Principal
-from mcp_resource.guardrails.ratelimit import Decision
+from mcp_resource.guardrails.ratelimit import UNCOUNTED, Decision
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http
@@ -60,8 +60,8 @@ class _NoAuth:
 
 
 class _NoLimit:
-    def admit(self, client_id: str, limit_per_minute: int, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
-        return Decision(True, limit_per_minute, limit_per_minute, 0.0)
+    def admit(self, client_id: str, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
+        return UNCOUNTED
 
 
 class _NoAudit:

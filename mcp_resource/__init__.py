@@ -17,13 +17,15 @@ from shared.policy import ClientPolicies
 from shared.settings import Settings
 
 MAX_REQUEST_BYTES = 1024 * 1024
+# The audit writer's connection, outside the pool so it never waits behind requests (guardrails/audit.py).
+AUDIT_CONNECTIONS = 1
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the resource server. Never monkey-patches: gunicorn's gevent worker does that."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    configure_app(app, settings, service="mcp_resource")
+    configure_app(app, settings, service="mcp_resource", connections_outside_pool=AUDIT_CONNECTIONS)
     hosts.init_app(app, [settings.resource_url])
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["drawbridge.tools"] = ToolRegistry.from_entry_points()
@@ -50,8 +52,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
     app.extensions["drawbridge.events"] = events.for_client(redis_client)
     app.extensions["drawbridge.jobs"] = job_runners.for_app(app, redis_client)
-    app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, settings.rate_limit_on_redis_failure, pipeline)
-    app.extensions["drawbridge.policies"] = ClientPolicies(settings.rate_limit_per_minute)
+    policies = ClientPolicies(settings.rate_limit_per_minute)
+    app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, policies, settings.rate_limit_on_redis_failure, pipeline)
     app.extensions["drawbridge.audit"] = audit.AuditWriter(app)
     app.register_blueprint(http.bp)
     app.register_blueprint(legacy_sse.bp)

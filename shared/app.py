@@ -20,17 +20,21 @@ from shared.health import bp as health_bp
 from shared.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Database connections a worker keeps open while idle; the rest of its share only under load.
+KEPT_CONNECTIONS = 10
 
 
-def configure_app(app: Flask, settings: Settings, service: str) -> None:
-    """Bind settings, the database, Redis, request-id logging and `/healthz` to `app`."""
+def configure_app(app: Flask, settings: Settings, service: str, connections_outside_pool: int = 0) -> None:
+    """Bind settings, the database, Redis, request-id logging and `/healthz` to `app`. A service
+    that holds `connections_outside_pool` database connections of its own per process says so:
+    they come out of its share of DRAWBRIDGE_DATABASE_CONNECTIONS."""
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
         # Migrations and jobs (the CLI) may run long statements; requests never should.
         SQLALCHEMY_ENGINE_OPTIONS={
-            **engine_options(settings.database_url),
+            **engine_options(settings, connections_outside_pool),
             **bounded_waits(settings.database_url, settings.database_timeout_seconds, bound_answers=service != "cli"),
         },
     )
@@ -79,10 +83,15 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
-def engine_options(database_url: str) -> dict[str, Any]:
-    if database_url.startswith("sqlite"):
+def engine_options(settings: Settings, connections_outside_pool: int = 0) -> dict[str, Any]:
+    """A pool of this worker's share of the service's connections (at least one): up to
+    KEPT_CONNECTIONS stay open when idle, the rest are opened when needed and closed after; a
+    request that finds none free waits for one rather than opening another."""
+    if settings.database_url.startswith("sqlite"):
         return {}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    size = max(1, settings.database_connections // settings.server_workers - connections_outside_pool)
+    kept = min(size, KEPT_CONNECTIONS)
+    return {"pool_pre_ping": True, "pool_size": kept, "max_overflow": size - kept}
 
 
 @event.listens_for(Engine, "connect")

@@ -7,6 +7,13 @@ import os
 from typing import Any
 
 from shared import redis as drawbridge_redis
+from shared.settings import SERVER_WORKERS_VARIABLE
+
+
+def on_starting(server: Any) -> None:
+    """Tell the workers how many they are (gunicorn's final count, after GUNICORN_CMD_ARGS and -w),
+    so each sizes its database pool to its share of DRAWBRIDGE_DATABASE_CONNECTIONS."""
+    os.environ[SERVER_WORKERS_VARIABLE] = str(server.cfg.workers)
 
 
 def post_worker_init(worker: Any) -> None:

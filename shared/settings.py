@@ -22,6 +22,7 @@ ENVIRONMENTS = ("development", "production")
 # development keys are encrypted only in form; production must set its own.
 KEY_ENCRYPTION_KEY_BYTES = 32
 DEV_KEY_ENCRYPTION_KEY = b"drawbridge development only KEK!"
+SERVER_WORKERS_VARIABLE = "DRAWBRIDGE_SERVER_WORKERS"
 # The variable a problem is about: every problem's message starts with it.
 VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
@@ -41,6 +42,11 @@ class Settings:
     environment: str = "development"
     database_url: str = field(default_factory=lambda: default_database_url())
     redis_url: str | None = None
+    # Connections one service may hold open to the database, all its worker processes together;
+    # each worker's pool gets an equal share (deploy/postgres/README.md sizes max_connections).
+    database_connections: int = 30
+    # This service's worker processes: set by the gunicorn configurations (shared/gunicorn_hooks.py).
+    server_workers: int = 1
     secret_key: str = DEV_SECRET_KEY
     issuer: str = "http://127.0.0.1:8000"
     resource_url: str = "http://127.0.0.1:8001/mcp"
@@ -92,6 +98,8 @@ class Settings:
             "environment": reader.choice("DRAWBRIDGE_ENV", ENVIRONMENTS, "development"),
             "database_url": reader.text("DATABASE_URL", default_database_url()),
             "redis_url": reader.text("REDIS_URL", "") or None,
+            "database_connections": reader.integer("DRAWBRIDGE_DATABASE_CONNECTIONS", 30, 1, 10_000),
+            "server_workers": reader.integer(SERVER_WORKERS_VARIABLE, 1, 1, 1024),
             "secret_key": reader.text("DRAWBRIDGE_SECRET_KEY", DEV_SECRET_KEY),
             "issuer": reader.url("DRAWBRIDGE_ISSUER", "http://127.0.0.1:8000"),
             "resource_url": reader.url("DRAWBRIDGE_RESOURCE_URL", "http://127.0.0.1:8001/mcp"),

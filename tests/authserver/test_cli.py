@@ -1,14 +1,18 @@
-"""`drawbridge clients create` and `drawbridge keys rotate` as an operator runs them."""
+"""`drawbridge clients create`, `clients limit` and `keys rotate` as an operator runs them."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from authserver.models import Client, SigningKey, User
 from authserver.oauth.client_secrets import hash_secret
+from shared import policy
 from shared.cli import cli, create_cli_app
 from shared.db import db
+from tests import live
 
 
 @pytest.fixture
@@ -118,3 +122,36 @@ def test_users_set_password_refuses_a_short_one_and_keeps_the_old(runner):
     assert "at least 12" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(User.password_hash).where(User.email == "c@example.com")) == before
+
+
+def created_client_id(runner) -> str:
+    result = invoke(runner, "clients", "create", "--name", "Limited bot", "--scopes", "posts:read", "--rate-limit", "50")
+    return dict(line.split(": ", 1) for line in result.stdout.splitlines())["client_id"]
+
+
+def test_clients_limit_writes_the_record_and_the_copy_every_limiter_reads(runner, redis_client):
+    client_id = created_client_id(runner)
+    assert redis_client.get(policy.limit_key(client_id)) == b"50"
+
+    assert invoke(runner, "clients", "limit", client_id, "7").exit_code == 0
+    assert db.session.scalar(select(Client.rate_limit_per_minute).where(Client.client_id == client_id)) == 7
+    assert redis_client.get(policy.limit_key(client_id)) == b"7"
+
+    assert invoke(runner, "clients", "limit", client_id).exit_code == 0
+    assert db.session.scalar(select(Client.rate_limit_per_minute).where(Client.client_id == client_id)) is None
+    assert redis_client.get(policy.limit_key(client_id)) == b"0"  # the deployment's default
+
+
+def test_clients_limit_changes_nothing_while_redis_is_unreachable(runner, fresh_auth_app, redis_client):
+    client_id = created_client_id(runner)
+    unreachable = create_cli_app(replace(fresh_auth_app.config["SETTINGS"], redis_url=f"redis://127.0.0.1:{live.free_port()}/0"))
+
+    with unreachable.app_context():
+        result = unreachable.test_cli_runner().invoke(cli, ["clients", "limit", client_id, "7"])
+
+    assert result.exit_code == 1
+    assert "Redis is unreachable, so nothing was changed" in result.output
+    assert "Traceback" not in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Client.rate_limit_per_minute).where(Client.client_id == client_id)) == 50
+    assert redis_client.get(policy.limit_key(client_id)) == b"50"

@@ -115,7 +115,11 @@ class OwnPostgres:
 
     def start(self) -> None:
         assert self.directory is not None, "init() first"
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections={self.max_connections}"
+        # pg_stat_statements: a test can count the statements a service ran (CREATE EXTENSION first).
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections={self.max_connections}"
+            " -c shared_preload_libraries=pg_stat_statements"
+        )
         self._run("pg_ctl", "-D", str(self.directory / "data"), "-o", options, "-l", str(self.directory / "log"), "-w", "start")
         _wait_for(lambda: psycopg.connect(self.url, connect_timeout=1).close(), "PostgreSQL")
 

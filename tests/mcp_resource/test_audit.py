@@ -178,7 +178,7 @@ def test_every_acknowledged_call_survives_a_kill_9_with_its_record(settings, aut
     assert recorded == set(acknowledged)
 
 
-BURST = 64  # concurrent first calls, more than the pool's 10 + 20 connections
+BURST = 64  # concurrent first calls, more than the pool's 10 + 19 connections (30, less the writer's)
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ def fresh_server(live_services) -> Iterator[live.LiveServer]:
 
 
 def test_a_first_burst_larger_than_the_connection_pool_is_answered_and_audited(settings, auth_context, fresh_server, auth_app):
-    """More concurrent calls than the 30 pooled connections; the writer's own connection lets
+    """More concurrent calls than the pool's 29 connections; the writer's own connection lets
     their rows commit, where a pooled one would wait behind them for good."""
     token = fetch_token(settings, make_client(scope="posts:read", rate_limit=1_000_000))
     body = modern_body("tools/call", {"name": "list_posts", "arguments": {}})

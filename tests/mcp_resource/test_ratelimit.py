@@ -15,25 +15,31 @@ import pytest
 import redis
 
 import mcp_resource
+from authserver.clients import set_rate_limit
 from mcp_resource.guardrails.ratelimit import (
     FAIL_CLOSED,
     FAIL_OPEN,
+    Decision,
     LimiterUnavailable,
     LocalRateLimiter,
+    RateLimiter,
     RedisRateLimiter,
     ResilientRateLimiter,
 )
-from shared import revocation
+from shared import policy, revocation
+from shared.policy import ClientPolicies
 from shared.revocation import DatabaseRevocations, RedisRevocations
 from tests import live
 from tests.conftest import ARTIFACTS
 from tests.factories import fetch_token, make_client, sign, valid_claims
 from tests.mcp_http import modern_body, modern_headers, rpc
+from tests.staleness import Clock
 
 
 @pytest.fixture(params=["redis", "local"])
 def limiter(request, redis_client, auth_context):
-    return RedisRateLimiter(redis_client) if request.param == "redis" else LocalRateLimiter(DatabaseRevocations())
+    policies = ClientPolicies(default_rate_limit_per_minute=120)
+    return RedisRateLimiter(redis_client, policies) if request.param == "redis" else LocalRateLimiter(DatabaseRevocations(), policies)
 
 
 @pytest.fixture
@@ -43,34 +49,83 @@ def revoke(limiter, redis_client):
     return lambda kind, identifier: revocations.revoke(kind, identifier, int(time.time()) + 60)
 
 
-def test_the_script_is_loaded_again_after_redis_forgot_it(redis_client):
-    limiter = RedisRateLimiter(redis_client)
+def hit(limiter: RateLimiter, client_id: str) -> Decision:
+    """One counted call, no revocation entries."""
+    return limiter.admit(client_id, [], 0, count=True)
+
+
+def client_with_limit(per_minute: int | None) -> str:
+    return make_client(scope="posts:read", rate_limit=per_minute).client.client_id
+
+
+def test_the_script_is_loaded_again_after_redis_forgot_it(redis_client, auth_context):
+    limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=120))
     redis_client.script_flush()  # what a Redis restart does
 
-    assert limiter.hit(f"client-{uuid.uuid4().hex}", 5).remaining == 4
+    assert hit(limiter, client_with_limit(5)).remaining == 4
 
 
 def test_admission_checks_revocation_first_and_counts_only_when_asked(limiter, revoke):
     issued_at = int(time.time())
     entries = [(revocation.TOKEN, f"jti-{uuid.uuid4().hex}"), (revocation.GRANT, f"grant-{uuid.uuid4().hex}")]
-    client = f"client-{uuid.uuid4().hex}"
+    client = client_with_limit(3)
 
-    assert limiter.admit(client, 2, entries, issued_at, count=False).allowed
-    assert [limiter.admit(client, 2, entries, issued_at, count=True).allowed for _ in range(3)] == [True, True, False]
+    assert limiter.admit(client, entries, issued_at, count=False).allowed
+    assert [limiter.admit(client, entries, issued_at, count=True).allowed for _ in range(2)] == [True, True]
     revoke(*entries[1])
-    refused = limiter.admit(client, 100, entries, issued_at, count=True)
+    refused = limiter.admit(client, entries, issued_at, count=True)
 
     assert (refused.allowed, refused.revoked) == (False, True)
-    assert limiter.admit(client, 100, entries[:1], issued_at, count=True).remaining == 97  # the revoked attempt was not counted
+    assert limiter.admit(client, entries[:1], issued_at, count=True).remaining == 0  # the revoked attempt was not counted
 
 
 def test_exactly_the_limit_gets_through_then_a_retry_time(limiter):
-    decisions = [limiter.hit("client-a", 5) for _ in range(8)]
+    client = client_with_limit(5)
+    decisions = [hit(limiter, client) for _ in range(8)]
 
     assert [d.allowed for d in decisions] == [True] * 5 + [False] * 3
     assert [d.remaining for d in decisions[:5]] == [4, 3, 2, 1, 0]
+    assert {d.limit for d in decisions} == {5}
     assert 55 < decisions[-1].retry_after_seconds <= 60
-    assert limiter.hit("client-b", 5).allowed  # every client has its own window
+    assert hit(limiter, client_with_limit(5)).allowed  # every client has its own window
+
+
+def test_a_limit_written_to_redis_holds_from_the_next_call(redis_client, auth_context):
+    """Every worker and instance reads the limit in the script that counts the call: nothing to go stale."""
+    limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=120))
+    client = client_with_limit(10)
+    assert all(hit(limiter, client).allowed for _ in range(3))
+
+    policy.publish_limit(redis_client, client, 3)
+    assert not hit(limiter, client).allowed
+    policy.publish_limit(redis_client, client, 5)
+    assert hit(limiter, client).remaining == 1
+    policy.publish_limit(redis_client, client, None)  # the deployment's default again
+    assert hit(limiter, client).limit == 120
+
+
+def test_a_limit_redis_lost_is_filled_from_the_database(redis_client, auth_context):
+    limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=7))
+    own, default = client_with_limit(4), client_with_limit(None)
+    redis_client.flushdb()  # what a Redis restart does
+
+    assert hit(limiter, own).limit == 4
+    assert hit(limiter, default).limit == 7
+    assert hit(limiter, "not-a-registered-client").limit == 7
+    assert redis_client.mget([policy.limit_key(own), policy.limit_key(default)]) == [b"4", b"0"]
+
+
+def test_the_in_process_limiter_applies_a_changed_limit_within_seconds(auth_context, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(policy, "time", clock)
+    limiter = LocalRateLimiter(DatabaseRevocations(), ClientPolicies(default_rate_limit_per_minute=120))
+    client = client_with_limit(5)
+    assert hit(limiter, client).remaining == 4
+
+    set_rate_limit(client, 2)
+    assert hit(limiter, client).limit == 5  # this process's copy, for CACHE_SECONDS
+    clock.now += policy.CACHE_SECONDS
+    assert not hit(limiter, client).allowed  # 2 calls counted, 2 allowed
 
 
 def post_tool_call(http, token: str):
@@ -159,23 +214,23 @@ def _stop(client: redis.Redis) -> None:
 
 
 @pytest.mark.parametrize("behaviour", [FAIL_OPEN, FAIL_CLOSED])
-def test_redis_stopped_mid_test_gives_the_configured_behaviour_and_recovers(own_redis, behaviour):
+def test_redis_stopped_mid_test_gives_the_configured_behaviour_and_recovers(own_redis, behaviour, auth_context):
     port, client = own_redis
-    limiter = ResilientRateLimiter(RedisRateLimiter(client), behaviour)
-    assert limiter.hit("c", 10).allowed
+    limiter = ResilientRateLimiter(RedisRateLimiter(client, ClientPolicies(default_rate_limit_per_minute=10)), behaviour)
+    assert hit(limiter, "c").allowed
 
     _stop(client)
     if behaviour == FAIL_OPEN:
-        assert limiter.hit("c", 10).allowed  # a local window while Redis is away
+        assert hit(limiter, "c").allowed  # a local window while Redis is away
     else:
         with pytest.raises(LimiterUnavailable):
-            limiter.hit("c", 10)
+            hit(limiter, "c")
     assert limiter.failures == 1
 
     process = _start_redis(port)
     try:
         _wait(client)
-        assert limiter.hit("c", 10).allowed
+        assert hit(limiter, "c").allowed
         assert client.zcard("drawbridge:ratelimit:c") == 1  # counted in Redis again
         assert limiter.failures == 1
     finally:

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.gunicorn_hooks import child_exit, post_worker_init
+from shared.gunicorn_hooks import child_exit, on_starting, post_worker_init
+from shared.settings import SERVER_WORKERS_VARIABLE, Settings
 
 
 def test_a_new_worker_freezes_what_start_up_made() -> None:
@@ -28,3 +29,10 @@ def test_a_dead_worker_stops_counting_in_live_gauges(tmp_path: Path, monkeypatch
         (tmp_path / name).write_bytes(b"")
     child_exit(None, SimpleNamespace(pid=4242))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]
+
+
+def test_workers_learn_how_many_they_are_from_gunicorns_final_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """-w and GUNICORN_CMD_ARGS override the configuration file's `workers`: the hook reads the result."""
+    monkeypatch.setenv(SERVER_WORKERS_VARIABLE, "1")
+    on_starting(SimpleNamespace(cfg=SimpleNamespace(workers=4)))
+    assert Settings.from_env().server_workers == 4
