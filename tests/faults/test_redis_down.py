@@ -3,7 +3,10 @@ and disabling a client keeps its database change and says what is left to do (is
 
 from __future__ import annotations
 
+import time
+
 from authserver.cli import disable
+from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from tests.faults.outage import CALL, assert_jsonrpc_unavailable, assert_page_unavailable, token_request, warm_stack
 
 
@@ -23,6 +26,7 @@ def test_with_redis_down_refusals_are_audited_logins_wait_and_a_disable_is_kept(
     result = fault_stack.app_context().test_cli_runner().invoke(disable, [warm.machine.client_id])
     assert result.exit_code == 1 and "Run `drawbridge clients disable" in result.output
     assert fault_stack.sql("SELECT disabled_at IS NOT NULL FROM oauth_clients WHERE client_id = %s", warm.machine.client_id) == [(True,)]
+    time.sleep(CLIENT_CACHE_SECONDS)  # the token endpoint's copy of the client is that old at most
     assert token_request(fault_stack, warm.machine).status_code == 401  # no new tokens meanwhile
 
     fault_stack.redis.start()
