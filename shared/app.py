@@ -49,6 +49,8 @@ def configure_app(app: Flask, settings: Settings, service: str, connections_outs
     app.ensure_sync = functools.lru_cache(maxsize=ENSURE_SYNC_CACHE_SIZE)(app.ensure_sync)  # type: ignore[method-assign]
     app.before_request(take_turns)
     db.init_app(app)
+    # In place of Flask-SQLAlchemy's own teardown, which removes the same session but lets a failure raise.
+    app.teardown_appcontext_funcs.remove(db._teardown_session)
     app.teardown_appcontext(release_session)
     app.extensions["drawbridge.redis"] = drawbridge_redis.connect(settings.redis_url)
     app.register_blueprint(health_bp)
