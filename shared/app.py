@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from typing import Any
@@ -20,6 +21,8 @@ from shared.health import bp as health_bp
 from shared.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# More than the hooks, views and error handlers an app registers: ensure_sync's answers, kept.
+ENSURE_SYNC_CACHE_SIZE = 256
 # Database connections a worker keeps open while idle; the rest of its share only under load.
 KEPT_CONNECTIONS = 10
 
@@ -41,8 +44,13 @@ def configure_app(app: Flask, settings: Settings, service: str, connections_outs
     drawbridge_logging.configure(service, settings.log_level)
     drawbridge_logging.init_app(app)
     app.session_interface = CookieSessionInterface()
+    # Flask asks inspect whether each hook and view is a coroutine function on every request; the
+    # answer for a registered function never changes.
+    app.ensure_sync = functools.lru_cache(maxsize=ENSURE_SYNC_CACHE_SIZE)(app.ensure_sync)  # type: ignore[method-assign]
     app.before_request(take_turns)
     db.init_app(app)
+    # In place of Flask-SQLAlchemy's own teardown, which removes the same session but lets a failure raise.
+    app.teardown_appcontext_funcs.remove(db._teardown_session)
     app.teardown_appcontext(release_session)
     app.extensions["drawbridge.redis"] = drawbridge_redis.connect(settings.redis_url)
     app.register_blueprint(health_bp)

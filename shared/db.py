@@ -106,8 +106,8 @@ def bounded_waits(database_url: str, timeout_seconds: int, bound_answers: bool) 
 def release_session(exception: BaseException | None) -> None:
     """End the request's session without letting a dead connection turn the answer into a 500:
     rolling back on a connection the database dropped mid-request raises, and outside Flask's
-    error handlers (gevent would answer a plain-text 500). Registered after Flask-SQLAlchemy's own
-    teardown, so it runs first; nothing is lost, since whatever was committed is committed."""
+    error handlers (gevent would answer a plain-text 500). Registered in place of Flask-SQLAlchemy's
+    own teardown; nothing is lost, since whatever was committed is committed."""
     try:
         db.session.remove()
     except sa_exc.SQLAlchemyError:

@@ -26,6 +26,9 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # token, so a rebound page learns nothing from either.
 UNCHECKED_ENDPOINTS = frozenset({"health.healthz", "metrics.metrics"})
 LOGGED_HOST_CHARACTERS = 100
+# Allowed names under every port a client spells: far more than real clients use, and a bound on
+# what a caller sending ports at random can make the set hold.
+MAX_ACCEPTED_HOSTS = 256
 
 
 class UnknownHost(Exception):
@@ -49,10 +52,18 @@ def init_app(app: Flask, public_urls: Iterable[str]) -> None:
     """Refuse every request whose Host is not a name of `public_urls` (werkzeug's `request.host` is
     empty for a malformed one), before authentication or reading the body."""
     allowed = allowed_hosts(app.config["SETTINGS"], public_urls)
+    accepted: set[str] = set()  # Host values found allowed, so the next request skips the parsing
 
     @app.before_request
     def check_host() -> None:
-        if request.endpoint in UNCHECKED_ENDPOINTS or host_name(request.host) in allowed:
+        raw = request.environ.get("HTTP_HOST")  # after ProxyFix: the one request.host is made of
+        if raw in accepted:
+            return
+        if host_name(request.host) in allowed:
+            if raw is not None and len(accepted) < MAX_ACCEPTED_HOSTS:
+                accepted.add(raw)
+            return
+        if request.endpoint in UNCHECKED_ENDPOINTS:
             return
         logger.info("unknown_host_refused", extra={"host": request.headers.get("Host", "")[:LOGGED_HOST_CHARACTERS]})
         raise UnknownHost()

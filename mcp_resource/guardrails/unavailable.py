@@ -20,24 +20,24 @@ OUTCOME = "unavailable"
 
 def note_tool_call(params: dict[str, Any]) -> None:
     """Remember the authenticated caller's tools/call, so a 503 answered for it can be audited."""
-    g.tool_call = params
-    g.tool_call_started = time.perf_counter()
+    g.tool_call = (params, time.perf_counter())
 
 
 def record(cause: BaseException, reason: str) -> None:
     """The audit row (outcome `unavailable`, `reason` as its error) of this request's tools/call
     refused with 503, or, with no database to write it to, the `drawbridge_unaudited_calls` metric
     and a `tool_call_unaudited` log line."""
-    params = g.pop("tool_call", None)
-    if params is None:
+    noted = g.pop("tool_call", None)
+    if noted is None:
         return
+    params, started = noted
     tool_name = str(params.get("name"))[: audit.TOOL_MAX_CHARS]
     if isinstance(cause, audit.AuditUnavailable) or database_unavailable(cause):
         return _unaudited(tool_name, cause)
     principal = g.principal  # note_tool_call is only called after authentication
     caller = audit.Caller(principal.client_id, principal.subject, g.get("request_id", ""), request.remote_addr, request.headers.get("Mcp-Session-Id"))
     tool = current_app.extensions["drawbridge.tools"].get(tool_name)
-    duration_ms = (time.perf_counter() - g.tool_call_started) * 1000
+    duration_ms = (time.perf_counter() - started) * 1000
     try:
         audit.record(caller, tool_name, tool, params.get("arguments"), OUTCOME, duration_ms, reason)
     except audit.AuditUnavailable as failure:
