@@ -1,17 +1,14 @@
-"""Per-request work both apps do once and then remember, and that what they remember changes no answer."""
+"""The Host check remembers the values it allowed (shared/hosts.py): what it remembers changes no answer."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-import flask.app
 import pytest
 from flask import Flask
 
 from shared import hosts
-from shared.app import configure_app
-from shared.db import db
 from shared.settings import Settings
 
 PUBLIC_URL = "https://mcp.example.com/mcp"
@@ -31,14 +28,6 @@ def counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int
 
 
 @pytest.fixture
-def shared_app() -> Flask:
-    app = Flask(__name__)
-    configure_app(app, Settings(database_url="sqlite://"), service="test")
-    app.add_url_rule("/", "index", lambda: "ok")
-    return app
-
-
-@pytest.fixture
 def host_checked_app() -> Flask:
     app = Flask(__name__)
     app.config["SETTINGS"] = Settings(environment="production")
@@ -46,28 +35,6 @@ def host_checked_app() -> Flask:
     app.add_url_rule("/", "index", lambda: "ok")
     app.register_error_handler(hosts.UnknownHost, lambda _: ("misdirected", 421))
     return app
-
-
-def test_flask_asks_whether_a_hook_is_a_coroutine_function_once(shared_app, monkeypatch):
-    asked = counting(monkeypatch, flask.app, "iscoroutinefunction")
-    client = shared_app.test_client()
-
-    assert client.get("/").status_code == 200
-    first = len(asked)
-    for _ in range(3):
-        assert client.get("/").status_code == 200
-
-    assert first > 0
-    assert len(asked) == first
-
-
-def test_the_session_is_removed_once_per_request(shared_app, monkeypatch):
-    removals = counting(monkeypatch, db.session, "remove")
-
-    with shared_app.app_context():
-        pass
-
-    assert len(removals) == 1
 
 
 def test_an_allowed_host_is_parsed_once_and_others_are_still_refused(host_checked_app, monkeypatch):
