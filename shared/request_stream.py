@@ -33,6 +33,9 @@ class ChunkedBodyError(OSError):
 class BodyTimeoutError(TimeoutError):
     """The body did not arrive within its deadline (keepalive seconds after the head)."""
 
+    def __init__(self) -> None:
+        super().__init__("body unfinished at its deadline")
+
 
 class BodyInput(pywsgi.Input):
     """gevent's request body stream (`wsgi.input`), with chunked framing read strictly, the whole
@@ -73,7 +76,8 @@ class BodyInput(pywsgi.Input):
     def _deadline(self) -> gevent.Timeout:
         # One timer for the whole call: the socket's own timeout restarts with every byte.
         seconds = None if self.deadline is None else max(self.deadline - time.monotonic(), 0)
-        return gevent.Timeout(seconds, BodyTimeoutError("body unfinished at its deadline"))
+        # The class, not an instance: it is made only when the deadline passes, not on every read.
+        return gevent.Timeout(seconds, BodyTimeoutError)
 
     def _discard(self) -> None:
         return None
