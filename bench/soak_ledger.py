@@ -8,7 +8,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-FINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
+from mcp_resource.models import Job
+
 # After a fault ends, answers still count towards it for this long (clients reconnecting, pools refilling).
 RECOVERY_SECONDS = 10.0
 STEADY = "steady"
@@ -120,7 +121,7 @@ def lost(acknowledged: set[str], audited: set[str]) -> list[str]:
 def stuck(job_ids: list[str], statuses: dict[str, str]) -> dict[str, int]:
     """Jobs a client was told about that are not in a final state (or have no row), by status."""
     counted = Counter(statuses.get(job_id, "missing") for job_id in job_ids)
-    return {status: n for status, n in sorted(counted.items()) if status not in FINAL_JOB_STATUSES}
+    return {status: n for status, n in sorted(counted.items()) if status not in Job.FINAL_STATUSES}
 
 
 def memory_change(warm: dict[str, int], end: dict[str, int]) -> dict[str, str]:

@@ -21,11 +21,12 @@ MAX_REQUEST_BYTES = 1024 * 1024
 AUDIT_CONNECTIONS = 1
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the resource server. Never monkey-patches: gunicorn's gevent worker does that."""
+def create_app(settings: Settings | None = None, bound_answers: bool = True) -> Flask:
+    """Build the resource server. Never monkey-patches: gunicorn's gevent worker does that.
+    `bound_answers=False` for the job worker: a report's statement may take longer than a request's."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    configure_app(app, settings, service="mcp_resource", connections_outside_pool=AUDIT_CONNECTIONS)
+    configure_app(app, settings, service="mcp_resource", connections_outside_pool=AUDIT_CONNECTIONS, bound_answers=bound_answers)
     hosts.init_app(app, [settings.resource_url])
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["drawbridge.tools"] = ToolRegistry.from_entry_points()

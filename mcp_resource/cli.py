@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from rq import Worker
 
-from mcp_resource import job_runners, jobs, tool_states
+from mcp_resource import job_runners, tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
 from mcp_resource.guardrails import audit as audit_trail
 from mcp_resource.tools.lint import lint
@@ -98,7 +98,6 @@ def worker(check: bool) -> None:
             raise SystemExit(f"No job worker of {socket.gethostname()} is running and registered in Redis.")
         click.echo(f"Job workers of this host: {', '.join(here)}.")
         return
-    jobs.prepare_worker()
     job_runners.worker(client).work(with_scheduler=False)
 
 

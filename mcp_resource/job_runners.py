@@ -6,11 +6,14 @@ living worker; a worker killed with its work-horse stops heart-beating, and rq's
 registry cleanup then fails its job, or queues it again once when the tool declares itself
 idempotent. The reaper, a loop in every MCP server process (one of them per interval does the
 work), runs that cleanup and writes each failed rq job's outcome on its row: within
-HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS + REAP_INTERVAL_SECONDS (25 s) of the death.
+HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS + REAP_INTERVAL_SECONDS (25 s) of the death. A working
+row older than HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS whose rq job no longer exists (a Redis
+restart lost the queue) is queued again when its tool is idempotent, else marked interrupted.
 
 Without Redis (the embedded default) the MCP server's own greenlets run jobs. Each process touches
 the rows of the jobs it runs every REAP_INTERVAL_SECONDS; a working row nobody touched for
-LOCAL_STALE_SECONDS belonged to a process that died, and is marked interrupted.
+LOCAL_STALE_SECONDS belonged to a process that died, and is marked interrupted. A stopping process
+(SIGTERM) marks its own running jobs interrupted before it exits.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import timedelta
 
 import redis
@@ -33,8 +37,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mcp_resource import jobs
 from mcp_resource.models import Job
-from shared import health
-from shared.db import db, utcnow
+from shared import graceful_stop, health
+from shared.db import db, unavailable, utcnow
 from shared.redis import key
 
 logger = logging.getLogger(__name__)
@@ -50,6 +54,10 @@ LOCAL_STALE_SECONDS = 15
 # /healthz is degraded when jobs are queued and no worker has beaten for this long.
 WORKER_SEEN_SECONDS = 30
 REAPER_LOCK = key("jobs", "reaper")
+OUTCOME_META_KEY = "drawbridge_outcome"
+# Hooks gunicorn's post_worker_init calls in each worker (shared/gunicorn_hooks.py).
+WORKER_STARTED = "drawbridge.worker_started"
+TIMED_OUT = f"The job ran longer than its limit of {JOB_TIMEOUT_SECONDS} s and was stopped; it has no result."
 
 
 class JobRunner(ABC):
@@ -69,7 +77,7 @@ class JobRunner(ABC):
         """Record the jobs whose runner died (called every REAP_INTERVAL_SECONDS, in an app context)."""
 
     def ensure_started(self) -> None:
-        """Start the reaper in this process (after gunicorn forked it), once."""
+        """Start the reaper in this process (a gunicorn worker, after the fork), once."""
         if self._started:
             return
         with self._lock:
@@ -82,12 +90,12 @@ class JobRunner(ABC):
             try:
                 with self.app.app_context():
                     self.reap()
-            except (redis.RedisError, SQLAlchemyError):
+            except Exception:  # Redis or the database out, mostly: the loop goes on regardless
                 logger.warning("job_reap_failed", exc_info=True)
             time.sleep(REAP_INTERVAL_SECONDS)
 
 
-class Worker(rq.Worker):
+class HeartbeatWorker(rq.Worker):
     """rq's forking worker, with a job's registry entry outliving its last heartbeat by
     HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS, where rq's own allows 60 s more."""
 
@@ -95,10 +103,43 @@ class Worker(rq.Worker):
         return HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS
 
 
-def worker(client: redis.Redis) -> Worker:
+def worker(client: redis.Redis) -> HeartbeatWorker:
     """`drawbridge worker`'s rq worker: it beats every HEARTBEAT_SECONDS while busy (the job
-    monitoring interval) and idle (rq waits worker_ttl - 15 s for a job between two beats)."""
-    return Worker([QUEUE_NAME], connection=client, worker_ttl=HEARTBEAT_SECONDS + 15, job_monitoring_interval=HEARTBEAT_SECONDS)
+    monitoring interval) and idle (rq waits worker_ttl - 15 s for a job between two beats). Its
+    app is built before rq forks a work-horse per job, so no job pays for it."""
+    _worker_app()
+    return HeartbeatWorker([QUEUE_NAME], connection=client, worker_ttl=HEARTBEAT_SECONDS + 15, job_monitoring_interval=HEARTBEAT_SECONDS)
+
+
+_app: Flask | None = None
+
+
+def _worker_app() -> Flask:
+    """The worker's own app (settings from the environment), made once per process; its database
+    answers are not bounded, since a report's statement may run longer than a request's."""
+    global _app
+    if _app is None:
+        from mcp_resource import create_app  # the package imports this module: import at use
+
+        _app = create_app(bound_answers=False)
+    return _app
+
+
+def execute(job_id: str) -> None:
+    """The worker's entry point (rq calls it by name, in a work-horse forked for the job). An
+    outcome the database would not take is kept in rq's job, for the reaper to write later."""
+    app = _worker_app()
+    with app.app_context():
+        # Connections inherited through fork belong to the parent: start this process's own.
+        db.engine.dispose(close=False)
+    try:
+        jobs.run(app, job_id)
+    except jobs.OutcomeNotRecorded as failure:
+        current = rq.get_current_job()
+        if current is not None:
+            current.meta[OUTCOME_META_KEY] = asdict(failure.outcome)
+            current.save_meta()
+        raise
 
 
 class RqRunner(JobRunner):
@@ -109,7 +150,7 @@ class RqRunner(JobRunner):
 
     def submit(self, job_id: str, retry: bool) -> None:
         self.queue.enqueue(
-            "mcp_resource.jobs.execute",
+            "mcp_resource.job_runners.execute",
             job_id,
             job_id=job_id,
             job_timeout=JOB_TIMEOUT_SECONDS,
@@ -118,24 +159,53 @@ class RqRunner(JobRunner):
         )
 
     def reap(self) -> None:
-        """rq's cleanup of jobs whose worker stopped beating, then every failed rq job's outcome
-        on its row: the one its work-horse could not write, or "interrupted". Each rq job leaves
-        the failed registry once its row has its final state."""
+        """rq's cleanup of jobs whose worker stopped beating; every failed rq job's outcome on its
+        row (each rq job leaves the failed registry once its row has its final state); then the
+        working rows rq no longer knows. While the database is unavailable the rest waits for the
+        next interval; a job whose outcome it refuses for good gets a generic failure instead."""
         if not self.client.set(REAPER_LOCK, 1, nx=True, ex=REAP_INTERVAL_SECONDS):
             return  # another process reaped within this interval
         self.queue.started_job_registry.cleanup()
         failed = self.queue.failed_job_registry
         for job_id in failed.get_job_ids(cleanup=False):
-            if jobs.record(job_id, self._outcome(job_id)):
-                logger.warning("job_interrupted", extra={"job_id": job_id})
+            if jobs.record_or_fail(job_id, self._outcome(job_id)):
+                logger.warning("job_failed_in_worker", extra={"job_id": job_id})
             failed.remove(job_id, delete_job=True)
+        self._reap_lost()
+
+    def _reap_lost(self) -> None:
+        """Working rows older than a worker's heartbeat allowance whose rq job is gone: queued
+        again if the tool is idempotent, else interrupted."""
+        cutoff = utcnow() - timedelta(seconds=HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS)
+        rows = db.session.execute(select(Job.id, Job.tool).where(Job.status == "working", Job.updated_at < cutoff)).all()
+        db.session.rollback()
+        for job_id, tool in rows:
+            if RqJob.exists(job_id, connection=self.client):
+                continue
+            if jobs.idempotent(tool):
+                db.session.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow()))
+                db.session.commit()
+                self.submit(job_id, retry=False)
+                logger.warning("job_requeued", extra={"job_id": job_id})
+            elif jobs.record_or_fail(job_id, jobs.INTERRUPTED):
+                logger.warning("job_interrupted", extra={"job_id": job_id})
 
     def _outcome(self, job_id: str) -> jobs.Outcome:
+        """The outcome its work-horse kept, else one told from how rq saw it end, in plain words."""
         try:
-            kept = RqJob.fetch(job_id, connection=self.client).meta.get(jobs.OUTCOME_META_KEY)
+            rq_job = RqJob.fetch(job_id, connection=self.client)
         except NoSuchJobError:
-            kept = None
-        return jobs.Outcome(**kept) if kept else jobs.INTERRUPTED
+            return jobs.INTERRUPTED
+        kept = rq_job.meta.get(OUTCOME_META_KEY)
+        if kept:
+            return jobs.Outcome(**kept)
+        result = rq_job.latest_result()
+        reason = (result.exc_string if result is not None else None) or ""
+        if "JobTimeoutException" in reason:
+            return jobs.Outcome("failed", error=TIMED_OUT)
+        if not reason or "AbandonedJobError" in reason or "Work-horse terminated unexpectedly" in reason:
+            return jobs.INTERRUPTED
+        return jobs.internal_error(job_id)  # the worker's log has the traceback
 
     def degraded(self) -> str | None:
         """Why jobs wait with nobody to run them, for /healthz."""
@@ -154,11 +224,15 @@ def _seen_recently(workers: Iterable[rq.Worker]) -> bool:
 
 
 class LocalRunner(JobRunner):
-    """The embedded default: a greenlet per job in the MCP server (a job dies with its process)."""
+    """The embedded default: a greenlet per job in the MCP server (a job dies with its process).
+    An outcome the database would not take stays here, touched like a running job, until the
+    reaper writes it; a stopping process records its running jobs as interrupted."""
 
     def __init__(self, app: Flask) -> None:
         super().__init__(app)
         self.running: set[str] = set()
+        self.unrecorded: dict[str, jobs.Outcome] = {}
+        graceful_stop.drain_before_exit(self)
 
     def submit(self, job_id: str, retry: bool) -> None:
         self.ensure_started()
@@ -168,27 +242,54 @@ class LocalRunner(JobRunner):
     def _run(self, job_id: str) -> None:
         try:
             jobs.run(self.app, job_id)
-        except jobs.OutcomeNotRecorded:
-            pass  # logged; no longer touched, its row is marked interrupted by a reaper
+        except jobs.OutcomeNotRecorded as failure:
+            self.unrecorded[job_id] = failure.outcome  # the reaper writes it
         finally:
             self.running.discard(job_id)
 
     def reap(self) -> None:
-        """Touch this process's running jobs; mark interrupted the working rows nobody touched."""
+        """Write the outcomes kept back; touch this process's jobs; mark interrupted the working
+        rows nobody touched."""
+        self._record_unrecorded()
         now = utcnow()
-        if self.running:
-            db.session.execute(update(Job).where(Job.id.in_(list(self.running)), Job.status == "working").values(updated_at=now))
+        mine = self.running | self.unrecorded.keys()
+        if mine:
+            db.session.execute(update(Job).where(Job.id.in_(list(mine)), Job.status == "working").values(updated_at=now))
             db.session.commit()
         stale = now - timedelta(seconds=LOCAL_STALE_SECONDS)
         for job_id in db.session.scalars(select(Job.id).where(Job.status == "working", Job.updated_at < stale)).all():
-            if job_id not in self.running and jobs.record(job_id, jobs.INTERRUPTED):
+            if job_id not in mine and jobs.record_or_fail(job_id, jobs.INTERRUPTED):
                 logger.warning("job_interrupted", extra={"job_id": job_id})
+
+    def _record_unrecorded(self) -> None:
+        for job_id, outcome in list(self.unrecorded.items()):
+            jobs.record_or_fail(job_id, outcome)  # raises while the database is unavailable
+            del self.unrecorded[job_id]
+
+    def drain(self, seconds: float) -> None:
+        """The process is stopping (SIGTERM) and its jobs die with it: their rows say so now, not
+        LOCAL_STALE_SECONDS after, and the outcomes kept back are written (within the database's
+        own bounded waits)."""
+        try:
+            with self.app.app_context():
+                self._record_unrecorded()
+                for job_id in list(self.running):
+                    if jobs.record_or_fail(job_id, jobs.INTERRUPTED):
+                        logger.warning("job_interrupted_by_stop", extra={"job_id": job_id})
+        except SQLAlchemyError as error:
+            if not unavailable(error):
+                raise
+            logger.warning("job_stop_unrecorded", extra={"jobs": len(self.running) + len(self.unrecorded)})
 
 
 def for_app(app: Flask, client: redis.Redis | None) -> JobRunner:
-    """rq with Redis (and /healthz degraded while queued jobs have no worker), else in process."""
+    """rq with Redis (and /healthz degraded while queued jobs have no worker), else in process;
+    its reaper starts in each gunicorn worker."""
+    runner: JobRunner
     if client is None:
-        return LocalRunner(app)
-    runner = RqRunner(app, client)
-    health.add_degradation_check(app, "jobs", runner.degraded)
+        runner = LocalRunner(app)
+    else:
+        runner = RqRunner(app, client)
+        health.add_degradation_check(app, "jobs", runner.degraded)
+    app.extensions.setdefault(WORKER_STARTED, []).append(runner.ensure_started)
     return runner

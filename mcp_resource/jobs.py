@@ -10,17 +10,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-import rq
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from mcp_resource.auth import Principal
 from mcp_resource.errors import Cancelled, ToolError
 from mcp_resource.models import Job
-from shared.db import db, utcnow
+from shared.db import db, unavailable, utcnow
 from shared.unstorable import storable
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ KEEP_FINISHED_MS = 24 * 3600 * 1000
 FINAL_WRITE_ATTEMPTS = 6
 FINAL_WRITE_FIRST_WAIT_SECONDS = 0.5
 WORKER_STOPPED = "The job stopped before it finished because the server running it stopped; it has no result. Start it again."
-OUTCOME_META_KEY = "drawbridge_outcome"
+NOT_QUEUED = "The job could not be handed to a job worker (the job queue did not answer); it has no result. Start it again."
 
 
 @dataclass(frozen=True)
@@ -57,13 +56,30 @@ class OutcomeNotRecorded(Exception):
 
 def submit(principal: Principal, tool: str, arguments: dict[str, Any]) -> Job:
     """Store the job (committed: durable before anyone hears of it), then hand it to the runner,
-    which runs it again once if its worker dies and the tool declares itself idempotent."""
+    which runs it again once if its worker dies and the tool declares itself idempotent. If the
+    runner refuses it, the row says so (not "working" for ever) and the refusal is raised."""
     job = Job(id=str(uuid.uuid4()), client_id=principal.client_id, subject=principal.subject, tool=tool, arguments=arguments)
     db.session.add(job)
     db.session.commit()
-    idempotent = current_app.extensions["drawbridge.tools"].tool(tool).annotations.idempotent
-    current_app.extensions["drawbridge.jobs"].submit(job.id, retry=idempotent)
+    try:
+        current_app.extensions["drawbridge.jobs"].submit(job.id, retry=idempotent(tool))
+    except Exception:
+        try:
+            record(job.id, Outcome("failed", error=NOT_QUEUED))
+        except SQLAlchemyError:
+            db.session.rollback()  # the database is out too: the reaper finds the row later
+            logger.warning("job_not_queued_unrecorded", extra={"job_id": job.id}, exc_info=True)
+        raise
     return job
+
+
+def idempotent(tool: str) -> bool:
+    """Whether `tool` may run again after its worker died (its own declaration); a tool no longer
+    installed may not."""
+    try:
+        return bool(current_app.extensions["drawbridge.tools"].tool(tool).annotations.idempotent)
+    except KeyError:
+        return False
 
 
 def find(job_id: Any, principal: Principal) -> Job | None:
@@ -91,29 +107,19 @@ class JobProgress:
     job_id: str
 
     def report(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        job = db.session.get(Job, self.job_id)
-        db.session.refresh(job)
-        if job.cancel_requested:
-            raise Cancelled(self.job_id)
-        job.progress, job.total, job.message, job.updated_at = progress, total, message, utcnow()
-        db.session.commit()
-
-
-def execute(job_id: str) -> None:
-    """The worker's entry point (rq calls it by name, in a work-horse forked for the job). An
-    outcome the database would not take is kept in rq's job, for the reaper to write later."""
-    app = _worker_app()
-    with app.app_context():
-        # Connections inherited through fork belong to the parent: start this process's own.
-        db.engine.dispose(close=False)
-    try:
-        run(app, job_id)
-    except OutcomeNotRecorded as failure:
-        current = rq.get_current_job()
-        if current is not None:
-            current.meta[OUTCOME_META_KEY] = asdict(failure.outcome)
-            current.save_meta()
-        raise
+        """Store the progress (and notice a cancellation); skipped while the database is
+        unavailable: a lost progress report is no reason to fail the work."""
+        try:
+            job = db.session.get(Job, self.job_id, populate_existing=True)
+            if job.cancel_requested:
+                raise Cancelled(self.job_id)
+            job.progress, job.total, job.message, job.updated_at = progress, total, message, utcnow()
+            db.session.commit()
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            if not unavailable(error):
+                raise
+            logger.warning("job_progress_skipped", extra={"job_id": self.job_id})
 
 
 def run(app: Flask, job_id: str) -> None:
@@ -127,7 +133,7 @@ def run(app: Flask, job_id: str) -> None:
         outcome = _work(app.extensions["drawbridge.tools"].tool(tool_name), job_id, arguments)
         for wait in _final_write_waits():
             try:
-                record(job_id, outcome)
+                record_or_fail(job_id, outcome)
                 return
             except SQLAlchemyError:
                 db.session.rollback()
@@ -146,7 +152,7 @@ def _work(tool: Any, job_id: str, arguments: dict[str, Any]) -> Outcome:
         return Outcome("failed", error=str(error))
     except Exception:
         logger.exception("job_failed", extra={"job_id": job_id, "tool": tool.name})
-        return Outcome("failed", error=f"Internal error, reference {job_id}.")
+        return internal_error(job_id)
     finally:
         db.session.rollback()  # whatever the work left unfinished; the outcome is written afresh
 
@@ -154,6 +160,23 @@ def _work(tool: Any, job_id: str, arguments: dict[str, Any]) -> Outcome:
 def _final_write_waits() -> list[float | None]:
     """Seconds to wait after each failed attempt; None after the last one."""
     return [FINAL_WRITE_FIRST_WAIT_SECONDS * 2**attempt for attempt in range(FINAL_WRITE_ATTEMPTS - 1)] + [None]
+
+
+def record_or_fail(job_id: str, outcome: Outcome) -> bool:
+    """`record`, or, when the database refuses that outcome for good (a text it cannot store, say),
+    a generic failure in its place; raises only while the database is unavailable."""
+    try:
+        return record(job_id, outcome)
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        if unavailable(error):
+            raise
+        logger.warning("job_outcome_refused", extra={"job_id": job_id, "status": outcome.status}, exc_info=True)
+        return record(job_id, internal_error(job_id))
+
+
+def internal_error(job_id: str) -> Outcome:
+    return Outcome("failed", error=f"Internal error, reference {job_id}.")
 
 
 def record(job_id: str, outcome: Outcome) -> bool:
@@ -170,33 +193,15 @@ def record(job_id: str, outcome: Outcome) -> bool:
     return True
 
 
-_app: Flask | None = None
-
-
-def prepare_worker() -> None:
-    """Build the worker's app before rq forks a work-horse per job, so no job pays for it."""
-    _worker_app()
-
-
-def _worker_app() -> Flask:
-    """The worker's own app (settings from the environment), made once per process."""
-    global _app
-    if _app is None:
-        from mcp_resource import create_app  # the package imports this module: import at use
-
-        _app = create_app()
-    return _app
-
-
 def view(job: Job) -> dict[str, Any]:
     """A job as check_job_status shows it; a job whose worker stopped is "failed", with why."""
-    shown: dict[str, Any] = {"job_id": job.id, "tool": job.tool, "status": "failed" if job.status == "interrupted" else job.status, "progress": job.progress}
+    shown: dict[str, Any] = {"job_id": job.id, "tool": job.tool, "status": job.shown_status, "progress": job.progress}
     if job.total is not None:
         shown["total"] = job.total
     if job.message:
         shown["message"] = job.message
     if job.status == "completed":
         shown["result"] = job.result
-    if job.status in ("failed", "interrupted"):
+    if job.shown_status == "failed":
         shown["error"] = job.error
     return shown

@@ -47,6 +47,11 @@ class Job(db.Model):
     def finished(self) -> bool:
         return self.status in self.FINAL_STATUSES
 
+    @property
+    def shown_status(self) -> str:
+        """The status clients see: a job whose worker stopped is one that failed."""
+        return "failed" if self.status == "interrupted" else self.status
+
 
 class AuditRecord(db.Model):
     """One tools/call and how it ended, committed before the caller gets its answer."""

@@ -15,7 +15,6 @@ from mcp_resource.models import Job
 from mcp_resource.tools.base import Tool, ToolResult, describe_invalid
 
 EXTENSION = "io.modelcontextprotocol/tasks"
-TASK_STATUSES = {"working": "working", "cancelled": "cancelled", "interrupted": "failed"}  # others: completed
 
 
 def declared(client_capabilities: dict[str, Any]) -> bool:
@@ -38,7 +37,7 @@ def view(job: Job) -> dict[str, Any]:
     task with the JSON-RPC error a synchronous call cut short would have had, and why."""
     task: dict[str, Any] = {
         "taskId": job.id,
-        "status": TASK_STATUSES.get(job.status, "completed"),
+        "status": "completed" if job.status == "failed" else job.shown_status,
         "createdAt": job.created_at.isoformat(),
         "lastUpdatedAt": job.updated_at.isoformat(),
         "ttlMs": jobs.KEEP_FINISHED_MS,

@@ -27,18 +27,20 @@ ENSURE_SYNC_CACHE_SIZE = 256
 KEPT_CONNECTIONS = 10
 
 
-def configure_app(app: Flask, settings: Settings, service: str, connections_outside_pool: int = 0) -> None:
+def configure_app(app: Flask, settings: Settings, service: str, connections_outside_pool: int = 0, bound_answers: bool | None = None) -> None:
     """Bind settings, the database, Redis, request-id logging and `/healthz` to `app`. A service
     that holds `connections_outside_pool` database connections of its own per process says so:
-    they come out of its share of DRAWBRIDGE_DATABASE_CONNECTIONS."""
+    they come out of its share of DRAWBRIDGE_DATABASE_CONNECTIONS. `bound_answers`: whether a
+    database answer may take at most DRAWBRIDGE_DATABASE_TIMEOUT_SECONDS (default: for the
+    services, not for the CLI)."""
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
-        # Migrations and jobs (the CLI) may run long statements; requests never should.
+        # Migrations (the CLI) and jobs may run long statements; requests never should.
         SQLALCHEMY_ENGINE_OPTIONS={
             **engine_options(settings, connections_outside_pool),
-            **bounded_waits(settings.database_url, settings.database_timeout_seconds, bound_answers=service != "cli"),
+            **bounded_waits(settings.database_url, settings.database_timeout_seconds, bound_answers=service != "cli" if bound_answers is None else bound_answers),
         },
     )
     drawbridge_logging.configure(service, settings.log_level)

@@ -21,9 +21,12 @@ def post_worker_init(worker: Any) -> None:
     reach, so its full collections walk only what requests make. Each full collection otherwise
     walks the ~110,000 objects of an idle worker and stops every request in flight for it: 90 ms
     per collection on the bench machine, the tail of p99 at concurrency 64. And size the app's Redis
-    pool for this worker's `worker_connections`."""
+    pool for this worker's `worker_connections`. Then start what the app runs in the background
+    of each worker (its "drawbridge.worker_started" hooks), once, after the fork."""
     extensions = getattr(worker.wsgi, "extensions", {})  # a Flask app of ours; tests also serve bare WSGI apps
     drawbridge_redis.fit_to_worker(extensions.get("drawbridge.redis"), worker.cfg.worker_connections)
+    for start in extensions.get("drawbridge.worker_started", ()):
+        start()
     gc.collect()
     gc.freeze()
 

@@ -10,9 +10,7 @@ from mcp_resource.errors import ForbiddenOrigin
 
 def check_origin() -> None:
     """Every request: a browser page from a foreign origin is refused (DNS rebinding protection)."""
-    extensions = current_app.extensions
-    extensions["drawbridge.tool_watcher"].ensure_started()
-    extensions["drawbridge.jobs"].ensure_started()
+    current_app.extensions["drawbridge.tool_watcher"].ensure_started()
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") not in current_app.config["SETTINGS"].allowed_origins:
         raise ForbiddenOrigin("Forbidden: this Origin may not call the MCP server.")
