@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
 from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable, MisdirectedRequest
-from mcp_resource.guardrails import unavailable as refusals
 from mcp_resource.guardrails.audit import AuditUnavailable
 from mcp_resource.guardrails.ratelimit import LimiterUnavailable
 from mcp_resource.resource_metadata import metadata_url
@@ -23,7 +22,6 @@ from shared.db import unavailable as database_unavailable
 from shared.hosts import UnknownHost
 
 logger = logging.getLogger(__name__)
-RETRY_AFTER_SECONDS = UNAVAILABLE_RETRY_AFTER_SECONDS
 
 
 def init_app(app: Flask) -> None:
@@ -38,7 +36,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(LimiterUnavailable)
     def limiter_unavailable(error: LimiterUnavailable) -> tuple[Response, int, dict[str, str]]:
-        return unavailable(error, "Rate limits cannot be checked right now; retry shortly.", "rate limiter unavailable")
+        return unavailable("Rate limits cannot be checked right now; retry shortly.")
 
     @app.errorhandler(AuthError)
     def auth_error(error: AuthError) -> tuple[Response, int, dict[str, str]]:
@@ -48,17 +46,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(KeysUnavailable)
     def keys_unavailable(error: KeysUnavailable) -> tuple[Response, int, dict[str, str]]:
-        return unavailable(error, "Temporarily unable to verify access tokens; retry shortly.", "signing keys unavailable")
+        return unavailable("Temporarily unable to verify access tokens; retry shortly.")
 
     @app.errorhandler(AuditUnavailable)
     def audit_unavailable(error: AuditUnavailable) -> tuple[Response, int, dict[str, str]]:
-        return unavailable(error, "The call could not be recorded, so it is not acknowledged; retry shortly.", "audit unavailable")
+        return unavailable("The call could not be recorded, so it is not acknowledged; retry shortly.")
 
     @app.errorhandler(redis.RedisError)
     def redis_unavailable(error: redis.RedisError) -> tuple[Response, int, dict[str, str]]:
         # Sessions, revocations and streams live in Redis: without it, say so and when to retry.
-        logger.warning("redis_unavailable", extra={"error": type(error).__name__})
-        return unavailable(error, "A backing service is unavailable; retry shortly.", "redis unavailable")
+        logger.warning("redis_unavailable", extra={"error": type(error).__name__, "detail": str(error)})
+        return unavailable("A backing service is unavailable; retry shortly.")
 
     @app.errorhandler(SQLAlchemyError)
     @app.errorhandler(psycopg.Error)
@@ -68,7 +66,7 @@ def init_app(app: Flask) -> None:
         if not database_unavailable(error):
             return unexpected_error(error)
         logger.warning("database_unavailable", extra={"error": type(error).__name__})
-        return unavailable(error, "The database is unavailable; retry shortly.", "database unavailable")
+        return unavailable("The database is unavailable; retry shortly.")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
@@ -82,11 +80,11 @@ def init_app(app: Flask) -> None:
         return jsonify(jsonrpc.failure(failure)), 500
 
 
-def unavailable(cause: BaseException, message: str, reason: str) -> tuple[Response, int, dict[str, str]]:
-    """503 with Retry-After and a JSON-RPC error; a tools/call refused so is audited (guardrails/unavailable.py)."""
-    refusals.record(cause, reason)
+def unavailable(message: str) -> tuple[Response, int, dict[str, str]]:
+    """503 with Retry-After and a JSON-RPC error; a tools/call refused so is audited on its way here
+    (protocol.outages_audited)."""
     metrics.ERRORS.labels("mcp_resource", "unavailable").inc()
-    return jsonify(jsonrpc.failure(InternalError(message))), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return jsonify(jsonrpc.failure(InternalError(message))), 503, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
 
 
 def bearer_challenge(error: AuthError) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
@@ -28,7 +29,7 @@ from mcp_resource.errors import (
     MissingRequiredClientCapability,
     RateLimited,
 )
-from mcp_resource.guardrails import audit, ratelimit
+from mcp_resource.guardrails import audit, ratelimit, unavailable
 from mcp_resource.tools.base import ProgressReporter, Tool, ToolCall
 from mcp_resource.tools.registry import ToolRegistry
 
@@ -153,23 +154,51 @@ REFUSALS = {InsufficientScope: "refused", RateLimited: "rate_limited", InvalidPa
 
 def admit_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[str, Any]]:
     """The guardrails before a call runs, once per call: scope, then revocation and the client's
-    rate limit in one step. A revoked token hears so before any refusal; a refusal is audited
-    before it is answered."""
+    rate limit in one step. A revoked token hears so before any refusal; a refusal, a 503 included,
+    is audited before it is answered."""
     if ctx.admitted is None:
-        try:
+        with outages_audited(ctx, params):
             try:
-                tool, arguments = check_tool_call(ctx, params)
-            except tuple(REFUSALS):
-                ratelimit.admit(ctx.principal, count=False)
+                try:
+                    tool, arguments = check_tool_call(ctx, params)
+                except tuple(REFUSALS):
+                    ratelimit.admit(ctx.principal, count=False)
+                    raise
+                ratelimit.admit(ctx.principal)
+            except tuple(REFUSALS) as refusal:
+                _audit_refusal(ctx, params, REFUSALS[type(refusal)], str(refusal))
                 raise
-            ratelimit.admit(ctx.principal)
-        except tuple(REFUSALS) as refusal:
-            name = params.get("name")
-            known = ctx.tools.get(name) if isinstance(name, str) else None
-            _audit(ctx, str(name), known, params.get("arguments"), REFUSALS[type(refusal)], str(refusal))
-            raise
         ctx.admitted = (tool, arguments)
     return ctx.admitted
+
+
+@contextmanager
+def outages_audited(ctx: Context, params: dict[str, Any]) -> Iterator[None]:
+    """Around a step of a tools/call: a failure that refuses the call with 503 (a backing service
+    unavailable) is audited like any refusal, or counted and logged when the database cannot take
+    its row. Every transport's tools/call passes here: admission, the run, and a legacy session's
+    lookup before them."""
+    try:
+        yield
+    except Exception as cause:
+        reason = unavailable.reason(cause)
+        if reason is None:
+            raise
+        if not unavailable.auditable(cause):
+            unavailable.unaudited(str(params.get("name")), cause)
+            raise
+        try:
+            _audit_refusal(ctx, params, unavailable.OUTCOME, reason)
+        except audit.AuditUnavailable as failure:
+            unavailable.unaudited(str(params.get("name")), failure)
+        raise
+
+
+def _audit_refusal(ctx: Context, params: dict[str, Any], outcome: str, error: str) -> None:
+    """The one path every refused call's row takes, whatever refused it."""
+    name = params.get("name")
+    known = ctx.tools.get(name) if isinstance(name, str) else None
+    _audit(ctx, str(name), known, params.get("arguments"), outcome, error)
 
 
 def _audit(ctx: Context, name: str, tool: Tool | None, arguments: Any, outcome: str, error: str | None = None) -> None:
@@ -179,6 +208,12 @@ def _audit(ctx: Context, name: str, tool: Tool | None, arguments: Any, outcome: 
 
 def call_tool(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     tool, arguments = admit_tool_call(ctx, params)
+    with outages_audited(ctx, params):
+        return _run(ctx, tool, arguments)
+
+
+def _run(ctx: Context, tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The admitted call, as a task or at once, and its audit row."""
     if ctx.era == MODERN and tool.runs_as_job() and tasks.declared(ctx.client_capabilities):
         created = tasks.create(ctx.principal, tool, arguments)
         _audit(ctx, tool.name, tool, arguments, "task_created" if "taskId" in created else "tool_error")

@@ -20,7 +20,6 @@ def authenticate(check_revocation: bool = True) -> Principal:
     """The caller, from its bearer token; see TokenVerifier.verify_header for `check_revocation`."""
     principal = current_app.extensions["drawbridge.verifier"].verify_header(request.headers.get("Authorization"), check_revocation)
     g.client_id = principal.client_id
-    g.principal = principal
     return principal
 
 

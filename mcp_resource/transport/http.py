@@ -7,7 +7,6 @@ from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
 from mcp_resource.errors import InvalidRequest, JsonRpcError
-from mcp_resource.guardrails import unavailable as refusals
 from mcp_resource.transport import legacy, modern, negotiation
 from mcp_resource.transport.access import authenticate, check_origin, check_revocation
 from shared.request_body import read_body
@@ -29,8 +28,6 @@ def post() -> Response | tuple[Response, int]:
     try:
         _check_content_negotiation()
         message = jsonrpc.parse(read_body())
-        if message.method == "tools/call" and message.is_request:
-            refusals.note_tool_call(message.params)
         if message.method != "tools/call" or not message.is_request:
             check_revocation(principal)
         if modern.is_modern(message):

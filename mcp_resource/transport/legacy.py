@@ -35,7 +35,13 @@ class SharedCancellation(threading.Event):
 def handle(principal: Principal, message: Message) -> Response | tuple[Response, int]:
     if message.method == "initialize" and message.is_request:
         return initialize(principal, message)
-    session = current_session(principal)
+    ctx = _context(principal, protocol.DEFAULT_LEGACY_VERSION)
+    ctx.session_id = request.headers.get(SESSION_HEADER)
+    if message.method == "tools/call" and message.is_request:
+        with protocol.outages_audited(ctx, message.params):  # Redis away: the refused call is audited
+            session = current_session(principal)
+    else:
+        session = current_session(principal)
     _check_version_header()
     if not message.is_request:
         if message.method == "notifications/cancelled":
@@ -43,8 +49,7 @@ def handle(principal: Principal, message: Message) -> Response | tuple[Response,
             if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
                 current_app.extensions["drawbridge.cancellations"].cancel(session.session_id, request_id)
         return Response(status=202)
-    ctx = _context(principal, session.protocol_version)
-    ctx.session_id = session.session_id
+    ctx.protocol_version = session.protocol_version
     ctx.cancelled = SharedCancellation(current_app.extensions["drawbridge.cancellations"], session.session_id, message.id)  # type: ignore[arg-type]
     # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on, logged for a resume.
     log = current_app.extensions["drawbridge.events"]

@@ -3,25 +3,38 @@ whose first event names the endpoint; each POST /messages?session_id= is answere
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
+import redis
 from flask import Blueprint, Flask, Response, current_app, g, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc, protocol
+from mcp_resource.auth import Principal
 from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound
-from mcp_resource.events import EventLog
-from mcp_resource.guardrails import streams
+from mcp_resource.events import EventLog, event_id, parse_event_id
+from mcp_resource.guardrails import streams, unavailable
 from mcp_resource.jsonrpc import Message
 from mcp_resource.sessions import SessionStore
 from mcp_resource.transport import calls, sse
-from mcp_resource.transport.access import authenticate, check_origin
+from mcp_resource.transport.access import authenticate, check_origin, check_revocation
+from shared import graceful_stop
 from shared.request_body import read_body
 
 logger = logging.getLogger(__name__)
 VERSION = "2024-11-05"
+# A call's answer is appended to its session's log once, retried this long if Redis is away.
+APPEND_RETRY_SECONDS = 5.0
+APPEND_RETRY_INTERVAL_SECONDS = 0.25
+
+_in_flight: Counter[str] = Counter()  # this worker's calls still running, by session
 
 bp = Blueprint("legacy_sse", __name__)
 bp.before_request(check_origin)
@@ -30,7 +43,8 @@ bp.before_request(check_origin)
 @bp.get("/sse")
 def open_stream() -> Response:
     """The session lives as long as its stream: ended when the stream closes, and kept alive only
-    by the stream's renewals, so it lapses with them if the stream's worker dies."""
+    by the stream's renewals, so it lapses with them if the stream's worker dies. A stream its
+    worker ends while stopping first delivers the answers of its calls in flight here."""
     principal = authenticate()
     lease = streams.hold(principal)
     sessions: SessionStore = current_app.extensions["drawbridge.sessions"]
@@ -48,56 +62,129 @@ def open_stream() -> Response:
 
     def stream() -> Iterator[str]:
         yield f"event: endpoint\ndata: {endpoint}\n\n"
-        yield from sse.replay(log, session.session_id, 0, keepalive)  # never ends: no final event
+        sent = 0
+        try:
+            for chunk in sse.replay(log, session.session_id, 0, keepalive):  # never ends: no final event
+                sent = _seq(chunk, sent)
+                yield chunk
+        except graceful_stop.StreamEnd:
+            answers = _answers_in_flight(log, session.session_id, sent)
+            if answers:
+                yield answers
 
     return sse.held_response(lease, stream(), on_close=lambda: sessions.end(session.session_id))
 
 
+def _seq(chunk: str, last: int) -> int:
+    """The log position of an event chunk (`id: <stream>.<seq>` first), else `last` (a keep-alive)."""
+    if not chunk.startswith("id: "):
+        return last
+    parsed = parse_event_id(chunk[4 : chunk.index("\n")])
+    return parsed[1] if parsed is not None else last
+
+
+def _answers_in_flight(log: EventLog, session_id: str, after: int) -> str:
+    """The worker is stopping: wait for the session's calls running here (the worker cuts them off
+    at its stop deadline), then everything logged after `after`, as one chunk before the retry hint."""
+    graceful_stop.wait(lambda: _in_flight[session_id] > 0, math.inf)
+    return "".join(sse.event(e.message, event_id(session_id, e.seq)) for e in log.read(session_id, after) if e.message)
+
+
 @bp.post("/messages")
 def post_message() -> Response:
-    principal = authenticate()
-    # Only the stream renews the session: a message must not keep alive a session nobody reads.
-    session = current_app.extensions["drawbridge.sessions"].get(request.args.get("session_id", ""), idle_seconds=None)
-    if session is None or not session.belongs_to(principal.client_id, principal.subject):
-        raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.")
-    message = jsonrpc.parse(read_body())
-    if not message.is_request:
-        return Response(status=202)
+    # As on /mcp: a tools/call has its token's revocation checked together with its rate limit (one
+    # Redis round trip), so one refused while Redis is away is audited too; every other answer, an
+    # error included, is preceded by the check on its own.
+    principal = authenticate(check_revocation=False)
+    g.revocation_checked = False
+    try:
+        message = jsonrpc.parse(read_body())
+        if message.method != "tools/call" or not message.is_request:
+            check_revocation(principal)
+        return _accept(principal, message)
+    except (JsonRpcError, HTTPException):
+        if not g.revocation_checked:
+            check_revocation(principal)
+        raise
+
+
+def _accept(principal: Principal, message: Message) -> Response:
+    """202 for a message to the caller's live session; a request is then answered on its stream."""
+    session_id = request.args.get("session_id", "")
     ctx = protocol.Context(
         principal=principal,
         tools=current_app.extensions["drawbridge.tools"],
         request_id=g.request_id,
         era=protocol.LEGACY,
-        protocol_version=session.protocol_version,
+        protocol_version=VERSION,
         ip=request.remote_addr,
-        session_id=session.session_id,
+        session_id=session_id,
     )
-    log: EventLog = current_app.extensions["drawbridge.events"]
-    if message.method == "tools/call":
-        try:
-            protocol.admit_tool_call(ctx, message.params)  # refusals (403 step-up, 429) answer the POST itself
-        except JsonRpcError as error:
-            error.message_id = message.id
-            raise
-        token = calls.progress_token(message.params)
-        if token is not None:
-            ctx.progress = sse.ProgressLine(token, lambda m: log.append(session.session_id, m, final=False))
+    is_call = message.method == "tools/call" and message.is_request
+    try:
+        with protocol.outages_audited(ctx, message.params) if is_call else contextlib.nullcontext():
+            # Only the stream renews the session: a message must not keep alive a session nobody reads.
+            session = current_app.extensions["drawbridge.sessions"].get(session_id, idle_seconds=None)
+        if session is None or not session.belongs_to(principal.client_id, principal.subject):
+            raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.")
+        if not message.is_request:
+            return Response(status=202)
+        log: EventLog = current_app.extensions["drawbridge.events"]
+        if is_call:
+            protocol.admit_tool_call(ctx, message.params)  # refusals (403 step-up, 429, 503) answer the POST itself
+            token = calls.progress_token(message.params)
+            if token is not None:
+                ctx.progress = sse.ProgressLine(token, lambda m: log.append(session_id, m, final=False))
+    except JsonRpcError as error:
+        error.message_id = message.id
+        raise
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    threading.Thread(target=_answer, args=(app, ctx, message, log, session.session_id), daemon=True).start()
+    _in_flight[session_id] += 1
+    threading.Thread(target=graceful_stop.tracked(_answer), args=(app, ctx, message, log), daemon=True).start()
     return Response(status=202)
 
 
-def _answer(app: Flask, ctx: protocol.Context, message: Message, log: EventLog, stream_id: str) -> None:
-    """Run the request and put its response on the session's stream."""
-    with app.app_context():
+def _answer(app: Flask, ctx: protocol.Context, message: Message, log: EventLog) -> None:
+    """Run the request and put its response on the session's stream (tracked: a stopping worker
+    waits for it, and so does the session's stream)."""
+    session_id = ctx.session_id or ""
+    try:
+        with app.app_context():
+            try:
+                answer = jsonrpc.success(message.id, protocol.dispatch(ctx, message.method or "", message.params))  # type: ignore[arg-type]
+            except JsonRpcError as error:
+                error.message_id = message.id
+                answer = jsonrpc.failure(error)
+            except Exception as failure:
+                answer = jsonrpc.failure(_failure(failure, ctx, message))
+            _append(log, session_id, answer)
+    finally:
+        _in_flight[session_id] -= 1
+        if _in_flight[session_id] <= 0:
+            del _in_flight[session_id]
+
+
+def _failure(failure: Exception, ctx: protocol.Context, message: Message) -> InternalError:
+    """An outage says so and that a retry may succeed (its refusal is audited or counted already);
+    anything else is a fault of ours, with a reference to its logged traceback."""
+    if unavailable.reason(failure) is not None:
+        error = InternalError("A backing service is unavailable, so the call is not acknowledged; retry shortly.")
+    else:
+        logger.exception("legacy_sse_request_failed")
+        error = InternalError(f"Internal error, reference {ctx.request_id}.")
+    error.message_id = message.id
+    return error
+
+
+def _append(log: EventLog, session_id: str, answer: dict[str, Any]) -> None:
+    """The answer on the session's log, retried within APPEND_RETRY_SECONDS while Redis is away."""
+    deadline = time.monotonic() + APPEND_RETRY_SECONDS
+    while True:
         try:
-            answer = jsonrpc.success(message.id, protocol.dispatch(ctx, message.method or "", message.params))  # type: ignore[arg-type]
-        except JsonRpcError as error:
-            error.message_id = message.id
-            answer = jsonrpc.failure(error)
-        except Exception:
-            logger.exception("legacy_sse_request_failed")
-            failure = InternalError("Internal error.")
-            failure.message_id = message.id
-            answer = jsonrpc.failure(failure)
-        log.append(stream_id, answer, final=False)
+            log.append(session_id, answer, final=False)
+            return
+        except redis.RedisError as failure:
+            if time.monotonic() >= deadline:
+                logger.error("legacy_sse_answer_lost", extra={"error": type(failure).__name__, "detail": str(failure)})
+                return
+            time.sleep(APPEND_RETRY_INTERVAL_SECONDS)

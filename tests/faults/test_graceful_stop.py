@@ -88,6 +88,16 @@ def _open_streams(server_url: str, token: str) -> list[Stream]:
     return [stream for stream, *_ in held]
 
 
+def _legacy_call(server_url: str, token: str, sse: Stream) -> str:
+    """A slow tools/call posted to the 2024-11-05 session of `sse` (answered 202); its request id."""
+    endpoint = sse.received.split("data: ", 1)[1].split("\n", 1)[0]
+    request_id = uuid.uuid4().hex
+    body = {"jsonrpc": "2.0", "id": "legacy-in-flight", "method": "tools/call", "params": SLOW_CALL}
+    headers = {"Authorization": f"Bearer {token}", "X-Request-Id": request_id}
+    assert httpx.post(f"{server_url}{endpoint}", json=body, headers=headers, timeout=5).status_code == 202
+    return request_id
+
+
 def test_sigterm_under_load_finishes_calls_ends_streams_with_a_retry_hint_and_loses_no_audit_row(fault_stack):
     fault_stack.start_auth()
     mcp = fault_stack.start_mcp()
@@ -100,6 +110,7 @@ def test_sigterm_under_load_finishes_calls_ends_streams_with_a_retry_hint_and_lo
         thread.start()
     time.sleep(1.5)
 
+    legacy_call = _legacy_call(mcp.url, token, streams[-1])
     mcp.process.send_signal(signal.SIGTERM)
     terminated = time.monotonic()
     mcp.process.wait(timeout=GRACEFUL_TIMEOUT_SECONDS + 5)
@@ -115,6 +126,7 @@ def test_sigterm_under_load_finishes_calls_ends_streams_with_a_retry_hint_and_lo
     broken = [(c.status, c.failure) for c in calls if c.failure is not None]
     unexpected = [(c.status, c.retry_after) for c in calls if c.status not in (None, 200) and not (c.status == 503 and c.retry_after)]
     audited = {request_id for (request_id,) in fault_stack.sql("SELECT request_id FROM audit_records WHERE request_id = ANY(%s)", [c.request_id for c in answered])}
+    legacy_audited = fault_stack.sql("SELECT outcome FROM audit_records WHERE request_id = %s", legacy_call)
 
     assert exited_after < GRACEFUL_TIMEOUT_SECONDS, f"exited {exited_after:.1f} s after SIGTERM"
     assert in_flight_finished, "no call in flight at SIGTERM was finished"
@@ -124,3 +136,6 @@ def test_sigterm_under_load_finishes_calls_ends_streams_with_a_retry_hint_and_lo
     for stream in streams:
         assert stream.failure is None and stream.status == 200, (stream.kind, stream.status, stream.failure)
         assert "\nretry: " in stream.received or stream.received.startswith("retry: "), (stream.kind, stream.received[-200:])
+    # The 2024-11-05 call in flight at SIGTERM: its answer reached the stream before the retry hint.
+    answer, hint = streams[-1].received.find('"id":"legacy-in-flight"'), streams[-1].received.rfind("retry: ")
+    assert 0 < answer < hint and legacy_audited == [("ok",)], (streams[-1].received[-300:], legacy_audited)
