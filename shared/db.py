@@ -53,6 +53,8 @@ def utcnow() -> datetime:
 
 # What a client is told to wait when the database cannot answer: about one restart or failover step.
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+# Whatever the database layer raises: SQLAlchemy's errors, and psycopg's from a raw connection.
+DATABASE_ERRORS = (sa_exc.SQLAlchemyError, psycopg.Error)
 # Unreachable, gone, or silent past the bounded wait (psycopg's pool timeouts are OperationalErrors
 # too), as opposed to a statement the database refused.
 _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, psycopg.OperationalError, psycopg.InterfaceError)
