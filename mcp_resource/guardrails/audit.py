@@ -102,13 +102,14 @@ class AuditWriter:
         row is tried once on its own, so only a refused row's call fails; if the database cannot be
         reached, every row fails. A connection that had gone stale (a restart, a failover) is
         replaced and the batch tried once more."""
+        held = self._connection is not None  # one made just now is not stale: no second try
         try:
             try:
                 self._insert(rows)
             except ROW_ERRORS:
                 raise
             except DATABASE_ERRORS as failure:
-                if not unavailable(failure):
+                if not (held and unavailable(failure)):
                     raise
                 self._insert(rows)
         except ROW_ERRORS:
