@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
 import redis
@@ -24,6 +27,7 @@ from authserver.users import UserSpecError, create_user, disable_user, enable_us
 from shared.app import current_settings
 
 # A disable is committed to the database before its revocation goes to Redis (clients.disable_client).
+# Written with the command's own arguments: {client_id}, {email}.
 REVOCATION_NOT_WRITTEN = (
     "{who}: disabled in the database (no new tokens; {what} void), but Redis is unreachable, so its "
     "access tokens are not yet void at the MCP server (which refuses every call while Redis is down). "
@@ -32,6 +36,25 @@ REVOCATION_NOT_WRITTEN = (
 # Every resource server reads a client's limit from Redis: a limit only the database knew would
 # not apply, so nothing is changed.
 REDIS_UNREACHABLE = "Redis is unreachable, so nothing was changed; run the command again once it answers."
+# A client is removed only once Redis has voided its tokens (clients.delete_client).
+PRUNE_STOPPED = "Redis is unreachable, so the clients not yet removed were kept; run the command again once it answers."
+
+
+def explains_redis_errors(message: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A command that says `message` (formatted with the command's arguments) when Redis cannot be
+    reached, instead of printing a traceback."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def run(**params: Any) -> None:
+            try:
+                command(**params)
+            except redis.RedisError as error:
+                raise click.ClickException(message.format(**params)) from error
+
+        return run
+
+    return decorate
 
 
 @click.group(help="Manage OAuth clients.")
@@ -45,14 +68,13 @@ def clients() -> None:
 @click.option("--grant", "grants", multiple=True, default=["client_credentials"], show_default=True)
 @click.option("--rate-limit", type=click.IntRange(min=1), help="Tool calls per minute (default: the deployment's).")
 @with_appcontext
+@explains_redis_errors(REDIS_UNREACHABLE)
 def create(name: str, scope: str, grants: tuple[str, ...], rate_limit: int | None) -> None:
     """Create a confidential client and print its id and secret (shown this once only)."""
     try:
         new = create_client(name, scope, list(grants), rate_limit_per_minute=rate_limit)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
-    except redis.RedisError as error:
-        raise click.ClickException(REDIS_UNREACHABLE) from error
     _print_credentials(new)
 
 
@@ -60,47 +82,47 @@ def create(name: str, scope: str, grants: tuple[str, ...], rate_limit: int | Non
 @click.argument("client_id")
 @click.argument("per_minute", type=click.IntRange(min=1), required=False)
 @with_appcontext
+@explains_redis_errors(REDIS_UNREACHABLE)
 def limit(client_id: str, per_minute: int | None) -> None:
     """Set a client's tool calls per minute (leave it out for the deployment's default)."""
     try:
         set_rate_limit(client_id, per_minute)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
-    except redis.RedisError as error:
-        raise click.ClickException(REDIS_UNREACHABLE) from error
     click.echo(f"{client_id}: {per_minute or 'default'} tool calls per minute.")
 
 
 @clients.command("disable")
 @click.argument("client_id")
 @with_appcontext
+@explains_redis_errors(
+    REVOCATION_NOT_WRITTEN.format(who="{client_id}", what="refresh tokens and codes", again="drawbridge clients disable {client_id}")
+)
 def disable(client_id: str) -> None:
     """Stop a client: it gets no more tokens, and the ones it holds (access and refresh) stop working at once."""
     try:
         disable_client(client_id)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
-    except redis.RedisError as error:
-        raise click.ClickException(REVOCATION_NOT_WRITTEN.format(who=client_id, what="refresh tokens and codes", again=f"drawbridge clients disable {client_id}")) from error
     click.echo(f"{client_id}: disabled; its tokens no longer work.")
 
 
 @clients.command("enable")
 @click.argument("client_id")
 @with_appcontext
+@explains_redis_errors("{client_id}: " + REDIS_UNREACHABLE)
 def enable(client_id: str) -> None:
     """Let a disabled client get tokens again (the tokens it held before stay void)."""
     try:
         enable_client(client_id)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
-    except redis.RedisError as error:
-        raise click.ClickException(f"{client_id}: nothing changed, Redis is unreachable; run this again once it answers.") from error
     click.echo(f"{client_id}: enabled.")
 
 
 @clients.command("demo")
 @with_appcontext
+@explains_redis_errors(REDIS_UNREACHABLE)
 def demo() -> None:
     """Create the quick-start's demo client, or give it a new secret, and print its credentials."""
     _print_credentials(demo_client())
@@ -155,6 +177,7 @@ def rewrap(encrypt_clear: bool) -> None:
 @clients.command("prune")
 @click.option("--unused-days", type=click.IntRange(min=1), help="Default: DRAWBRIDGE_UNUSED_CLIENT_DAYS (90).")
 @with_appcontext
+@explains_redis_errors(PRUNE_STOPPED)
 def prune(unused_days: int | None) -> None:
     """Delete dynamically registered clients that have not been used for a while."""
     days = unused_days or current_settings().unused_client_days
@@ -196,28 +219,28 @@ def set_password_command(email: str, password: str) -> None:
 @users.command("disable")
 @click.argument("email")
 @with_appcontext
+@explains_redis_errors(
+    REVOCATION_NOT_WRITTEN.format(who="{email}", what="sessions, refresh tokens and codes", again="drawbridge users disable {email}")
+)
 def disable_user_command(email: str) -> None:
     """Stop a person: they cannot log in, their sessions end and every token issued for them stops working at once."""
     try:
         user = disable_user(email)
     except UserSpecError as error:
         raise click.UsageError(str(error)) from error
-    except redis.RedisError as error:
-        raise click.ClickException(REVOCATION_NOT_WRITTEN.format(who=email, what="sessions, refresh tokens and codes", again=f"drawbridge users disable {email}")) from error
     click.echo(f"{user.email}: disabled; their sessions and tokens no longer work.")
 
 
 @users.command("enable")
 @click.argument("email")
 @with_appcontext
+@explains_redis_errors("{email}: " + REDIS_UNREACHABLE)
 def enable_user_command(email: str) -> None:
     """Let a disabled person log in again (the tokens issued for them before stay void)."""
     try:
         user = enable_user(email)
     except UserSpecError as error:
         raise click.UsageError(str(error)) from error
-    except redis.RedisError as error:
-        raise click.ClickException(f"{email}: nothing changed, Redis is unreachable; run this again once it answers.") from error
     click.echo(f"{user.email}: enabled.")
 
 

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from authserver.extensions import authorization
 from authserver.keys import KEY_CACHE_SECONDS, NoSigningKeyError
 from authserver.views.pages import error_page
-from shared.db import UNAVAILABLE_RETRY_AFTER_SECONDS
+from shared.db import DATABASE_ERRORS, UNAVAILABLE_RETRY_AFTER_SECONDS
 from shared.db import unavailable as database_unavailable
 from shared.hosts import UnknownHost
 
@@ -26,10 +26,18 @@ UNAVAILABLE = "The service is unavailable for a moment; retry in a few seconds."
 
 
 class TemporarilyUnavailableError(OAuth2Error):
-    """RFC 6749 section 4.1.2.1: the server cannot handle the request now, but can later."""
+    """RFC 6749 section 4.1.2.1: the server cannot handle the request now, but can later; its
+    Retry-After (RFC 9110 section 10.2.3) says when."""
 
     error = "temporarily_unavailable"
     status_code = 503
+
+    def __init__(self, description: str, retry_after_seconds: int) -> None:
+        super().__init__(description)
+        self.retry_after_seconds = retry_after_seconds
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after_seconds))]
 
 
 def init_app(app: Flask) -> None:
@@ -41,12 +49,12 @@ def init_app(app: Flask) -> None:
         return authorization.handle_error_response(None, InvalidRequestError(UNKNOWN_HOST))
 
     @app.errorhandler(NoSigningKeyError)
-    def no_signing_key(error: NoSigningKeyError) -> tuple[Response, int, dict[str, str]]:
+    def no_signing_key(error: NoSigningKeyError) -> Response:
         # An operator's fault, not the client's: RFC 6749 4.1.2.1's temporarily_unavailable, and a
-        # loud log line saying what to run.
+        # loud log line saying what to run. Keys are read again within KEY_CACHE_SECONDS.
         logger.error("no_signing_key", extra={"reason": str(error)})
-        body = jsonify(error="temporarily_unavailable", error_description="The server cannot sign tokens right now; retry later.")
-        return body, 503, {"Retry-After": str(KEY_CACHE_SECONDS)}  # keys are read again by then
+        refusal = TemporarilyUnavailableError("The server cannot sign tokens right now; retry later.", KEY_CACHE_SECONDS)
+        return authorization.handle_error_response(None, refusal)
 
     @app.errorhandler(SQLAlchemyError)
     @app.errorhandler(psycopg.Error)
@@ -55,15 +63,12 @@ def init_app(app: Flask) -> None:
         # The database unreachable or silent past DRAWBRIDGE_DATABASE_TIMEOUT_SECONDS, or Redis
         # (login throttle, registration counter, revocations) unreachable: RFC 6749 4.1.2.1's
         # temporarily_unavailable, or the error page for a person. Anything else is our fault.
-        if isinstance(error, (SQLAlchemyError, psycopg.Error)) and not database_unavailable(error):
+        if isinstance(error, DATABASE_ERRORS) and not database_unavailable(error):
             return unexpected_error(error)
         logger.warning("backend_unavailable", extra={"error": type(error).__name__, "path": request.path})
-        retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
         if wants_html():
-            return *error_page("Temporarily unavailable", UNAVAILABLE, 503), retry
-        response = authorization.handle_error_response(None, TemporarilyUnavailableError(UNAVAILABLE))
-        response.headers.update(retry)
-        return response
+            return *error_page("Temporarily unavailable", UNAVAILABLE, 503), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
+        return authorization.handle_error_response(None, TemporarilyUnavailableError(UNAVAILABLE, UNAVAILABLE_RETRY_AFTER_SECONDS))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int] | tuple[str, int]:

@@ -99,7 +99,7 @@ def engine_options(settings: Settings, connections_outside_pool: int = 0) -> dic
     request that finds none free waits for one rather than opening another."""
     if settings.database_url.startswith("sqlite"):
         return {}
-    size = max(1, settings.database_connections // settings.server_workers - connections_outside_pool)
+    size = settings.database_pool_size(connections_outside_pool)
     kept = min(size, KEPT_CONNECTIONS)
     return {"pool_pre_ping": True, "pool_size": kept, "max_overflow": size - kept}
 

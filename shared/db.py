@@ -53,6 +53,8 @@ def utcnow() -> datetime:
 
 # What a client is told to wait when the database cannot answer: about one restart or failover step.
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+# Whatever the database layer raises: SQLAlchemy's errors, and psycopg's from a raw connection.
+DATABASE_ERRORS = (sa_exc.SQLAlchemyError, psycopg.Error)
 # Unreachable, gone, or silent past the bounded wait (psycopg's pool timeouts are OperationalErrors
 # too), as opposed to a statement the database refused.
 _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, psycopg.OperationalError, psycopg.InterfaceError)
@@ -69,12 +71,15 @@ class BoundedConnection(psycopg.Connection[Any]):
     """A psycopg connection that waits at most `answer_timeout_seconds` for any answer. A frozen
     server (SIGSTOP, a stalled disk, a partition that keeps TCP up) otherwise holds a request for
     ever: its kernel still acknowledges what we send, so no socket or keepalive timeout fires. Past
-    the bound the connection is closed (its state is unknown), which SQLAlchemy sees as a disconnect."""
+    the bound the connection is closed (its state is unknown), which SQLAlchemy sees as a disconnect.
+    A caller's own `timeout` is psycopg's (`notifies(timeout=...)` ends on it): left as it is."""
 
     answer_timeout_seconds: float | None = None
 
     def wait(self, gen: Any, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        bound = timeout if timeout is not None else self.answer_timeout_seconds
+        bound = self.answer_timeout_seconds
+        if timeout is not None or bound is None:
+            return super().wait(gen, *args, timeout=timeout, **kwargs)
         try:
             return super().wait(gen, *args, timeout=bound, **kwargs)
         except psycopg.errors._WaitTimeout:  # noqa: SLF001 - psycopg's own signal that `timeout` passed

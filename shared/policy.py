@@ -5,14 +5,11 @@ filled from the record by the limiter itself."""
 
 from __future__ import annotations
 
-import threading
-import time
-from concurrent.futures import Future
-
 import redis
 from sqlalchemy import text
 
 from shared import redis as drawbridge_redis
+from shared.cache import RefreshingCache
 from shared.db import db
 
 # The in-process limiter (embedded default, fail-open fallback) reads each client's limit again
@@ -44,54 +41,35 @@ def forget_limit(client: redis.Redis | None, client_id: str) -> None:
 
 class ClientPolicies:
     """Each client's limit as the database records it, read by one caller per client at a time in
-    this process: callers arriving during that read, or within READ_SHARED_SECONDS of its start, get its
-    result (a burst from a client not yet known costs one query and one connection, not one per call;
-    with Redis, the calls that learnt the limit was missing just before it was filled are that burst too)."""
+    this process (shared/cache.py): a burst from a client not yet known costs one query and one
+    connection, not one per call."""
 
     def __init__(self, default_rate_limit_per_minute: int) -> None:
         self.default_rate_limit_per_minute = default_rate_limit_per_minute
-        self._lock = threading.Lock()  # gevent's under the worker: waiting yields to other greenlets
-        self._reads: dict[str, tuple[float, Future[int | None]]] = {}
-        self._cached: dict[str, tuple[float, int]] = {}
+        # With Redis, to fill its missing copy: never a stale value (it would stay there), but
+        # calls that learnt the copy was missing just before it was filled share a read made within
+        # READ_SHARED_SECONDS.
+        self._records = RefreshingCache(_read_own_limit, READ_SHARED_SECONDS, MAX_CACHED_CLIENTS, serve_stale=False)
+        # Without Redis: while one call reads a stale limit again, the others keep the old one (the
+        # guarantee that a lowered limit holds from the next call is Redis's, where the limit lives).
+        self._limits = RefreshingCache(_read_own_limit, CACHE_SECONDS, MAX_CACHED_CLIENTS)
 
     def rate_limit_per_minute(self, client_id: str) -> int:
         """The limit the in-process limiter applies: the client's own, or the default; read again
-        once CACHE_SECONDS old, and never a stale copy while that read is under way."""
-        cached = self._cached.get(client_id)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        limit = self.own_limit(client_id) or self.default_rate_limit_per_minute
-        if len(self._cached) >= MAX_CACHED_CLIENTS:
-            self._cached.clear()
-        self._cached[client_id] = (time.monotonic(), limit)
-        return limit
+        once CACHE_SECONDS old."""
+        return self._limits.get(client_id) or self.default_rate_limit_per_minute
 
     def own_limit(self, client_id: str) -> int | None:
         """The client's own limit in the database (None: it has none, or is not a registered client)."""
-        with self._lock:
-            started, read = self._reads.get(client_id, (0.0, None))
-            if read is None or (read.done() and time.monotonic() - started >= READ_SHARED_SECONDS):
-                if len(self._reads) >= MAX_CACHED_CLIENTS:
-                    self._reads.clear()
-                read = Future()
-                self._reads[client_id] = (time.monotonic(), read)
-                leading = True
-            else:
-                leading = False
-        if leading:
-            try:
-                read.set_result(_read_own_limit(client_id))
-            except BaseException as error:
-                read.set_exception(error)
-                with self._lock:
-                    self._reads.pop(client_id, None)  # a failed read is not shared beyond its waiters
-        return read.result()
+        return self._records.get(client_id) or None
 
 
-def _read_own_limit(client_id: str) -> int | None:
+def _read_own_limit(client_id: str) -> int:
+    """DEFAULT_LIMIT for a client without a limit of its own, so that answer is kept too."""
     # Its own connection, given back at once: the request session would hold one until the request
     # ends, while it waits for its audit row.
     with db.engine.connect() as connection:
-        return connection.execute(
+        own = connection.execute(
             text("SELECT rate_limit_per_minute FROM oauth_clients WHERE client_id = :client_id"), {"client_id": client_id}
         ).scalar()
+    return own or DEFAULT_LIMIT

@@ -142,6 +142,19 @@ class Settings:
             raise ConfigError(reader.problems)
         return settings
 
+    def database_pool_size(self, connections_outside_pool: int = 0) -> int:
+        """One worker's pool: its equal share of DRAWBRIDGE_DATABASE_CONNECTIONS, less the
+        connections it holds outside the pool. Raises ConfigError when that leaves none: the
+        workers together would go over the connections PostgreSQL was sized for."""
+        per_worker = connections_outside_pool + 1
+        if self.database_connections < self.server_workers * per_worker:
+            raise ConfigError([
+                f"DRAWBRIDGE_DATABASE_CONNECTIONS={self.database_connections} is too few for {self.server_workers} "
+                f"workers, which need {per_worker} each; set it to {self.server_workers * per_worker} or more "
+                "(deploy/postgres/README.md)."
+            ])
+        return self.database_connections // self.server_workers - connections_outside_pool
+
     def unsafe_defaults(self) -> list[str]:
         """Development conveniences that must not reach production."""
         problems = []

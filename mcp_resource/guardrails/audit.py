@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.pool import NullPool
 
 from mcp_resource.batching import Batcher, BatchTimeout, Failed
@@ -23,12 +23,11 @@ from mcp_resource.models import AuditRecord
 from mcp_resource.tools.base import Tool
 from shared import metrics
 from shared.app import current_settings
-from shared.db import connector, db, utcnow
+from shared.db import DATABASE_ERRORS, connector, db, unavailable, utcnow
 
 logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
-DATABASE_ERRORS = (SQLAlchemyError, psycopg.Error)
 # What the database says about what one row holds (PostgreSQL's data exceptions, such as a NUL in
 # text; a value too deep for its parser; SQLite's driver unable to encode text as UTF-8), as opposed
 # to the database being unreachable: only these make the writer try a batch's rows one by one.
@@ -103,11 +102,14 @@ class AuditWriter:
         row is tried once on its own, so only a refused row's call fails; if the database cannot be
         reached, every row fails. A connection that had gone stale (a restart, a failover) is
         replaced and the batch tried once more."""
+        held = self._connection is not None  # one made just now is not stale: no second try
         try:
             try:
                 self._insert(rows)
+            except ROW_ERRORS:
+                raise
             except DATABASE_ERRORS as failure:
-                if not _stale(failure):
+                if not (held and unavailable(failure)):
                     raise
                 self._insert(rows)
         except ROW_ERRORS:
@@ -161,12 +163,6 @@ class AuditWriter:
         if connection.dialect.name == "postgresql":
             return connection.execution_options(isolation_level="AUTOCOMMIT")
         return connection
-
-
-def _stale(failure: Exception) -> bool:
-    if isinstance(failure, SQLAlchemyError):
-        return bool(getattr(failure, "connection_invalidated", False))
-    return isinstance(failure, psycopg.OperationalError) and not isinstance(failure, ROW_ERRORS)
 
 
 def _insert_in_one_statement(connection: Connection, rows: list[dict[str, Any]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from authserver.models import Client, SigningKey, User
 from authserver.oauth.client_secrets import hash_secret
 from shared import policy
 from shared.cli import cli, create_cli_app
-from shared.db import db
+from shared.db import db, utcnow
 from tests import live
 
 
@@ -155,3 +156,24 @@ def test_clients_limit_changes_nothing_while_redis_is_unreachable(runner, fresh_
     db.session.expire_all()
     assert db.session.scalar(select(Client.rate_limit_per_minute).where(Client.client_id == client_id)) == 50
     assert redis_client.get(policy.limit_key(client_id)) == b"50"
+
+
+def test_clients_demo_and_prune_say_what_was_kept_while_redis_is_unreachable(runner, fresh_auth_app):
+    """A sentence instead of a traceback: the demo client is not created, and a registered client
+    is not removed before Redis has voided its tokens."""
+    client_id = created_client_id(runner)
+    registered = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    registered.registered_via, registered.created_at = "dcr", utcnow() - timedelta(days=91)
+    db.session.commit()
+    unreachable = create_cli_app(replace(fresh_auth_app.config["SETTINGS"], redis_url=f"redis://127.0.0.1:{live.free_port()}/0"))
+
+    with unreachable.app_context():
+        demo = unreachable.test_cli_runner().invoke(cli, ["clients", "demo"])
+        prune = unreachable.test_cli_runner().invoke(cli, ["clients", "prune", "--unused-days", "90"])
+
+    assert (demo.exit_code, prune.exit_code) == (1, 1)
+    assert "Redis is unreachable, so nothing was changed" in demo.output
+    assert "Redis is unreachable, so the clients not yet removed were kept" in prune.output
+    assert "Traceback" not in demo.output + prune.output
+    db.session.expire_all()
+    assert list(db.session.scalars(select(Client.client_id))) == [client_id]

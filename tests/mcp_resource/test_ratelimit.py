@@ -26,7 +26,7 @@ from mcp_resource.guardrails.ratelimit import (
     RedisRateLimiter,
     ResilientRateLimiter,
 )
-from shared import policy, revocation
+from shared import cache, policy, revocation
 from shared.policy import ClientPolicies
 from shared.revocation import DatabaseRevocations, RedisRevocations
 from tests import live
@@ -117,7 +117,7 @@ def test_a_limit_redis_lost_is_filled_from_the_database(redis_client, auth_conte
 
 def test_the_in_process_limiter_applies_a_changed_limit_within_seconds(auth_context, monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(policy, "time", clock)
+    monkeypatch.setattr(cache, "time", clock)
     limiter = LocalRateLimiter(DatabaseRevocations(), ClientPolicies(default_rate_limit_per_minute=120))
     client = client_with_limit(5)
     assert hit(limiter, client).remaining == 4

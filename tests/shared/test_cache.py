@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from shared import cache
 from tests.staleness import Clock
 
@@ -51,3 +54,22 @@ def test_a_full_cache_starts_over():
     values.get("0")  # dropped when it started over
 
     assert source.reads == ["0", "1", "2", "3", "4", "0"]
+
+
+def test_callers_arriving_during_the_first_read_of_a_key_wait_for_it():
+    """A burst for a key not held yet costs one read, not one per caller."""
+    source = Source({"a": 1})
+
+    def slow_read(key: str) -> int | None:
+        time.sleep(0.2)  # the others arrive meanwhile
+        return source(key)
+
+    values = cache.RefreshingCache(slow_read, max_age_seconds=5)
+    results: list[int | None] = []
+    callers = [threading.Thread(target=lambda: results.append(values.get("a"))) for _ in range(10)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+
+    assert (source.reads, results) == (["a"], [1] * 10)

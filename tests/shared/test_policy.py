@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from shared import policy
+from shared import cache, policy
 from shared.db import db
 from tests.factories import make_client
 from tests.staleness import Clock
@@ -56,7 +56,7 @@ def test_callers_arriving_during_a_lookup_wait_for_its_result_instead_of_queryin
 
 def test_the_in_process_copy_is_read_again_after_a_few_seconds(auth_context, monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(policy, "time", clock)
+    monkeypatch.setattr(cache, "time", clock)
     policies = policy.ClientPolicies(default_rate_limit_per_minute=120)
     client = make_client(rate_limit=7)
     client_id = client.client.client_id
@@ -67,6 +67,46 @@ def test_the_in_process_copy_is_read_again_after_a_few_seconds(auth_context, mon
     assert policies.rate_limit_per_minute(client_id) == 7
     clock.now += policy.CACHE_SECONDS
     assert policies.rate_limit_per_minute(client_id) == 9
+
+
+def test_while_a_stale_limit_is_read_again_the_other_calls_keep_the_old_one(auth_app, monkeypatch):
+    """The in-process limiter never makes a call wait on a database read to apply a known limit."""
+    clock = Clock()
+    monkeypatch.setattr(cache, "time", clock)
+    policies = policy.ClientPolicies(default_rate_limit_per_minute=120)
+    with auth_app.app_context():
+        client = make_client(rate_limit=7)
+        client_id = client.client.client_id
+        assert policies.rate_limit_per_minute(client_id) == 7
+        client.client.rate_limit_per_minute = 9
+        db.session.commit()
+    clock.now += policy.CACHE_SECONDS
+    reading = threading.Event()
+    refreshed: list[int] = []
+
+    def slow_lookup(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM oauth_clients" in statement:
+            reading.set()
+            time.sleep(0.5)
+
+    def refresh() -> None:
+        with auth_app.app_context():
+            refreshed.append(policies.rate_limit_per_minute(client_id))
+
+    with auth_app.app_context():
+        event.listen(db.engine, "before_cursor_execute", slow_lookup)
+        try:
+            refresher = threading.Thread(target=refresh)
+            refresher.start()
+            assert reading.wait(timeout=2)
+            started = time.monotonic()
+            meanwhile = policies.rate_limit_per_minute(client_id)
+            waited = time.monotonic() - started
+            refresher.join()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", slow_lookup)
+
+    assert (meanwhile, waited < 0.25, refreshed) == (7, True, [9])
 
 
 def test_the_redis_copy_holds_the_limit_or_the_default_marker(redis_client):
