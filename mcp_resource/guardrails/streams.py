@@ -169,9 +169,10 @@ class Lease:
         self.session = (session_id, idle_seconds)
 
     def renew_if_due(self) -> None:
-        """At most once an interval, put this lease in the next renewal (no round trip here)."""
+        """Put this lease in the next renewal (no round trip here), at each keep-alive: past half an
+        interval, as gevent's timers may fire a little early, so a renewal is never an interval late."""
         now = time.monotonic()
-        if now - self.marked_at >= self.streams.interval_seconds:
+        if now - self.marked_at >= self.streams.interval_seconds / 2:
             self.marked_at = now
             self.streams.due(self)
 
