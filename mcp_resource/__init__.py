@@ -30,6 +30,9 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
     hosts.init_app(app, [settings.resource_url])
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["drawbridge.tools"] = ToolRegistry.from_entry_points()
+    redis_client = app.extensions["drawbridge.redis"]
+    # One pipeline for the Redis commands of concurrent requests: tool calls' admission, and opening streams.
+    pipeline = PipelinedRedis(redis_client) if redis_client is not None else None
     app.extensions["drawbridge.verifier"] = TokenVerifier(
         issuer=settings.issuer,
         audience=settings.resource_url,
@@ -37,21 +40,20 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
             settings.jwks_url,
             settings.jwks_cache_seconds,
             settings.jwks_refetch_interval_seconds,
-            redis_client=app.extensions["drawbridge.redis"],
+            redis_client=redis_client,
         ),
-        revocations=revocation.for_client(app.extensions["drawbridge.redis"]),
+        revocations=revocation.for_client(redis_client, pipeline.execute if pipeline is not None else None),
     )
     hub = notifications.Hub()
     app.extensions["drawbridge.hub"] = hub
     watcher = notifications.ToolStateWatcher(app, app.extensions["drawbridge.tools"], hub)
     watcher.refresh()  # switched-off tools are hidden from the first request on
     app.extensions["drawbridge.tool_watcher"] = watcher
-    redis_client = app.extensions["drawbridge.redis"]
-    pipeline = PipelinedRedis(redis_client) if redis_client is not None else None
-    app.extensions["drawbridge.sessions"] = sessions.for_client(redis_client, pipeline, settings.max_sessions_per_client)
-    app.extensions["drawbridge.streams"] = streams.for_client(redis_client)
+    session_store = sessions.for_client(redis_client, pipeline, settings.max_sessions_per_client)
+    app.extensions["drawbridge.sessions"] = session_store
+    app.extensions["drawbridge.streams"] = streams.OpenStreams(streams.for_client(redis_client, pipeline), session_store, settings.sse_keepalive_seconds)
     app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
-    app.extensions["drawbridge.events"] = events.for_client(redis_client)
+    app.extensions["drawbridge.events"] = events.for_client(redis_client, pipeline)
     app.extensions["drawbridge.jobs"] = job_runners.for_app(app, redis_client)
     policies = ClientPolicies(settings.rate_limit_per_minute)
     app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, policies, settings.rate_limit_on_redis_failure, pipeline)

@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from mcp_resource.batching import PipelinedRedis
 from mcp_resource.wakeups import RedisWakeups, Wakeups
 from shared import redis as drawbridge_redis
 
@@ -77,18 +78,19 @@ class RedisEventLog(EventLog):
 
     WAKE_CHANNEL = drawbridge_redis.key("events", "appended")
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, pipeline: PipelinedRedis) -> None:
         super().__init__(RedisWakeups(client, self.WAKE_CHANNEL))
         self.client = client
+        self.pipeline = pipeline  # opening and reading streams: shared with concurrent requests
 
     def _key(self, stream_id: str) -> str:
         return drawbridge_redis.key("events", stream_id)
 
     def open(self, stream_id: str, session_id: str) -> None:
-        self.client.set(self._key(stream_id) + ":owner", session_id, ex=KEEP_SECONDS)
+        self.pipeline.execute("SET", self._key(stream_id) + ":owner", session_id, "EX", KEEP_SECONDS)
 
     def owner(self, stream_id: str) -> str | None:
-        raw = self.client.get(self._key(stream_id) + ":owner")
+        raw = self.pipeline.execute("GET", self._key(stream_id) + ":owner")
         return raw.decode() if raw else None
 
     def append(self, stream_id: str, message: dict[str, Any], final: bool) -> None:
@@ -102,10 +104,10 @@ class RedisEventLog(EventLog):
         pipe.execute()
 
     def read(self, stream_id: str, after: int) -> list[Event]:
-        found = self.client.xread({self._key(stream_id): f"0-{after}"})
+        found = self.pipeline.execute("XREAD", "STREAMS", self._key(stream_id), f"0-{after}")
         return [
             Event(seq=int(entry_id.decode().split("-")[1]), message=json.loads(fields[b"m"]), final=fields[b"f"] == b"1")
-            for _, entries in found
+            for _, entries in found or ()
             for entry_id, fields in entries
         ]
 
@@ -143,5 +145,5 @@ class LocalEventLog(EventLog):
             return self._streams.get(stream_id, [])[after:]
 
 
-def for_client(client: redis.Redis | None) -> EventLog:
-    return RedisEventLog(client) if client is not None else LocalEventLog()
+def for_client(client: redis.Redis | None, pipeline: PipelinedRedis | None) -> EventLog:
+    return RedisEventLog(client, pipeline) if client is not None and pipeline is not None else LocalEventLog()

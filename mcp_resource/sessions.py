@@ -100,6 +100,10 @@ class SessionStore(ABC):
         (None: left running)."""
 
     @abstractmethod
+    def touch(self, idle_by_session: dict[str, int]) -> None:
+        """Restart the idle timer of each live session at its `idle_seconds`, all at once."""
+
+    @abstractmethod
     def end(self, session_id: str) -> None: ...
 
 
@@ -114,7 +118,7 @@ class RedisSessionStore(SessionStore):
         owner = drawbridge_redis.key("sessions", session.client_id, session.subject)
         record = json.dumps(asdict(session))
         args = [session.session_id, record, idle_seconds, self.max_per_caller, drawbridge_redis.key("session", ""), OWNER_KEEP_SECONDS]
-        return self.create_script(keys=[owner, drawbridge_redis.key("session", session.session_id)], args=args) == 1
+        return self.pipeline.run_script(self.create_script, [owner, drawbridge_redis.key("session", session.session_id)], args) == 1
 
     def get(self, session_id: str, idle_seconds: int | None = IDLE_TIMEOUT_SECONDS) -> Session | None:
         # Every request of a session reads it: in the pipeline shared with concurrent requests.
@@ -126,8 +130,14 @@ class RedisSessionStore(SessionStore):
             return None
         return session
 
+    def touch(self, idle_by_session: dict[str, int]) -> None:
+        pipeline = self.client.pipeline(transaction=False)
+        for session_id, idle_seconds in idle_by_session.items():
+            pipeline.expire(drawbridge_redis.key("session", session_id), idle_seconds)
+        pipeline.execute()
+
     def end(self, session_id: str) -> None:
-        self.client.delete(drawbridge_redis.key("session", session_id))
+        self.pipeline.execute("DEL", drawbridge_redis.key("session", session_id))
 
 
 class LocalSessionStore(SessionStore):
@@ -154,6 +164,13 @@ class LocalSessionStore(SessionStore):
             if session is not None and idle_seconds is not None:
                 self._sessions[session_id] = (session, time.monotonic() + idle_seconds)
             return session
+
+    def touch(self, idle_by_session: dict[str, int]) -> None:
+        with self._lock:
+            for session_id, idle_seconds in idle_by_session.items():
+                session = self._live(session_id)
+                if session is not None:
+                    self._sessions[session_id] = (session, time.monotonic() + idle_seconds)
 
     def _live(self, session_id: str) -> Session | None:
         """The session if it has not lapsed (a lapsed one is dropped); the caller holds the lock."""

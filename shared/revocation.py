@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import redis
 from sqlalchemy import Integer, String, delete, select
@@ -55,15 +57,18 @@ class Revocations(ABC):
 
 
 class RedisRevocations(Revocations):
-    def __init__(self, client: redis.Redis) -> None:
+    """`execute` sends a read (the resource server's shares a pipeline with concurrent requests)."""
+
+    def __init__(self, client: redis.Redis, execute: Callable[..., Any] | None = None) -> None:
         self.client = client
+        self.execute = execute or client.execute_command
 
     def void_issued_before(self, kind: str, identifier: str, valid_from_epoch: int, until_epoch: int) -> None:
         if until_epoch > time.time():  # otherwise every token it covers has expired already
             self.client.set(redis_key(kind, identifier), valid_from_epoch, exat=until_epoch)
 
     def any_revoked(self, entries: list[tuple[str, str]], issued_at: int) -> bool:
-        values = self.client.mget([redis_key(k, i) for k, i in entries])
+        values = self.execute("MGET", *(redis_key(k, i) for k, i in entries))
         return any(value is not None and voids(int(value), issued_at) for value in values)
 
 
@@ -92,8 +97,8 @@ def redis_key(kind: str, identifier: str) -> str:
     return drawbridge_redis.key("revoked", kind, identifier)
 
 
-def for_client(client: redis.Redis | None) -> Revocations:
-    return RedisRevocations(client) if client is not None else DatabaseRevocations()
+def for_client(client: redis.Redis | None, execute: Callable[..., Any] | None = None) -> Revocations:
+    return RedisRevocations(client, execute) if client is not None else DatabaseRevocations()
 
 
 def epoch(moment: datetime) -> int:

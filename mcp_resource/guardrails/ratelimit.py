@@ -139,7 +139,7 @@ class RedisRateLimiter(RateLimiter):
         try:
             return self.pipeline.execute(*command)
         except redis.exceptions.NoScriptError:  # Redis restarted since: load the script again
-            self.client.script_load(SLIDING_WINDOW)
+            self.pipeline.execute("SCRIPT LOAD", SLIDING_WINDOW)  # with the other calls that need it
             return self.pipeline.execute(*command)
 
 

@@ -14,7 +14,7 @@ from mcp_resource.events import parse_event_id
 from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
-from mcp_resource.sessions import Session
+from mcp_resource.sessions import IDLE_TIMEOUT_SECONDS, Session
 from mcp_resource.transport import calls, sse
 
 SESSION_HEADER = "Mcp-Session-Id"
@@ -90,8 +90,7 @@ def open_stream(principal: Principal) -> Response:
     last_event_id = request.headers.get("Last-Event-ID")
     resumed = resumed_stream(session, last_event_id) if last_event_id else None
     lease = streams.hold(principal)
-    sessions = current_app.extensions["drawbridge.sessions"]
-    lease.on_renew = lambda: sessions.get(session.session_id)
+    lease.keep_alive(session.session_id, IDLE_TIMEOUT_SECONDS)
     keepalive_seconds = current_app.config["SETTINGS"].sse_keepalive_seconds
     if resumed is not None:
         stream_id, after = resumed

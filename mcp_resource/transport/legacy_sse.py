@@ -54,7 +54,7 @@ def open_stream() -> Response:
     except BaseException:  # over the session cap, or Redis away: the stream slot is not held
         lease.release()
         raise
-    lease.on_renew = lambda: sessions.get(session.session_id, idle_seconds)
+    lease.keep_alive(session.session_id, idle_seconds)
     log: EventLog = current_app.extensions["drawbridge.events"]
     log.open(session.session_id, session.session_id)
     endpoint = url_for("legacy_sse.post_message", session_id=session.session_id)
