@@ -132,6 +132,17 @@ class OwnPostgres:
         self.stop()
         self.start()
 
+    def leave_running(self) -> None:
+        """After a test that froze or stopped the cluster: thawed and started again."""
+        try:
+            self.thaw()
+        except OSError:  # stopped: no postmaster to signal
+            pass
+        try:
+            psycopg.connect(self.url, connect_timeout=2).close()
+        except psycopg.OperationalError:
+            self.start()
+
     def postmaster_pid(self) -> int:
         assert self.directory is not None
         return int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
