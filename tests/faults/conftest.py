@@ -126,11 +126,14 @@ class FaultStack:
             return connection.execute(query, params).fetchall()
 
     def stop(self) -> None:
-        for server in [self.mcp, self.auth, *self.extra_servers]:
-            if server is not None and server.process.poll() is None:
-                server.stop()
-        if self.worker is not None:
-            live.stop_worker(self.worker)
+        """Every process stopped, side by side."""
+        running = [server for server in [self.mcp, self.auth, *self.extra_servers] if server is not None and server.process.poll() is None]
+        with ThreadPoolExecutor() as pool:
+            stopping = [pool.submit(server.stop) for server in running]
+            if self.worker is not None:
+                stopping.append(pool.submit(live.stop_worker, self.worker))
+            for future in stopping:
+                future.result()
 
 
 def _port(url: str) -> int:
