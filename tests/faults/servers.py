@@ -149,12 +149,19 @@ class OwnPostgres:
 
     def freeze(self) -> None:
         """SIGSTOP the postmaster and every backend: connections hang instead of failing."""
-        for pid in self._cluster_pids():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
+        """The postmaster first, then its children; a short-lived one (an autovacuum worker) may
+        have exited in between."""
         for pid in self._cluster_pids():
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
     def _cluster_pids(self) -> list[int]:
         postmaster = self.postmaster_pid()
