@@ -32,10 +32,7 @@ class LiveServer:
 
     def crash(self) -> None:
         """kill -9 the master and its workers: nothing graceful, as when a machine dies."""
-        pid = self.process.pid
-        workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        for victim in [pid, *map(int, workers)]:
-            os.kill(victim, signal.SIGKILL)
+        kill_with_children(self.process.pid)
         self.process.wait()
 
     def stop(self) -> None:
@@ -93,12 +90,23 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
     return subprocess.Popen([str(drawbridge), "worker"], cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
 
 
-def stop_worker(worker: subprocess.Popen[bytes], grace_seconds: float = 10) -> None:
-    """SIGTERM (rq's warm shutdown lets the running job finish), then SIGKILL after the grace period:
-    a job still running at the end of the session must not fail its teardown."""
-    worker.terminate()
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """kill -9 a worker and its work-horse: the test is over. SIGTERM would wait for the job
+    running (rq's warm shutdown), and up to 60 s on an idle worker (rq's pubsub thread)."""
+    if worker.poll() is None:
+        kill_with_children(worker.pid)
+    worker.wait()
+
+
+def kill_with_children(pid: int) -> None:
+    """kill -9 a process and its children (a gunicorn master and its workers, an rq worker and its
+    work-horse), as when a machine dies."""
     try:
-        worker.wait(timeout=grace_seconds)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:  # it has exited
+        return
+    for victim in [pid, *map(int, children)]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

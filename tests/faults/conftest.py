@@ -3,8 +3,11 @@ redis-server and a PostgreSQL cluster of its own, so it can break them for real 
 
 from __future__ import annotations
 
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -74,8 +77,15 @@ class FaultStack:
     log_dir: Path
     auth: live.LiveServer | None = None
     mcp: live.LiveServer | None = None
-    worker: object | None = None
+    worker: subprocess.Popen[bytes] | None = None
     extra_servers: list[live.LiveServer] = field(default_factory=list)
+
+    def start(self, *starters: Callable[[], object]) -> None:
+        """Start processes side by side (by default the authorization and MCP servers); each
+        starter returns once its process answers."""
+        with ThreadPoolExecutor() as pool:
+            for future in [pool.submit(starter) for starter in starters or (self.start_auth, self.start_mcp)]:
+                future.result()
 
     def start_auth(self) -> live.LiveServer:
         self.auth = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", _port(self.settings.issuer), self.env, self.log_dir / "authserver.log")
@@ -89,7 +99,7 @@ class FaultStack:
             self.mcp = server
         return server
 
-    def start_worker(self) -> object:
+    def start_worker(self) -> subprocess.Popen[bytes]:
         self.worker = live.start_worker(self.env, self.log_dir / "worker.log")
         return self.worker
 
@@ -116,11 +126,14 @@ class FaultStack:
             return connection.execute(query, params).fetchall()
 
     def stop(self) -> None:
-        for server in [self.mcp, self.auth, *self.extra_servers]:
-            if server is not None and server.process.poll() is None:
-                server.stop()
-        if self.worker is not None:
-            live.stop_worker(self.worker)  # type: ignore[arg-type]
+        """Every process stopped, side by side."""
+        running = [server for server in [self.mcp, self.auth, *self.extra_servers] if server is not None and server.process.poll() is None]
+        with ThreadPoolExecutor() as pool:
+            stopping = [pool.submit(server.stop) for server in running]
+            if self.worker is not None:
+                stopping.append(pool.submit(live.stop_worker, self.worker))
+            for future in stopping:
+                future.result()
 
 
 def _port(url: str) -> int:
@@ -130,14 +143,42 @@ def _port(url: str) -> int:
 @pytest.fixture
 def fault_stack(own_postgres: OwnPostgres, own_redis: OwnRedis, request: pytest.FixtureRequest) -> Iterator[FaultStack]:
     """Settings and environment for a stack on a fresh copy of the template database; the test
-    starts the processes it needs (`start_auth`, `start_mcp`, `start_worker`), all stopped at the end."""
-    name = f"drawbridge_fault_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(own_postgres.url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DATABASE}"')
+    starts the processes it needs (`start`, `start_auth`, `start_mcp`, `start_worker`), all stopped
+    at the end."""
+    with _stack(own_postgres, own_redis, request.node.name, own_redis.url) as stack:
+        yield stack
+
+
+@pytest.fixture
+def embedded_stack(own_postgres: OwnPostgres, own_redis: OwnRedis, request: pytest.FixtureRequest) -> Iterator[FaultStack]:
+    """A second stack beside `fault_stack`, on a database of its own and without Redis (the
+    embedded default), so that one test can wait for a fault on both at once."""
+    with _stack(own_postgres, own_redis, f"{request.node.name}-embedded", "") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def module_stack(own_postgres: OwnPostgres, request: pytest.FixtureRequest) -> Iterator[FaultStack]:
+    """One stack, on a redis-server of its own, for every test of a module whose faults leave it
+    serving again: each test compares counts before and after, not from zero."""
+    server = OwnRedis()
+    server.start()
+    try:
+        with _stack(own_postgres, server, request.module.__name__.rsplit(".", 1)[-1], server.url) as stack:
+            yield stack
+    finally:
+        server.crash()
+
+
+@contextmanager
+def _stack(postgres: OwnPostgres, redis: OwnRedis, name: str, redis_url: str) -> Iterator[FaultStack]:
+    database = f"drawbridge_fault_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}" TEMPLATE "{TEMPLATE_DATABASE}"')
     auth_port, mcp_port = live.free_port(), live.free_port()
     settings = Settings(
-        database_url=own_postgres.database_url(name),
-        redis_url=own_redis.url,
+        database_url=postgres.database_url(database),
+        redis_url=redis_url or None,
         issuer=f"http://127.0.0.1:{auth_port}",
         resource_url=f"http://127.0.0.1:{mcp_port}/mcp",
         registrations_per_ip_per_hour=100000,
@@ -145,29 +186,19 @@ def fault_stack(own_postgres: OwnPostgres, own_redis: OwnRedis, request: pytest.
     )
     env = {
         "DATABASE_URL": settings.database_url,
-        "REDIS_URL": own_redis.url,
+        "REDIS_URL": redis_url,
         "DRAWBRIDGE_ISSUER": settings.issuer,
         "DRAWBRIDGE_RESOURCE_URL": settings.resource_url,
         "DRAWBRIDGE_REGISTRATIONS_PER_IP_PER_HOUR": str(settings.registrations_per_ip_per_hour),
         "DRAWBRIDGE_LOG_LEVEL": settings.log_level,
     }
-    log_dir = ARTIFACTS / "faults" / request.node.name
+    log_dir = ARTIFACTS / "faults" / name
     log_dir.mkdir(parents=True, exist_ok=True)
-    stack = FaultStack(settings=settings, env=env, redis=own_redis, postgres=own_postgres, log_dir=log_dir)
-    yield stack
-    stack.stop()
-    _leave_running(own_postgres)
-    with psycopg.connect(own_postgres.url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _leave_running(cluster: OwnPostgres) -> None:
-    """After a test that froze or stopped the cluster: thawed and started again."""
+    stack = FaultStack(settings=settings, env=env, redis=redis, postgres=postgres, log_dir=log_dir)
     try:
-        cluster.thaw()
-    except (OSError, FileNotFoundError):
-        pass
-    try:
-        psycopg.connect(cluster.url, connect_timeout=2).close()
-    except psycopg.OperationalError:
-        cluster.start()
+        yield stack
+    finally:
+        stack.stop()
+        postgres.leave_running()
+        with psycopg.connect(postgres.url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -44,8 +44,7 @@ class Warm:
 
 def warm_stack(stack: FaultStack, **env: str) -> Warm:
     stack.env.update({"DRAWBRIDGE_METRICS_TOKEN": METRICS_TOKEN, **env})
-    stack.start_auth()
-    stack.start_mcp()
+    stack.start()
     machine = stack.machine_client()
     with stack.app_context().app_context():
         email = factories.make_user().email

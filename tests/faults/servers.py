@@ -132,18 +132,36 @@ class OwnPostgres:
         self.stop()
         self.start()
 
+    def leave_running(self) -> None:
+        """After a test that froze or stopped the cluster: thawed and started again."""
+        try:
+            self.thaw()
+        except OSError:  # stopped: no postmaster to signal
+            pass
+        try:
+            psycopg.connect(self.url, connect_timeout=2).close()
+        except psycopg.OperationalError:
+            self.start()
+
     def postmaster_pid(self) -> int:
         assert self.directory is not None
         return int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
 
     def freeze(self) -> None:
         """SIGSTOP the postmaster and every backend: connections hang instead of failing."""
-        for pid in self._cluster_pids():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
+        """The postmaster first, then its children; a short-lived one (an autovacuum worker) may
+        have exited in between."""
         for pid in self._cluster_pids():
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
     def _cluster_pids(self) -> list[int]:
         postmaster = self.postmaster_pid()

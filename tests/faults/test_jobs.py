@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -57,34 +57,22 @@ class Client:
 
 @pytest.fixture
 def workers(fault_stack: FaultStack) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """`drawbridge worker` processes this test starts (`start_worker` keeps one); all stopped at the end."""
+    """`drawbridge worker` processes this test starts (`start_worker` keeps one); all killed at the end."""
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for worker in started:
         if worker.poll() is None:
-            live.stop_worker(worker, grace_seconds=2)
-
-
-def start(stack: FaultStack, *starters: Callable[[], object]) -> Client:
-    """Start the stack's processes side by side (each starter returns once its process answers)
-    while a client is registered; then the client, with its token."""
-    with ThreadPoolExecutor() as pool:
-        futures = [pool.submit(starter) for starter in starters]
-        credentials = stack.machine_client(SCOPES)
-        for future in futures:
-            future.result()
-    return Client(stack, credentials)
+            live.stop_worker(worker)
 
 
 def start_worker(stack: FaultStack, workers: list[subprocess.Popen[bytes]]) -> None:
     workers.append(live.start_worker(stack.env, stack.log_dir / f"worker-{len(workers)}.log"))
 
 
-def kill_with_children(pid: int) -> None:
-    """kill -9 a process and its children (an rq worker and its work-horse), as when a machine dies."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for victim in [pid, *map(int, children)]:
-        os.kill(victim, signal.SIGKILL)
+def noticed(client: Client, task_id: str, killed_at: float) -> tuple[dict, float]:
+    """The task once it is no longer working, and how many seconds after the kill that was seen."""
+    task = client.until_finished(task_id, timeout=NOTICED_WITHIN_SECONDS)
+    return task, time.monotonic() - killed_at
 
 
 def wait_for_progress(stack: FaultStack, job_id: str, at_least: float) -> None:
@@ -98,27 +86,44 @@ def healthz(stack: FaultStack) -> httpx.Response:
     return httpx.get(f"{stack.mcp.url}/healthz", timeout=5)
 
 
-def test_a_worker_killed_with_its_work_horse_fails_its_job_saying_why_and_an_idempotent_one_runs_again(fault_stack, workers):
+def test_a_killed_job_runner_fails_its_job_saying_why_with_rq_and_on_the_embedded_default(fault_stack, embedded_stack, workers):
+    """kill -9 of the rq workers with their work-horses (an idempotent job runs once more), and of
+    the MCP worker running a job on the embedded default (not run again), side by side: each
+    stack's reaper notices its own within the bound while the test waits for both."""
     fault_stack.env["DRAWBRIDGE_REPORT_STEP_MS"] = "1000"  # posts_by_status: 4 rows, 4 s
-    start_worker(fault_stack, workers)
-    start_worker(fault_stack, workers)
-    client = start(fault_stack, fault_stack.start_auth, fault_stack.start_mcp)
+    fault_stack.start(
+        lambda: start_worker(fault_stack, workers),
+        lambda: start_worker(fault_stack, workers),
+        fault_stack.start_auth,
+        fault_stack.start_mcp,
+        embedded_stack.start_auth,
+        embedded_stack.start_mcp,
+    )
+    client = Client(fault_stack, fault_stack.machine_client(SCOPES))
+    local = Client(embedded_stack, embedded_stack.machine_client(SCOPES))
     plain = client.start("test_slow_job", {"steps": 60, "step_ms": 500})  # not idempotent
     report = client.start("run_report", {"report": "posts_by_status"})  # idempotent
+    embedded = local.start("test_slow_job", {"steps": 60, "step_ms": 500})
     wait_for_progress(fault_stack, plain, 1)
     wait_for_progress(fault_stack, report, 1)
+    wait_for_progress(embedded_stack, embedded, 1)
 
     for worker in workers:
-        kill_with_children(worker.pid)
+        live.kill_with_children(worker.pid)
+    mcp = embedded_stack.mcp
+    assert mcp is not None
+    mcp_worker = int(Path(f"/proc/{mcp.process.pid}/task/{mcp.process.pid}/children").read_text().split()[0])
+    os.kill(mcp_worker, signal.SIGKILL)  # gunicorn's master starts another worker
     killed_at = time.monotonic()
     start_worker(fault_stack, workers)  # as a supervisor would
 
-    failed = client.until_finished(plain, timeout=NOTICED_WITHIN_SECONDS)
-    noticed_after = time.monotonic() - killed_at
+    with ThreadPoolExecutor() as pool:
+        waits = [pool.submit(noticed, client, plain, killed_at), pool.submit(noticed, local, embedded, killed_at)]
+        (failed, rq_after), (local_failed, local_after) = (wait.result() for wait in waits)
     shown = client.job_status(plain)
     rerun = client.until_finished(report, timeout=NOTICED_WITHIN_SECONDS + 10)
 
-    assert noticed_after < NOTICED_WITHIN_SECONDS
+    assert rq_after < NOTICED_WITHIN_SECONDS
     assert failed["status"] == "failed"
     assert failed["error"]["code"] == -32603 and "stopped" in failed["error"]["message"]
     assert failed["statusMessage"] == failed["error"]["message"]
@@ -128,12 +133,17 @@ def test_a_worker_killed_with_its_work_horse_fails_its_job_saying_why_and_an_ide
     assert json.loads(rerun["result"]["content"][0]["text"])["report"] == "posts_by_status"
     assert fault_stack.sql("SELECT id, status FROM jobs ORDER BY created_at") == [(plain, "interrupted"), (report, "completed")]
 
+    assert local_after < NOTICED_WITHIN_SECONDS
+    assert local_failed["status"] == "failed" and "stopped" in local_failed["statusMessage"]
+    assert embedded_stack.sql("SELECT status FROM jobs WHERE id = %s", embedded) == [("interrupted",)]
+
 
 def test_healthz_is_degraded_while_jobs_wait_for_a_worker_and_a_final_write_outlives_a_stopped_database(fault_stack):
     """Queued with no worker: /healthz says degraded (200, not 503: a supervisor's check must not
     restart a server that answers). Then a worker runs the job, and the database is stopped just
     before its final write: the write is retried, and the job ends completed."""
-    client = start(fault_stack, fault_stack.start_auth, fault_stack.start_mcp)
+    fault_stack.start()
+    client = Client(fault_stack, fault_stack.machine_client(SCOPES))
     idle = healthz(fault_stack)
     task_id = client.start("test_slow_job", {"steps": 2, "step_ms": 2000})
     waiting = healthz(fault_stack)
@@ -157,21 +167,3 @@ def test_healthz_is_degraded_while_jobs_wait_for_a_worker_and_a_final_write_outl
     assert json.loads(task["result"]["content"][0]["text"]) == {"steps": 2}
     assert fault_stack.sql("SELECT status, progress FROM jobs WHERE id = %s", task_id) == [("completed", 2.0)]
     assert healthz(fault_stack).json()["status"] == "ok"
-
-
-def test_on_the_embedded_default_a_job_of_a_killed_process_fails_saying_why(fault_stack):
-    no_redis = {"REDIS_URL": ""}  # the embedded default: the MCP server runs jobs itself
-    client = start(fault_stack, fault_stack.start_auth, lambda: fault_stack.start_mcp(env=no_redis))
-    mcp = fault_stack.mcp
-    assert mcp is not None
-    task_id = client.start("test_slow_job", {"steps": 60, "step_ms": 500})
-    wait_for_progress(fault_stack, task_id, 1)
-
-    worker_pid = int(Path(f"/proc/{mcp.process.pid}/task/{mcp.process.pid}/children").read_text().split()[0])
-    os.kill(worker_pid, signal.SIGKILL)  # gunicorn's master starts another worker
-    killed_at = time.monotonic()
-
-    task = client.until_finished(task_id, timeout=NOTICED_WITHIN_SECONDS)
-    assert time.monotonic() - killed_at < NOTICED_WITHIN_SECONDS
-    assert task["status"] == "failed" and "stopped" in task["statusMessage"]
-    assert fault_stack.sql("SELECT status FROM jobs WHERE id = %s", task_id) == [("interrupted",)]

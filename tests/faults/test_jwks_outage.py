@@ -61,8 +61,9 @@ def _signal_all(master_pid: int, signum: int) -> None:
 def test_a_restarted_worker_verifies_tokens_while_the_authorization_server_is_down(fault_stack, outage, restart):
     """Crashed: its port refuses connections. Frozen (SIGSTOP): connections open and hang, so the
     new worker's first fetch is still waiting when it takes the stored set."""
-    auth = fault_stack.start_auth()
-    mcp = fault_stack.start_mcp()
+    fault_stack.start()
+    auth, mcp = fault_stack.auth, fault_stack.mcp
+    assert auth is not None and mcp is not None
     token = fault_stack.token(fault_stack.machine_client())
     assert rpc(f"{mcp.url}/mcp", token, "tools/call", {"name": "list_posts", "arguments": {}}).status_code == 200
 
