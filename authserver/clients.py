@@ -29,6 +29,12 @@ DEMO_CLIENT_ID = "demo-agent"
 LAST_USED_RESOLUTION = timedelta(hours=1)
 
 
+def new_client_id() -> str:
+    """A random client id that never starts with "-": operators pass ids to `drawbridge` commands,
+    which would read one starting with "-" as an option."""
+    return "c" + secrets.token_urlsafe(CLIENT_ID_BYTES)
+
+
 class ClientSpecError(ValueError):
     """The requested client cannot be created; the message says what to change."""
 
@@ -63,7 +69,7 @@ def create_client(
         raise ClientSpecError("A client needs a name.")
     secret = client_secrets.generate()
     client = Client(
-        client_id=client_id or secrets.token_urlsafe(CLIENT_ID_BYTES),
+        client_id=client_id or new_client_id(),
         client_secret_hash=client_secrets.hash_secret(secret),
         client_name=name.strip(),
         scope=" ".join(requested),
@@ -113,7 +119,7 @@ def register_client(metadata: dict[str, Any], initial_access_token: InitialAcces
     secret = None if metadata["token_endpoint_auth_method"] == "none" else client_secrets.generate()
     registration_token = secrets.token_urlsafe(32)
     client = Client(
-        client_id=secrets.token_urlsafe(CLIENT_ID_BYTES),
+        client_id=new_client_id(),
         client_secret_hash=client_secrets.hash_secret(secret) if secret else None,
         registered_via="dcr",
         registration_token_hash=client_secrets.hash_secret(registration_token),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from datetime import timedelta
 
@@ -38,6 +39,17 @@ def test_clients_create_prints_the_id_and_secret_once_and_stores_a_hash(runner):
     assert stored.client_secret_hash == hash_secret(lines["client_secret"])
     assert lines["client_secret"] not in stored.client_secret_hash
     assert len(lines["client_secret"]) >= 43  # 256 bits, base64url
+
+
+def test_a_new_clients_id_can_be_given_to_every_command(runner, monkeypatch):
+    """A random id starting with "-" would be read as an option by `drawbridge clients disable ID`."""
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda size: "-Rq" + "x" * (size - 3))
+    created = invoke(runner, "clients", "create", "--name", "CI bot", "--scopes", "posts:read", "--grant", "client_credentials")
+    client_id = dict(line.split(": ", 1) for line in created.stdout.splitlines())["client_id"]
+
+    result = runner.invoke(cli, ["clients", "disable", client_id])
+
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize(
