@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mcp_resource import jobs
 from mcp_resource.models import Job
 from shared import graceful_stop, health
+from shared.background import BackgroundLoop
 from shared.db import db, unavailable, utcnow
 from shared.redis import key
 
@@ -65,8 +66,7 @@ class JobRunner(ABC):
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self._started = False
-        self._lock = threading.Lock()
+        self._reaper = BackgroundLoop(self._loop, "job-reaper")
 
     @abstractmethod
     def submit(self, job_id: str, retry: bool) -> None:
@@ -78,12 +78,7 @@ class JobRunner(ABC):
 
     def ensure_started(self) -> None:
         """Start the reaper in this process (a gunicorn worker, after the fork), once."""
-        if self._started:
-            return
-        with self._lock:
-            if not self._started:
-                self._started = True
-                threading.Thread(target=self._loop, name="job-reaper", daemon=True).start()
+        self._reaper.ensure_started()
 
     def _loop(self) -> None:
         while True:

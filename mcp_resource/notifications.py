@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mcp_resource import tool_states
 from mcp_resource.models import ToolState
 from mcp_resource.tools.registry import ToolRegistry
+from shared.background import BackgroundLoop
 from shared.db import db
 
 logger = logging.getLogger(__name__)
@@ -60,17 +61,11 @@ class ToolStateWatcher:
         self.registry = registry
         self.hub = hub
         self._seen: tuple[datetime | None, int] | None = None
-        self._started = False
-        self._lock = threading.Lock()
+        self._poller = BackgroundLoop(self._loop, "tool-state-watcher")
 
     def ensure_started(self) -> None:
         """Start polling in this process (after gunicorn forked it), once."""
-        if self._started:
-            return
-        with self._lock:
-            if not self._started:
-                self._started = True
-                threading.Thread(target=self._loop, name="tool-state-watcher", daemon=True).start()
+        self._poller.ensure_started()
 
     def refresh(self) -> bool:
         """Read the switches; True (and an announcement) if they changed since the last read."""

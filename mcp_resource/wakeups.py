@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 import redis
 
+from shared.background import BackgroundLoop
+
 logger = logging.getLogger(__name__)
 
 # How long the listener waits for a message before looking again (its socket stays open).
@@ -66,22 +68,13 @@ class RedisWakeups(Wakeups):
         super().__init__()
         self.client = client
         self.channel = channel
-        self._started = False
+        self._listener = BackgroundLoop(self._listen, "event-wakeups")
 
     @contextmanager
     def watch(self, stream_id: str) -> Iterator[threading.Event]:
-        self._ensure_listening()
+        self._listener.ensure_started()
         with super().watch(stream_id) as flag:
             yield flag
-
-    def _ensure_listening(self) -> None:
-        """Start the listener in this process (after gunicorn forked it), once."""
-        if self._started:
-            return
-        with self._lock:
-            if not self._started:
-                self._started = True
-                threading.Thread(target=self._listen, name="event-wakeups", daemon=True).start()
 
     def _listen(self) -> None:
         while True:

@@ -29,6 +29,7 @@ from mcp_resource.batching import PipelinedRedis
 from mcp_resource.errors import RateLimited
 from mcp_resource.sessions import SessionStore
 from shared import redis as drawbridge_redis
+from shared.background import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class OpenStreams:
         self._renewing: set[str] = set()
         self._released_while_renewing: list[Lease] = []
         self._lock = threading.Lock()
-        self._started = False
+        self._renewals = BackgroundLoop(self._loop, "stream-renewals")
 
     @property
     def lease_seconds(self) -> float:
@@ -203,7 +204,7 @@ class OpenStreams:
         return lease if self.slots.take(caller, lease.slot, self.lease_seconds, cap) else None
 
     def due(self, lease: Lease) -> None:
-        self._ensure_started()
+        self._renewals.ensure_started()
         with self._lock:
             self._due[lease.slot] = lease
 
@@ -219,14 +220,6 @@ class OpenStreams:
             self.slots.release(lease.caller, lease.slot)
         except redis.RedisError:
             logger.warning("stream_lease_not_released", exc_info=True)  # it lapses on its own
-
-    def _ensure_started(self) -> None:
-        """Start the renewal loop in this process (after gunicorn forked it), once."""
-        if not self._started:
-            with self._lock:
-                if not self._started:
-                    self._started = True
-                    threading.Thread(target=self._loop, name="stream-renewals", daemon=True).start()
 
     def _loop(self) -> None:
         while True:
