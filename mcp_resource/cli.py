@@ -98,7 +98,7 @@ def worker(check: bool) -> None:
             raise SystemExit(f"No job worker of {socket.gethostname()} is running and registered in Redis.")
         click.echo(f"Job workers of this host: {', '.join(here)}.")
         return
-    job_runners.worker(client).work(with_scheduler=False)
+    job_runners.work(client)
 
 
 def _running(pid: int | None) -> bool:

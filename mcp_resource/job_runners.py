@@ -29,7 +29,7 @@ from datetime import timedelta
 import redis
 import rq
 from flask import Flask
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import NoSuchJobError, StopRequested
 from rq.job import Job as RqJob
 from rq.utils import now as rq_now
 from sqlalchemy import select, update
@@ -51,6 +51,7 @@ JOB_TIMEOUT_SECONDS = 3600
 HEARTBEAT_SECONDS = 5
 HEARTBEAT_GRACE_SECONDS = 15
 REAP_INTERVAL_SECONDS = 5
+REDIS_RETRY_SECONDS = 1
 LOCAL_STALE_SECONDS = 15
 # /healthz is degraded when jobs are queued and no worker has beaten for this long.
 WORKER_SEEN_SECONDS = 30
@@ -92,10 +93,17 @@ class JobRunner(ABC):
 
 class HeartbeatWorker(rq.Worker):
     """rq's forking worker, with a job's registry entry outliving its last heartbeat by
-    HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS, where rq's own allows 60 s more."""
+    HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS, where rq's own allows 60 s more, and
+    `stop_requested` set once a signal asked it to stop."""
+
+    stop_requested = False
 
     def get_heartbeat_ttl(self, job: RqJob, working_time: float = 0.0) -> int:
         return HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS
+
+    def request_stop(self, signum: int, frame: object) -> None:
+        self.stop_requested = True
+        super().request_stop(signum, frame)
 
 
 def worker(client: redis.Redis) -> HeartbeatWorker:
@@ -104,6 +112,33 @@ def worker(client: redis.Redis) -> HeartbeatWorker:
     app is built before rq forks a work-horse per job, so no job pays for it."""
     _worker_app()
     return HeartbeatWorker([QUEUE_NAME], connection=client, worker_ttl=HEARTBEAT_SECONDS + 15, job_monitoring_interval=HEARTBEAT_SECONDS)
+
+
+def work(client: redis.Redis) -> None:
+    """Run rq workers, one after another, until a signal asks to stop. rq's loop quits on a Redis
+    error met outside its wait for a job (Redis restarted or frozen while a job runs): once Redis
+    answers again a new worker takes over, and the reaper settles the job the old one watched."""
+    while True:
+        current = worker(client)
+        try:
+            current.work(with_scheduler=False)
+        except redis.RedisError:  # rq's own start or teardown, with Redis out
+            logger.warning("job_worker_lost_redis", exc_info=True)
+        if current.stop_requested:
+            return
+        logger.warning("job_worker_restarting", extra={"after": "rq's loop ended without a stop request"})
+        try:
+            while not _answers(client):
+                time.sleep(REDIS_RETRY_SECONDS)
+        except StopRequested:  # raised by rq's signal handler, still installed, while this waits
+            return
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
 
 
 _app: Flask | None = None

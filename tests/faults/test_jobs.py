@@ -23,6 +23,7 @@ from tests.mcp_http import rpc
 SCOPES = "conformance:run reports:run"
 TASKS = {"io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}
 NOTICED_WITHIN_SECONDS = 30
+HEARTBEAT_SECONDS = 5  # mcp_resource/job_runners.py: the worker touches Redis at least this often
 
 
 class Client:
@@ -167,3 +168,24 @@ def test_healthz_is_degraded_while_jobs_wait_for_a_worker_and_a_final_write_outl
     assert json.loads(task["result"]["content"][0]["text"]) == {"steps": 2}
     assert fault_stack.sql("SELECT status, progress FROM jobs WHERE id = %s", task_id) == [("completed", 2.0)]
     assert healthz(fault_stack).json()["status"] == "ok"
+
+
+def test_the_job_worker_outlives_a_redis_restart_in_the_middle_of_a_job(fault_stack):
+    """Issue #19: no job stuck forever, and no job worker that is gone without anyone seeing it.
+    rq's loop quits on a Redis error met while it watches a job (a heartbeat, or the status of a
+    work-horse that failed); `drawbridge worker` goes on once Redis answers: the job it watched
+    ends, and the next job runs."""
+    fault_stack.start(fault_stack.start_auth, fault_stack.start_mcp, fault_stack.start_worker)
+    client = Client(fault_stack, fault_stack.machine_client(SCOPES))
+    watched = client.start("test_slow_job", {"steps": 30, "step_ms": 500})
+    wait_for_progress(fault_stack, watched, 1)
+
+    fault_stack.redis.stop()
+    time.sleep(HEARTBEAT_SECONDS + 1)
+    fault_stack.redis.start()
+    ended = client.until_finished(watched, timeout=NOTICED_WITHIN_SECONDS)
+    after = client.until_finished(client.start("test_slow_job", {"steps": 2, "step_ms": 100}), timeout=NOTICED_WITHIN_SECONDS)
+
+    assert fault_stack.worker is not None and fault_stack.worker.poll() is None, "the job worker exited"
+    assert ended["status"] in {"completed", "failed"}
+    assert after["status"] == "completed" and after["result"]["isError"] is False
