@@ -9,10 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from authserver.oauth import client_secrets, redirect_uris
 from shared import scopes
-from shared.db import UTCDateTime, db, utcnow
+from shared.db import Model, UTCDateTime, utcnow
 
 
-class Client(db.Model):
+class Client(Model):
     """An OAuth client (RFC 6749 section 2), with the scopes and grants it may use."""
 
     __tablename__ = "oauth_clients"
@@ -75,7 +75,7 @@ class Client(db.Model):
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
 
-class User(db.Model):
+class User(Model):
     """A person who logs in to consent; the password is stored only as an argon2 hash."""
 
     __tablename__ = "users"
@@ -93,7 +93,7 @@ class User(db.Model):
         return self.id
 
 
-class Consent(db.Model):
+class Consent(Model):
     """What a person allowed a client for one resource, remembered so the next request can skip the page."""
 
     __tablename__ = "consents"
@@ -110,7 +110,7 @@ class Consent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AuthorizationCode(db.Model):
+class AuthorizationCode(Model):
     """A one-time code (RFC 6749 4.1.2), stored as a hash and bound to its PKCE challenge."""
 
     __tablename__ = "authorization_codes"
@@ -137,7 +137,7 @@ class AuthorizationCode(db.Model):
         return self.scope
 
 
-class Grant(db.Model):
+class Grant(Model):
     """One authorization a person gave a client: the family of every token issued under it."""
 
     __tablename__ = "grants"
@@ -151,7 +151,7 @@ class Grant(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class RefreshToken(db.Model):
+class RefreshToken(Model):
     """An opaque refresh token, stored as a hash; each use rotates it (OAuth 2.1 section 4.3.1)."""
 
     __tablename__ = "refresh_tokens"
@@ -164,7 +164,7 @@ class RefreshToken(db.Model):
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class SigningKey(db.Model):
+class SigningKey(Model):
     """An ES256 key that signs access tokens; retired keys stay published until their tokens expire."""
 
     __tablename__ = "signing_keys"
@@ -176,7 +176,7 @@ class SigningKey(db.Model):
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class InitialAccessToken(db.Model):
+class InitialAccessToken(Model):
     """An operator's permission to register clients (RFC 7591 section 3), stored only as a hash."""
 
     __tablename__ = "initial_access_tokens"

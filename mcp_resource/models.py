@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import UTCDateTime, db, utcnow
+from shared.db import Model, UTCDateTime, utcnow
 
 
-class ToolState(db.Model):
+class ToolState(Model):
     """An operator's switch for one tool: a disabled tool is hidden and refused everywhere."""
 
     __tablename__ = "tool_states"
@@ -20,7 +20,7 @@ class ToolState(db.Model):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class Job(db.Model):
+class Job(Model):
     """Long work a tool handed off: durable before anyone is told about it, visible only to its owner."""
 
     __tablename__ = "jobs"
@@ -53,7 +53,7 @@ class Job(db.Model):
         return "failed" if self.status == "interrupted" else self.status
 
 
-class AuditRecord(db.Model):
+class AuditRecord(Model):
     """One tools/call and how it ended, committed before the caller gets its answer."""
 
     __tablename__ = "audit_records"

@@ -7,12 +7,13 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Dialect, MetaData
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,16 @@ NAMING_CONVENTION = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+# The base class of every table. Flask-SQLAlchemy makes `db.Model` at run time, and mypy takes no
+# variable as a base class, so the type checker sees a plain SQLAlchemy declarative base instead.
+if TYPE_CHECKING:
+
+    class Model(DeclarativeBase):
+        pass
+
+else:
+    Model = db.Model
 
 
 class UTCDateTime(TypeDecorator[datetime]):

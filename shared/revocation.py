@@ -20,7 +20,7 @@ from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared import redis as drawbridge_redis
-from shared.db import db
+from shared.db import Model, db
 
 # Redis entries written before entries carried a moment hold 1: they void every token of their key.
 LEGACY_VOIDS_ALL = 1
@@ -31,7 +31,7 @@ CLIENT = "client"
 PERSON = "person"
 
 
-class RevokedEntry(db.Model):
+class RevokedEntry(Model):
     """Tokens of one key issued before `valid_from` are void; kept until the last of them has expired."""
 
     __tablename__ = "revocations"

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.db import UTCDateTime, db, utcnow
+from shared.db import Model, UTCDateTime, utcnow
 
 ORDER_STATUSES = ("placed", "cancelled")
 
 
-class Customer(db.Model):
+class Customer(Model):
     __tablename__ = "demo_customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,7 +26,7 @@ class Customer(db.Model):
         return {"id": self.id, "name": self.name, "email": self.email, "city": self.city}
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "demo_products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,7 +39,7 @@ class Product(db.Model):
         return {"id": self.id, "sku": self.sku, "name": self.name, "price_cents": self.price_cents, "stock": self.stock}
 
 
-class Order(db.Model):
+class Order(Model):
     __tablename__ = "demo_orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,7 +67,7 @@ class Order(db.Model):
         return {**self.summary(), "cancelled_at": self.cancelled_at, "lines": lines}
 
 
-class OrderLine(db.Model):
+class OrderLine(Model):
     __tablename__ = "demo_order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,7 +78,7 @@ class OrderLine(db.Model):
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
-class Post(db.Model):
+class Post(Model):
     """A blog post; drafts become visible to readers once published."""
 
     __tablename__ = "demo_posts"
