@@ -111,6 +111,10 @@ class JobProgress:
         unavailable: a lost progress report is no reason to fail the work."""
         try:
             job = db.session.get(Job, self.job_id, populate_existing=True)
+            if job is None:
+                # The row is gone: nothing the work produces could be recorded or read, so it stops
+                # as a cancelled job does (before, the AttributeError ended it as an internal error).
+                raise Cancelled(self.job_id)
             if job.cancel_requested:
                 raise Cancelled(self.job_id)
             job.progress, job.total, job.message, job.updated_at = progress, total, message, utcnow()

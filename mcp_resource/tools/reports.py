@@ -45,9 +45,11 @@ class RunReport(Tool):
         after which the job goes on and check_job_status follows it)."""
         seen = None
         deadline = time.monotonic() + FOLLOW_LIMIT_SECONDS
-        while time.monotonic() < deadline:
+        while True:
             db.session.expire_all()
             job = jobs.find(job_id, call.principal)
+            if job is None:  # the row was removed while the report ran
+                raise ToolError(f"The job {job_id} no longer exists; its report has no result.")
             try:
                 if job.progress != seen:
                     seen = job.progress
@@ -60,7 +62,8 @@ class RunReport(Tool):
             if job.finished:
                 return ToolResult.json(jobs.view(job))
             time.sleep(FOLLOW_POLL_SECONDS)
-        return ToolResult.json(jobs.view(job))
+            if time.monotonic() >= deadline:
+                return ToolResult.json(jobs.view(job))
 
     def work(self, job: jobs.JobProgress, args: dict[str, Any]) -> dict[str, Any]:
         pace = current_app.config["SETTINGS"].report_step_ms / 1000
