@@ -106,7 +106,9 @@ class RedisBackoff(Backoff):
                 pipe.expire(name, self.policy.forget_after_seconds)
             return answer
 
-        return self.client.transaction(transaction, name, value_from_callable=True)
+        # redis-py types `func` as returning None and the call as returning a list, but with
+        # value_from_callable the call returns what `func` returned.
+        return self.client.transaction(transaction, name, value_from_callable=True)  # type: ignore[arg-type, return-value]
 
 
 class LocalBackoff(Backoff):

@@ -116,7 +116,7 @@ def job_statuses(stack: Stack, job_ids: list[str], settle_seconds: float) -> dic
     deadline = time.monotonic() + settle_seconds
     while True:
         with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as connection:
-            statuses = dict(connection.execute("SELECT id, status FROM jobs WHERE id = ANY(%s)", (job_ids,)).fetchall())
+            statuses: dict[str, str] = dict(connection.execute("SELECT id, status FROM jobs WHERE id = ANY(%s)", (job_ids,)).fetchall())
         if not stuck(job_ids, statuses) or time.monotonic() > deadline:
             return statuses
         gevent.sleep(2)

@@ -29,7 +29,10 @@ MAX_CAP = 1_000_000
 
 def rss_kib(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    if match is None:  # a kernel thread, or a process already a zombie
+        raise RuntimeError(f"/proc/{pid}/status has no VmRSS line")
+    return int(match.group(1))
 
 
 def worker_pid(master: int) -> int:

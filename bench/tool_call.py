@@ -101,9 +101,9 @@ def scaling(args: argparse.Namespace) -> dict[str, dict]:
                 url, pid = env["DRAWBRIDGE_RESOURCE_URL"], int(env["BENCH_MCP_PID"])
                 target_env = {"BENCH_ERA": "modern", "BENCH_TOKEN": fetch_token(env)}
                 wrk(url, SCRIPT, 2, 64, target_env)
-                with cores_used(pid) as cores:
+                with cores_used(pid) as used:
                     result = wrk(url, SCRIPT, args.seconds, 64, target_env, pid)
-                runs[f"{workers} worker{'s' if workers > 1 else ''}"].append(result | {"cores": cores})
+                runs[f"{workers} worker{'s' if workers > 1 else ''}"].append(result | {"cores": used})
     return {name: summarize(results) for name, results in runs.items()}
 
 

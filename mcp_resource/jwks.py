@@ -19,11 +19,11 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis
 from joserfc.errors import JoseError
-from joserfc.jwk import Key, KeySet
+from joserfc.jwk import Key, KeySet, KeySetSerialization
 
 from mcp_resource.errors import KeysUnavailable
 from shared import redis as drawbridge_redis
@@ -58,7 +58,7 @@ def parse_jwks(document: Any) -> KeySet:
     """The keys of a JWK Set document; ValueError or JoseError if it is not one of public keys."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise ValueError("not a JWK Set: no 'keys' array")
-    keys = KeySet.import_key_set(document)
+    keys = KeySet.import_key_set(cast(KeySetSerialization, document))  # a dict with a "keys" list; joserfc checks each key
     # A set to verify with holds no secret: a private or symmetric key here is a leak, never used.
     if any(key.is_private for key in keys.keys):
         raise ValueError("the JWK Set holds a private or symmetric key")

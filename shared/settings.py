@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from shared import secret_strength
@@ -94,7 +95,7 @@ class Settings:
         """Read every setting, collect every problem, and raise one ConfigError naming them."""
         env = os.environ if environ is None else environ
         reader = _Reader(env)
-        values = {
+        values: dict[str, Any] = {
             "environment": reader.choice("DRAWBRIDGE_ENV", ENVIRONMENTS, "development"),
             "database_url": reader.text("DATABASE_URL", default_database_url()),
             "redis_url": reader.text("REDIS_URL", "") or None,

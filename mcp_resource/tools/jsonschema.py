@@ -23,7 +23,9 @@ _COMPONENT_REF = "#/components/schemas/"
 
 def _definition_name(schema: Any) -> str:
     """`AddressSchema` -> `address`: the name a nested schema gets under `$defs`."""
-    name = resolve_schema_cls(schema).__name__.removesuffix("Schema")
+    # apispec's return type includes a list, which marshmallow's class registry gives only when asked
+    # for every class of a name (all=True); resolve_schema_cls never asks.
+    name = resolve_schema_cls(schema).__name__.removesuffix("Schema")  # type: ignore[union-attr]
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
