@@ -49,8 +49,11 @@ def rotate() -> SigningKey:
     for key in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         key.retired_at = now
     jwk = ECKey.generate_key(CURVE, auto_kid=True)
-    stored = keyring.encrypt(jwk.kid, json.dumps(jwk.as_dict(private=True)))
-    key = SigningKey(kid=jwk.kid, private_jwk=stored, created_at=now)
+    kid = jwk.kid
+    if kid is None:  # auto_kid sets it (the RFC 7638 thumbprint)
+        raise RuntimeError("joserfc generated a key without a kid")
+    stored = keyring.encrypt(kid, json.dumps(jwk.as_dict(private=True)))
+    key = SigningKey(kid=kid, private_jwk=stored, created_at=now)
     db.session.add(key)
     db.session.commit()
     _cache().clear()

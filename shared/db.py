@@ -7,11 +7,11 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import CursorResult, DateTime, Dialect, MetaData, Result
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -56,6 +56,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None or value.tzinfo is not None:
             return value
         return value.replace(tzinfo=timezone.utc)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: SQLAlchemy runs those to a CursorResult, though it
+    types Session.execute as returning a plain Result."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def utcnow() -> datetime:

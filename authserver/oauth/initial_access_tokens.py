@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from authserver.models import InitialAccessToken
 from authserver.oauth import client_secrets
 from shared import scopes
-from shared.db import db, utcnow
+from shared.db import db, rowcount, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def spend(token: InitialAccessToken) -> None:
         # NULL - 1 stays NULL: a token without a use limit keeps none.
         .values(uses_left=InitialAccessToken.uses_left - 1)
     )
-    if spent.rowcount != 1:
+    if rowcount(spent) != 1:
         db.session.rollback()
         raise InvalidTokenError(REFUSED)
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from authserver.models import Client, Grant, RefreshToken
 from shared import revocation
-from shared.db import db, utcnow
+from shared.db import db, rowcount, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,11 @@ def rotate(row: RefreshToken, grant: Grant) -> str:
     retired = db.session.execute(
         update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None)).values(rotated_at=utcnow())
     )
-    if retired.rowcount != 1:
+    if rowcount(retired) != 1:
         db.session.rollback()
-        revoke_grant(db.session.get(Grant, grant.id), reason="refresh_token_reused")
+        current = db.session.get(Grant, grant.id)
+        if current is not None:  # a grant gone with its client: deleting the client voided its tokens
+            revoke_grant(current, reason="refresh_token_reused")
         raise InvalidGrantError("The refresh token was already used; every token of this grant is now revoked.")
     return issue(grant)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from flask import Flask, Response, current_app
@@ -21,6 +23,12 @@ from shared.unstorable import storable
 class AuthorizationServer(FlaskAuthorizationServer):
     """Authlib's Flask server, naming its issuer in every authorization response."""
 
+    if TYPE_CHECKING:
+        # types-authlib types the generic server's answers (`object`; a status, body and headers
+        # tuple); the Flask server's are what its handle_response makes of those: Flask Responses.
+        def create_authorization_response(self, request=None, grant_user=None, grant=None) -> Response: ...
+        def create_token_response(self, request=None) -> Response: ...  # type: ignore[override]
+
     def handle_response(self, status_code: int, payload, headers) -> Response:
         # RFC 9207: every authorization response, errors included, names its issuer, so a client
         # talking to several servers cannot be sent another server's code (mix-up attacks).
@@ -34,7 +42,7 @@ class AuthorizationServer(FlaskAuthorizationServer):
 
     def handle_error_response(self, request, error) -> Response:
         metrics.ERRORS.labels("authserver", error.error or "error").inc()
-        return super().handle_error_response(request, error)
+        return super().handle_error_response(request, error)  # type: ignore[return-value]  # see above
 
 
 def query_client(client_id: str) -> Client | None:

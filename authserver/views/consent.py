@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import select
+from werkzeug.wrappers import Response  # what redirect() answers; flask.Response derives from it
 
 from authserver.extensions import authorization
 from authserver.forms import ConsentForm
@@ -36,7 +37,8 @@ def authorize() -> Response | tuple[str, int] | str:
     requested = scopes.parse(grant.request.scope)
     resource: str = grant.request.resource
     form = ConsentForm()
-    form.granted.choices = requested
+    # WTForms takes plain values as choices (each its own label); types-wtforms admits only pairs.
+    form.granted.choices = requested  # type: ignore[assignment]
     if request.method == "GET":
         if set(requested) <= _remembered(user, client, resource):
             return authorization.create_authorization_response(grant_user=user, grant=grant)
@@ -59,7 +61,8 @@ def _refuse(error: OAuth2Error) -> Response | tuple[str, int]:
     """Errors go back to the client only once its redirect URI is known to be its own."""
     if error.redirect_uri:
         return authorization.handle_error_response(None, error)
-    return error_page("This sign-in request is not valid", error.description or error.error)
+    # Authlib's errors all carry an error code; the base class alone may not.
+    return error_page("This sign-in request is not valid", error.description or error.error or "invalid_request")
 
 
 def _refuse_form(form: ConsentForm, requested: list[str]) -> tuple[str, int]:

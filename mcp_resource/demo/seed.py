@@ -43,7 +43,7 @@ def seed() -> int:
         db.session.add(Post(title=title, body=body, author="editor@example.com", status=status, created_at=created, published_at=published))
     customers = [Customer(name=n, email=e, city=c) for n, e, c in DEMO_CUSTOMERS]
     products = [Product(sku=s, name=n, price_cents=p, stock=q) for s, n, p, q in DEMO_PRODUCTS]
-    db.session.add_all(customers + products)
+    db.session.add_all([*customers, *products])
     db.session.flush()
     orders = [
         Order(customer_id=customers[0].id, lines=[OrderLine(product_id=products[0].id, quantity=2, unit_price_cents=1200)]),

@@ -9,11 +9,11 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from flask import Flask, current_app
-from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.pool import NullPool
 
@@ -23,7 +23,10 @@ from mcp_resource.models import AuditRecord
 from mcp_resource.tools.base import Tool
 from shared import metrics
 from shared.app import current_settings
-from shared.db import DATABASE_ERRORS, connector, db, unavailable, utcnow
+from shared.db import DATABASE_ERRORS, connector, db, rowcount, unavailable, utcnow
+
+# The table itself, for Core inserts: a declarative class's __table__ is typed as any FromClause.
+AUDIT_TABLE = cast(Table, AuditRecord.__table__)
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +149,7 @@ class AuditWriter:
                 _insert_in_one_statement(self._connection, rows)
             else:
                 with self._connection.begin():
-                    self._connection.execute(insert(AuditRecord.__table__), rows)
+                    self._connection.execute(insert(AUDIT_TABLE), rows)
         except ROW_ERRORS:
             raise  # the statement failed on what a row holds; the connection is fine
         except DATABASE_ERRORS:
@@ -183,7 +186,7 @@ def record(
     if writer is not None:
         writer.write(made)
     else:
-        db.session.execute(insert(AuditRecord.__table__), [made])
+        db.session.execute(insert(AUDIT_TABLE), [made])
         db.session.commit()
     calls, seconds = _tool_metrics(tool.name if tool is not None else UNKNOWN_TOOL, caller.client_id, outcome)
     calls.inc()
@@ -250,7 +253,7 @@ def prune(retention_days: int) -> int:
     """Remove records older than the retention period; returns how many went."""
     removed = db.session.execute(delete(AuditRecord).where(AuditRecord.at < utcnow() - timedelta(days=retention_days)))
     db.session.commit()
-    return removed.rowcount
+    return rowcount(removed)
 
 
 def _percentile(ordered: list[float], percent: int) -> float:
