@@ -32,6 +32,7 @@ from flask import Flask
 from rq.exceptions import NoSuchJobError, StopRequested
 from rq.job import Job as RqJob
 from rq.utils import now as rq_now
+from rq.worker import BaseWorker
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -248,7 +249,7 @@ class RqRunner(JobRunner):
         return f"{queued} job(s) queued and no job worker seen for {WORKER_SEEN_SECONDS} s; start `drawbridge worker`."
 
 
-def _seen_recently(workers: Iterable[rq.Worker]) -> bool:
+def _seen_recently(workers: Iterable[BaseWorker]) -> bool:
     cutoff = rq_now() - timedelta(seconds=WORKER_SEEN_SECONDS)
     return any(w.last_heartbeat is not None and w.last_heartbeat > cutoff for w in workers)
 

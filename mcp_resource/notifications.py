@@ -71,11 +71,12 @@ class ToolStateWatcher:
         """Read the switches; True (and an announcement) if they changed since the last read."""
         with self.app.app_context():
             marker = db.session.execute(select(func.max(ToolState.changed_at), func.count())).one()
-            if tuple(marker) == self._seen:
+            seen = (marker[0], marker[1])
+            if seen == self._seen:
                 return False
             disabled = tool_states.disabled()
         first = self._seen is None
-        self._seen = tuple(marker)
+        self._seen = seen
         if disabled != self.registry.disabled:
             self.registry.disabled = disabled
             if not first:

@@ -149,7 +149,7 @@ def check_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[st
     return tool, arguments
 
 
-REFUSALS = {InsufficientScope: "refused", RateLimited: "rate_limited", InvalidParams: "invalid", MissingRequiredClientCapability: "invalid"}
+REFUSALS: dict[type[Exception], str] = {InsufficientScope: "refused", RateLimited: "rate_limited", InvalidParams: "invalid", MissingRequiredClientCapability: "invalid"}
 
 
 def admit_tool_call(ctx: Context, params: dict[str, Any]) -> tuple[Tool, dict[str, Any]]:

@@ -52,12 +52,13 @@ def token_response(form: MultiDict[str, str]) -> Response:
 def authenticate(posted_id: str | None, posted_secret: str | None) -> Client:
     """The client by client_secret_basic, else client_secret_post (RFC 6749 section 2.3.1). Every
     failure is the same 401 invalid_client, so a caller cannot tell unknown ids from wrong secrets."""
-    client_id, secret = extract_basic_authorization(request.headers)
+    # Authlib reads the headers with .get; types-authlib asks for a dict where any mapping does.
+    client_id, secret = extract_basic_authorization(request.headers)  # type: ignore[arg-type]
     method = "client_secret_basic"
     if client_id is None:
         client_id, secret, method = posted_id, posted_secret, "client_secret_post"
     client = recent_client(client_id) if client_id and secret else None
-    if client is None or not client.check_endpoint_auth_method(method, "token") or not client.check_client_secret(secret):
+    if client is None or secret is None or not client.check_endpoint_auth_method(method, "token") or not client.check_client_secret(secret):
         raise InvalidClientError(status_code=401, description="Client authentication failed.")
     return client
 

@@ -52,6 +52,9 @@ class AccessTokenIssuer:
             # (a replayed code or refresh token, a withdrawn consent) kills the token at once.
             claims["grant_id"] = grant_id
         key = keys.signing_key(self.ttl_seconds)
+        private_key = key.private_key
+        if private_key is None:  # keys.signing_key loads private keys; a public one here cannot sign
+            raise keys.NoSigningKeyError(f"the signing key {key.kid} has no private part")
         metrics.TOKENS_ISSUED.labels(grant_type).inc()
         header = {"alg": keys.ALGORITHM, "typ": TOKEN_TYPE_HEADER, "kid": key.kid}
         logger.info(
@@ -59,7 +62,7 @@ class AccessTokenIssuer:
             extra={"grant": grant_type, "client_id": client_id, "scope": scope, "aud": audience, "jti": claims["jti"]},
         )
         return {
-            "access_token": sign_es256(header, claims, key.private_key),
+            "access_token": sign_es256(header, claims, private_key),
             "token_type": "Bearer",
             "expires_in": self.ttl_seconds,
             "scope": scope,
