@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
 from flask_sqlalchemy import SQLAlchemy
+from psycopg.abc import RV, PQGen
+from psycopg.connection import _WAIT_INTERVAL  # noqa: SLF001 - wait()'s own default, kept
 from sqlalchemy import CursorResult, DateTime, Dialect, MetaData, Result
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase
@@ -93,12 +95,12 @@ class BoundedConnection(psycopg.Connection[Any]):
 
     answer_timeout_seconds: float | None = None
 
-    def wait(self, gen: Any, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    def wait(self, gen: PQGen[RV], interval: float = _WAIT_INTERVAL, timeout: float | None = None) -> RV:
         bound = self.answer_timeout_seconds
         if timeout is not None or bound is None:
-            return super().wait(gen, *args, timeout=timeout, **kwargs)
+            return super().wait(gen, interval, timeout)
         try:
-            return super().wait(gen, *args, timeout=bound, **kwargs)
+            return super().wait(gen, interval, bound)
         except psycopg.errors._WaitTimeout:  # noqa: SLF001 - psycopg's own signal that `timeout` passed
             self.pgconn.finish()
             raise psycopg.OperationalError(f"the database did not answer within {bound} s") from None

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import BinaryIO
+from typing import TYPE_CHECKING
 
 import gevent
 from gevent import pywsgi
 
 from shared import request_head
+
+if TYPE_CHECKING:  # annotations only: gunicorn loads this module before gevent patches socket
+    from io import BufferedReader
+    from socket import socket as Socket
 
 MAX_CHUNK_LINE_BYTES = 4096
 _QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
@@ -50,9 +54,9 @@ class BodyInput(pywsgi.Input):
 
     def __init__(
         self,
-        rfile: BinaryIO,
+        rfile: BufferedReader,
         content_length: int | None,
-        socket: object | None = None,
+        socket: Socket | None = None,
         chunked_input: bool = False,
         timeout_seconds: float | None = None,
     ) -> None:
@@ -83,7 +87,7 @@ class BodyInput(pywsgi.Input):
         return None
 
     def _chunked_read(self, length: int | None = None, use_readline: bool = False) -> bytes:
-        self._send_100_continue()
+        self._send_100_continue()  # type: ignore[attr-defined]  # gevent's own, private: not in types-gevent
         read = self.rfile.readline if use_readline else self.rfile.read
         parts = []
         while self.chunk_length != 0 and length != 0:
