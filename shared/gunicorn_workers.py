@@ -45,15 +45,16 @@ class PyWSGIWorker(GeventPyWSGIWorker):
     cuts off what is left, and flushes the rows those calls queued before it exits."""
 
     def init_process(self) -> None:
-        self.wsgi_handler = handler_class(idle_timeout=self.cfg.keepalive)
-        self.servers: list[PyWSGIServer] = []
-        self.server_class = self._server  # gunicorn calls it once per listening socket
+        # Per worker, from its config: types-gunicorn has both as class variables, and server_class
+        # as a class, where gunicorn only calls it.
+        self.wsgi_handler = handler_class(idle_timeout=self.cfg.keepalive)  # type: ignore[misc]
+        self.servers: list[Server] = []
+        self.server_class = self._server  # type: ignore[misc, assignment]  # called once per listening socket
         self.stopping: gevent.Greenlet | None = None
         super().init_process()
 
-    def _server(self, *args: Any, **kwargs: Any) -> PyWSGIServer:
-        server = PyWSGIServer(*args, **kwargs)
-        server.idle_handlers = set()  # handlers waiting for a next request on their connection
+    def _server(self, *args: Any, **kwargs: Any) -> Server:
+        server = Server(*args, **kwargs)
         self.servers.append(server)
         return server
 
@@ -80,14 +81,24 @@ class PyWSGIWorker(GeventPyWSGIWorker):
         if self._busy():
             logger.warning("graceful_stop_timed_out", extra={"after_seconds": bound_seconds})
             for server in self.servers:
-                server.pool.kill(block=True, timeout=1)
+                if server.pool is not None:
+                    server.pool.kill(block=True, timeout=1)
         graceful_stop.drain(DRAIN_SECONDS)  # rows the cut-off calls queued are committed
 
     def _busy(self) -> bool:
-        return any(server.pool.free_count() != server.pool.size for server in self.servers)
+        # gunicorn gives each server a pool; one without would spawn unbounded, counted by nobody.
+        return any(server.pool is not None and server.pool.free_count() != server.pool.size for server in self.servers)
 
 
-def _close_idle_connections(server: PyWSGIServer) -> None:
+class Server(PyWSGIServer):
+    """gunicorn's server for gevent's handler, knowing its handlers waiting for a next request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.idle_handlers: set[PyWSGIHandler] = set()
+
+
+def _close_idle_connections(server: Server) -> None:
     """Close the keep-alive connections waiting for a next request (their clients open a new one,
     elsewhere), except where the request has already arrived: that one is served first."""
     for handler in list(server.idle_handlers):
@@ -123,6 +134,12 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
 
     class Handler(PyWSGIHandler):
         head: request_head.RequestHead
+        server: Server
+        wsgi_input: request_stream.BodyInput
+        # Our reader's headers (shared/request_head.py), read through _headers below, not gevent's.
+        headers: request_head.RequestHeaders  # type: ignore[assignment]
+        # gevent sets None without a Content-Length; types-gevent says int.
+        content_length: int | None  # type: ignore[assignment]
 
         def handle(self) -> None:
             self.socket.settimeout(idle_timeout or None)
@@ -137,7 +154,7 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
             finally:
                 idle.discard(self)
 
-        def read_request(self, raw_requestline: str) -> bool:
+        def read_request(self, raw_requestline: str) -> bool:  # type: ignore[override]  # gevent's returns True too
             self.requestline = raw_requestline.rstrip()
             with gevent.Timeout(idle_timeout or None, RequestHeadTimeout(f"headers unfinished after {idle_timeout} s")):
                 self.head = head = request_head.read_request(raw_requestline, self.rfile)
@@ -149,7 +166,7 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
 
         def _handle_client_error(self, error: BaseException) -> tuple[str, bytes]:
             if not isinstance(error, request_head.RequestHeadError):
-                return super()._handle_client_error(error)
+                return super()._handle_client_error(error)  # type: ignore[misc]  # gevent's own, private: not in types-gevent
             logger.info("request_refused", extra={"status": error.status, "reason": error.reason})
             return str(error.status), refusal(error.status)
 
@@ -170,7 +187,12 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
         def _headers(self) -> Iterator[tuple[str, str]]:
             return self.headers.environ_items()
 
-        def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
+        def start_response(
+            self,
+            status: str,
+            headers: list[tuple[str, str]],
+            exc_info: tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None] | None = None,
+        ) -> Callable[[bytes], None]:
             write = super().start_response(status, headers, exc_info)
             if not self.wsgi_input.complete:
                 # A final response before the whole body (a 413, a 401, an unanswered
@@ -178,8 +200,9 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
                 # indicate whether it intends to close the connection ... or continue reading the
                 # request content". We close: what follows on the connection may be the rest of a
                 # body nobody wants, or, if the client never sent it, the next request.
-                self.response_headers = [(name, value) for name, value in self.response_headers if name.lower() != b"connection"]
-                self.response_headers.append((b"Connection", b"close"))
+                # gevent keeps them as latin-1 bytes once start_response has run; types-gevent says str.
+                self.response_headers = [(name, value) for name, value in self.response_headers or () if name.lower() != b"connection"]
+                self.response_headers.append((b"Connection", b"close"))  # type: ignore[arg-type]
                 self.close_connection = True
             return write
 
@@ -192,7 +215,7 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
             if not self.wsgi_input.complete or self.server.closed or not idle_timeout:
                 self.close_connection = True
 
-        def handle_error(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        def handle_error(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
             # A write blocked for keepalive seconds: the client stopped reading (an SSE client
             # suspended, or its network gone). Not a fault of ours, so one log line and a close
             # instead of gevent's traceback on stderr.
@@ -204,7 +227,7 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
 
         def log_request(self) -> None:
             # gunicorn's handler builds the access-log entry before it learns the log is off.
-            if self.server.log.access_log_enabled:
+            if self.server.log.access_log_enabled:  # type: ignore[attr-defined]  # gunicorn's logger here, not the stubs' stream
                 super().log_request()
 
     return Handler
