@@ -4,7 +4,9 @@ to one resource (RFC 8707)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import timedelta
+from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
 from authlib.oauth2.rfc6749.hooks import hooked
@@ -18,13 +20,16 @@ from authserver.oauth.errors import describe
 from authserver.oauth.resources import InvalidTargetError, canonical, resolve_audience
 from authserver.oauth.tokens import token_issuer
 from shared import scopes
-from shared.db import db, utcnow
+from shared.db import db, rowcount, utcnow
 
 AUTHORIZATION_CODE_TTL_SECONDS = 60
 
 
 def _requested_resources(grant: grants.BaseGrant) -> list[str]:
-    return grant.request.payload.datalist.get("resource", [])
+    payload = grant.request.payload
+    if payload is None:  # Authlib sets it on every authorization and token request
+        return []
+    return payload.datalist.get("resource", [])
 
 
 def _same_resource(grant: grants.BaseGrant, bound: str) -> str:
@@ -42,8 +47,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     #: Set by the consent page: the scopes the person left ticked.
     consented_scope: str | None = None
 
+    # Authlib passes these what query_client returns, a Client; its stubs name any ClientMixin.
     @staticmethod
-    def validate_authorization_redirect_uri(request, client: Client) -> str:
+    def validate_authorization_redirect_uri(request, client: Client) -> str:  # type: ignore[override]
         """Authlib's version puts the URI in the error text, where a quote would crash it."""
         redirect_uri = request.payload.redirect_uri
         if redirect_uri:
@@ -59,7 +65,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         redirect_uri = super().validate_authorization_request()
         settings = current_app.config["SETTINGS"]
         try:
-            self.request.resource = resolve_audience(_requested_resources(self), settings.known_resources)
+            # Our own attribute on Authlib's request, read by the consent page and save_authorization_code.
+            self.request.resource = resolve_audience(_requested_resources(self), settings.known_resources)  # type: ignore[attr-defined]
         except InvalidTargetError as error:
             error.redirect_uri = redirect_uri
             raise
@@ -84,7 +91,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
         db.session.commit()
 
-    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:  # type: ignore[override]
         row = db.session.scalar(
             select(AuthorizationCode).where(
                 AuthorizationCode.code_hash == _hash(code), AuthorizationCode.client_id == client.client_id
@@ -103,8 +110,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return user if user and user.disabled_at is None else None
 
     @hooked
-    def create_token_response(self) -> tuple[int, dict, list]:
-        code: AuthorizationCode = self.request.authorization_code
+    def create_token_response(self) -> tuple[int, dict[str, Any], Collection[tuple[str, str]]]:
+        code: AuthorizationCode | None = self.request.authorization_code
+        if code is None:  # Authlib's validate_token_request sets it or refuses the request
+            raise InvalidGrantError("The authorization code is not valid.")
         audience = _same_resource(self, code.resource)
         user = self.authenticate_user(code)
         if user is None:
@@ -115,9 +124,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
             .values(used_at=utcnow())
         )
-        if won.rowcount != 1:
+        if rowcount(won) != 1:
             db.session.rollback()
-            _refuse_replay(db.session.get(AuthorizationCode, code.id))
+            replayed = db.session.get(AuthorizationCode, code.id)
+            if replayed is None:  # gone with its client, whose deletion voided its tokens
+                raise InvalidGrantError("The authorization code is not valid.")
+            _refuse_replay(replayed)
         grant = refresh_tokens.start_grant(self.client.client_id, user.id, code.scope, code.resource)
         code.grant_id = grant.id
         token = token_issuer().issue(
@@ -144,7 +156,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def validate_token_request(self) -> None:
-        client = self._validate_request_client()
+        client = self._validate_request_client()  # type: ignore[attr-defined]  # Authlib's, absent from types-authlib
         self.request.client = client
         presented = self.request.form.get("refresh_token")
         if not presented:
@@ -154,14 +166,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if person is None or person.disabled_at is not None:
             raise InvalidGrantError("The person who granted this refresh token can no longer log in.")
         granted = scopes.parse(self.grant.scope)
-        requested = scopes.parse(self.request.payload.scope)
+        payload = self.request.payload
+        if payload is None:  # Authlib sets it on every token request
+            raise InvalidRequestError("The token request has no parameters.")
+        requested = scopes.parse(payload.scope)
         if widened := [s for s in requested if s not in granted]:
             raise InvalidScopeError(describe(f"A refresh may narrow the scope, never widen it: {' '.join(widened)}"))
         self.scope = " ".join(requested or granted)
         self.audience = _same_resource(self, self.grant.resource)
 
     @hooked
-    def create_token_response(self) -> tuple[int, dict, list]:
+    def create_token_response(self) -> tuple[int, dict[str, Any], Collection[tuple[str, str]]]:
         grant: Grant = self.grant
         new_refresh_token = refresh_tokens.rotate(self.row, grant)
         token = token_issuer().issue(
