@@ -82,7 +82,7 @@ def init_app(app: Flask) -> None:
 
 def unavailable(message: str) -> tuple[Response, int, dict[str, str]]:
     """503 with Retry-After and a JSON-RPC error; a tools/call refused so is audited on its way here
-    (protocol.outages_audited)."""
+    (protocol/pipeline.py)."""
     metrics.ERRORS.labels("mcp_resource", "unavailable").inc()
     return jsonify(jsonrpc.failure(InternalError(message))), 503, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,17 @@ def parse(body: bytes) -> Message:
     if not isinstance(params, dict):
         raise _with_id(InvalidParams('Invalid params: "params" must be an object.'), message_id)
     return Message(method=method, id=message_id, params=params)
+
+
+@contextmanager
+def replying_to(message: Message) -> Iterator[None]:
+    """An error raised within answers this message: it carries the message's id."""
+    try:
+        yield
+    except JsonRpcError as error:
+        if error.message_id is None:
+            error.message_id = message.id
+        raise
 
 
 def _message_id(data: dict[str, Any]) -> MessageId | None:

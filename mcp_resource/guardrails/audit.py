@@ -41,7 +41,7 @@ COLUMNS = (
 )
 # Calls refused before they ran keep no argument values, only their size: their arguments were
 # never accepted by any tool, and refusals cost the caller nothing (not even its rate limit).
-REFUSED_BEFORE_RUNNING = frozenset({"refused", "rate_limited", "invalid", "unavailable"})
+REFUSED_BEFORE_RUNNING = frozenset({"refused", "rate_limited", "invalid", "unavailable", "revoked"})
 TOOL_MAX_CHARS = 128  # the column's length
 ERROR_MAX_CHARS = 4096  # an error may quote what the caller sent (an unknown tool's name)
 # The metrics label of every name that is not a tool switched on: names a caller invents would each

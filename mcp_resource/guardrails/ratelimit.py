@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import redis
-from flask import current_app, g
+from flask import current_app
 
 from mcp_resource.auth import REVOKED, Principal, revocation_entries
 from mcp_resource.batching import PipelinedRedis
@@ -211,7 +211,6 @@ def admit(principal: Principal, count: bool = True) -> Decision:
     client_id = principal.client_id
     limiter: RateLimiter = current_app.extensions["drawbridge.ratelimit"]
     decision = limiter.admit(client_id, revocation_entries(principal), principal.issued_at, count)
-    g.revocation_checked = True
     if decision.revoked:
         raise InvalidToken(REVOKED)
     if not decision.allowed:

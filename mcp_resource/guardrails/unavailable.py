@@ -1,6 +1,6 @@
 """Tool calls refused with 503 because a backing service is unavailable: which failures those are,
-and what becomes of their record. Such a refusal is audited like every other (protocol.py writes
-the row); when the database cannot take the row, it is counted and logged instead."""
+and what becomes of their record. Such a refusal is audited like every other (protocol/pipeline.py
+writes the row); when the database cannot take the row, it is counted and logged instead."""
 
 from __future__ import annotations
 

@@ -1,11 +1,22 @@
-"""Who may talk to the MCP endpoints: the Origin check and bearer authentication, for every transport."""
+"""Who may talk to the MCP endpoints, for every transport: the Origin check, bearer authentication,
+and the steps every POSTed message takes until its answer."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from collections.abc import Callable
+from typing import TypeVar
 
+from flask import current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from mcp_resource import jsonrpc
 from mcp_resource.auth import Principal
-from mcp_resource.errors import ForbiddenOrigin
+from mcp_resource.errors import ForbiddenOrigin, JsonRpcError
+from mcp_resource.jsonrpc import Message
+from mcp_resource.protocol import pipeline
+from shared.request_body import read_body
+
+Answer = TypeVar("Answer")
 
 
 def check_origin() -> None:
@@ -25,4 +36,24 @@ def authenticate(check_revocation: bool = True) -> Principal:
 
 def check_revocation(principal: Principal) -> None:
     current_app.extensions["drawbridge.verifier"].check_revocation(principal)
-    g.revocation_checked = True
+
+
+def answer_message(accept: Callable[[Principal, Message], Callable[[], Answer]], before: Callable[[], None] = lambda: None) -> Answer:
+    """A POSTed JSON-RPC message, in order: the bearer token; `before` (content negotiation); the
+    message; its transport's `accept` (the era's envelope, a legacy session), which says how to
+    answer it; the token's revocation; the answer. A tools/call's revocation is checked with its
+    rate limit, in one Redis round trip (pipeline step 4); any other answer, an error included,
+    follows the check on its own, so a revoked token hears so before anything else."""
+    principal = authenticate(check_revocation=False)
+    try:
+        before()
+        message = jsonrpc.parse(read_body())
+        with jsonrpc.replying_to(message):
+            answer = accept(principal, message)
+    except (JsonRpcError, HTTPException):
+        check_revocation(principal)
+        raise
+    if not pipeline.guards(message):
+        check_revocation(principal)
+    with jsonrpc.replying_to(message):
+        return answer()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from collections.abc import Callable
 
-from mcp_resource import jsonrpc
-from mcp_resource.errors import InvalidRequest, JsonRpcError
+from flask import Blueprint, Response, jsonify, request
+
+from mcp_resource.auth import Principal
+from mcp_resource.errors import InvalidRequest
+from mcp_resource.jsonrpc import Message
 from mcp_resource.transport import legacy, modern, negotiation
-from mcp_resource.transport.access import authenticate, check_origin, check_revocation
-from shared.request_body import read_body
+from mcp_resource.transport.access import answer_message, authenticate, check_origin
 
 bp = Blueprint("mcp", __name__)
 
@@ -21,22 +22,13 @@ bp.before_request(check_origin)
 
 @bp.post("/mcp")
 def post() -> Response | tuple[Response, int]:
-    # A tools/call has its token's revocation checked together with its rate limit (one Redis
-    # round trip); every other answer, an error included, is preceded by the check on its own.
-    principal = authenticate(check_revocation=False)
-    g.revocation_checked = False
-    try:
-        _check_content_negotiation()
-        message = jsonrpc.parse(read_body())
-        if message.method != "tools/call" or not message.is_request:
-            check_revocation(principal)
-        if modern.is_modern(message):
-            return modern.handle(principal, message)
-        return legacy.handle(principal, message)
-    except (JsonRpcError, HTTPException):
-        if not g.revocation_checked:
-            check_revocation(principal)
-        raise
+    return answer_message(_accept, before=_check_content_negotiation)
+
+
+def _accept(principal: Principal, message: Message) -> Callable[[], Response | tuple[Response, int]]:
+    if modern.is_modern(message):
+        return modern.accept(principal, message)
+    return legacy.accept(principal, message)
 
 
 @bp.get("/mcp")

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+from functools import partial
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, current_app, jsonify, request
 
-from mcp_resource import jsonrpc, protocol
+from mcp_resource import jsonrpc
 from mcp_resource.auth import Principal
 from mcp_resource.cancellation import CancelBoard
-from mcp_resource.errors import InvalidRequest, JsonRpcError, SessionNotFound, UnsupportedProtocolVersion
+from mcp_resource.errors import InvalidRequest, SessionNotFound, UnsupportedProtocolVersion
 from mcp_resource.events import parse_event_id
 from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
+from mcp_resource.protocol import context, eras, pipeline
+from mcp_resource.protocol.versions import DEFAULT_LEGACY_VERSION, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
 from mcp_resource.sessions import IDLE_TIMEOUT_SECONDS, Session
 from mcp_resource.transport import calls, sse
 
@@ -32,37 +37,35 @@ class SharedCancellation(threading.Event):
         return super().is_set() or self.board.is_cancelled(self.session_id, self.message_id)
 
 
-def handle(principal: Principal, message: Message) -> Response | tuple[Response, int]:
+def accept(principal: Principal, message: Message) -> Callable[[], Response]:
+    """The caller's session and the request's version header checked; how to answer it."""
     if message.method == "initialize" and message.is_request:
-        return initialize(principal, message)
-    ctx = _context(principal, protocol.DEFAULT_LEGACY_VERSION)
-    ctx.session_id = request.headers.get(SESSION_HEADER)
-    if message.method == "tools/call" and message.is_request:
-        with protocol.outages_audited(ctx, message.params):  # Redis away: the refused call is audited
-            session = current_session(principal)
-    else:
+        return partial(initialize, principal, message)
+    ctx = context.for_request(principal, eras.LEGACY, DEFAULT_LEGACY_VERSION, session_id=request.headers.get(SESSION_HEADER))
+    # Redis away: the tools/call refused is audited.
+    with pipeline.outages_audited(ctx, message.params) if pipeline.guards(message) else nullcontext():
         session = current_session(principal)
     _check_version_header()
     if not message.is_request:
-        if message.method == "notifications/cancelled":
-            request_id = message.params.get("requestId")
-            if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
-                current_app.extensions["drawbridge.cancellations"].cancel(session.session_id, request_id)
-        return Response(status=202)
+        return partial(_notification, session, message)
     ctx.protocol_version = session.protocol_version
     ctx.cancelled = SharedCancellation(current_app.extensions["drawbridge.cancellations"], session.session_id, message.id)  # type: ignore[arg-type]
     # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on, logged for a resume.
     log = current_app.extensions["drawbridge.events"]
-    return calls.respond(ctx, message, on_disconnect=lambda: None, log=log, session_id=session.session_id)
+    return partial(calls.respond, ctx, message, on_disconnect=lambda: None, log=log, session_id=session.session_id)
+
+
+def _notification(session: Session, message: Message) -> Response:
+    if message.method == "notifications/cancelled":
+        request_id = message.params.get("requestId")
+        if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
+            current_app.extensions["drawbridge.cancellations"].cancel(session.session_id, request_id)
+    return Response(status=202)
 
 
 def initialize(principal: Principal, message: Message) -> Response:
-    ctx = _context(principal, protocol.DEFAULT_LEGACY_VERSION)
-    try:
-        result = protocol.dispatch(ctx, "initialize", message.params)
-    except JsonRpcError as error:
-        error.message_id = message.id
-        raise
+    ctx = context.for_request(principal, eras.LEGACY, DEFAULT_LEGACY_VERSION)
+    result = eras.LEGACY.dispatch(ctx, "initialize", message.params)
     session = current_app.extensions["drawbridge.sessions"].create(principal.client_id, principal.subject, result["protocolVersion"])
     response = jsonify(jsonrpc.success(message.id, result))  # type: ignore[arg-type]
     response.headers[SESSION_HEADER] = session.session_id
@@ -121,19 +124,8 @@ def end_session(principal: Principal) -> Response:
 
 def _check_version_header() -> None:
     version = request.headers.get(PROTOCOL_VERSION_HEADER)
-    if version is not None and version not in protocol.HANDSHAKE_VERSIONS:
+    if version is not None and version not in HANDSHAKE_VERSIONS:
         raise UnsupportedProtocolVersion(
             f"Unsupported protocol version: {version}.",
-            data={"supported": list(protocol.SUPPORTED_VERSIONS), "requested": version},
+            data={"supported": list(SUPPORTED_VERSIONS), "requested": version},
         )
-
-
-def _context(principal: Principal, version: str) -> protocol.Context:
-    return protocol.Context(
-        principal=principal,
-        tools=current_app.extensions["drawbridge.tools"],
-        request_id=g.request_id,
-        era=protocol.LEGACY,
-        protocol_version=version,
-        ip=request.remote_addr,
-    )

@@ -9,24 +9,25 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import redis
-from flask import Blueprint, Flask, Response, current_app, g, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, Response, current_app, request, url_for
 
-from mcp_resource import jsonrpc, protocol
+from mcp_resource import jsonrpc
 from mcp_resource.auth import Principal
 from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound
 from mcp_resource.events import EventLog, event_id, parse_event_id
 from mcp_resource.guardrails import streams, unavailable
 from mcp_resource.jsonrpc import Message
+from mcp_resource.protocol import context, eras, pipeline
+from mcp_resource.protocol.context import Context
 from mcp_resource.sessions import SessionStore
 from mcp_resource.transport import calls, sse
-from mcp_resource.transport.access import authenticate, check_origin, check_revocation
+from mcp_resource.transport.access import answer_message, authenticate, check_origin
 from shared import graceful_stop
-from shared.request_body import read_body
 
 logger = logging.getLogger(__name__)
 VERSION = "2024-11-05"
@@ -92,66 +93,45 @@ def _answers_in_flight(log: EventLog, session_id: str, after: int) -> str:
 
 @bp.post("/messages")
 def post_message() -> Response:
-    # As on /mcp: a tools/call has its token's revocation checked together with its rate limit (one
-    # Redis round trip), so one refused while Redis is away is audited too; every other answer, an
-    # error included, is preceded by the check on its own.
-    principal = authenticate(check_revocation=False)
-    g.revocation_checked = False
-    try:
-        message = jsonrpc.parse(read_body())
-        if message.method != "tools/call" or not message.is_request:
-            check_revocation(principal)
-        return _accept(principal, message)
-    except (JsonRpcError, HTTPException):
-        if not g.revocation_checked:
-            check_revocation(principal)
-        raise
+    return answer_message(_accept)
 
 
-def _accept(principal: Principal, message: Message) -> Response:
+def _accept(principal: Principal, message: Message) -> Callable[[], Response]:
     """202 for a message to the caller's live session; a request is then answered on its stream."""
     session_id = request.args.get("session_id", "")
-    ctx = protocol.Context(
-        principal=principal,
-        tools=current_app.extensions["drawbridge.tools"],
-        request_id=g.request_id,
-        era=protocol.LEGACY,
-        protocol_version=VERSION,
-        ip=request.remote_addr,
-        session_id=session_id,
-    )
-    is_call = message.method == "tools/call" and message.is_request
-    try:
-        with protocol.outages_audited(ctx, message.params) if is_call else contextlib.nullcontext():
-            # Only the stream renews the session: a message must not keep alive a session nobody reads.
-            session = current_app.extensions["drawbridge.sessions"].get(session_id, idle_seconds=None)
-        if session is None or not session.belongs_to(principal.client_id, principal.subject):
-            raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.")
-        if not message.is_request:
-            return Response(status=202)
-        log: EventLog = current_app.extensions["drawbridge.events"]
-        if is_call:
-            protocol.admit_tool_call(ctx, message.params)  # refusals (403 step-up, 429, 503) answer the POST itself
-            token = calls.progress_token(message.params)
-            if token is not None:
-                ctx.progress = sse.ProgressLine(token, lambda m: log.append(session_id, m, final=False))
-    except JsonRpcError as error:
-        error.message_id = message.id
-        raise
+    ctx = context.for_request(principal, eras.LEGACY, VERSION, session_id=session_id)
+    with pipeline.outages_audited(ctx, message.params) if pipeline.guards(message) else contextlib.nullcontext():
+        # Only the stream renews the session: a message must not keep alive a session nobody reads.
+        session = current_app.extensions["drawbridge.sessions"].get(session_id, idle_seconds=None)
+    if session is None or not session.belongs_to(principal.client_id, principal.subject):
+        raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.")
+    if not message.is_request:
+        return lambda: Response(status=202)
+    return partial(_answer_on_stream, ctx, message)
+
+
+def _answer_on_stream(ctx: Context, message: Message) -> Response:
+    """A tools/call is admitted here, so its refusals (403 step-up, 429, 503) answer the POST
+    itself; the request then runs beside it and its answer goes on the session's stream."""
+    log: EventLog = current_app.extensions["drawbridge.events"]
+    work, admitted = calls.admitted_work(ctx, message)
+    token = calls.progress_token(message.params)
+    if admitted is not None and token is not None:
+        ctx.progress = sse.ProgressLine(token, lambda m: log.append(ctx.session_id or "", m, final=False))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    _in_flight[session_id] += 1
-    threading.Thread(target=graceful_stop.tracked(_answer), args=(app, ctx, message, log), daemon=True).start()
+    _in_flight[ctx.session_id or ""] += 1
+    threading.Thread(target=graceful_stop.tracked(_answer), args=(app, ctx, message, work, log), daemon=True).start()
     return Response(status=202)
 
 
-def _answer(app: Flask, ctx: protocol.Context, message: Message, log: EventLog) -> None:
+def _answer(app: Flask, ctx: Context, message: Message, work: Callable[[], dict[str, Any]], log: EventLog) -> None:
     """Run the request and put its response on the session's stream (tracked: a stopping worker
     waits for it, and so does the session's stream)."""
     session_id = ctx.session_id or ""
     try:
         with app.app_context():
             try:
-                answer = jsonrpc.success(message.id, protocol.dispatch(ctx, message.method or "", message.params))  # type: ignore[arg-type]
+                answer = jsonrpc.success(message.id, work())  # type: ignore[arg-type]
             except JsonRpcError as error:
                 error.message_id = message.id
                 answer = jsonrpc.failure(error)
@@ -164,7 +144,7 @@ def _answer(app: Flask, ctx: protocol.Context, message: Message, log: EventLog) 
             del _in_flight[session_id]
 
 
-def _failure(failure: Exception, ctx: protocol.Context, message: Message) -> InternalError:
+def _failure(failure: Exception, ctx: Context, message: Message) -> InternalError:
     """An outage says so and that a retry may succeed (its refusal is audited or counted already);
     anything else is a fault of ours, with a reference to its logged traceback."""
     if unavailable.reason(failure) is not None:

@@ -5,16 +5,25 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 
-from mcp_resource import protocol
 from mcp_resource.auth import Principal
-from mcp_resource.errors import HeaderMismatch, InvalidParams, JsonRpcError, UnsupportedProtocolVersion
+from mcp_resource.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
 from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
+from mcp_resource.protocol import context, eras
+from mcp_resource.protocol.versions import (
+    CLIENT_CAPABILITIES_META,
+    MODERN_VERSIONS,
+    PROTOCOL_VERSION_META,
+    SUBSCRIPTION_ID_META,
+    SUPPORTED_VERSIONS,
+)
 from mcp_resource.transport import calls, sse
 
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
@@ -28,41 +37,31 @@ _BASE64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
 def is_modern(message: Message) -> bool:
     """A request is modern if it says so in its header or in its `_meta` (versioning: dual-era servers)."""
     meta = message.params.get("_meta")
-    declared_in_meta = isinstance(meta, dict) and protocol.PROTOCOL_VERSION_META in meta
-    return request.headers.get(PROTOCOL_VERSION_HEADER) in protocol.MODERN_VERSIONS or declared_in_meta
+    declared_in_meta = isinstance(meta, dict) and PROTOCOL_VERSION_META in meta
+    return request.headers.get(PROTOCOL_VERSION_HEADER) in MODERN_VERSIONS or declared_in_meta
 
 
-def handle(principal: Principal, message: Message) -> Response | tuple[Response, int]:
+def accept(principal: Principal, message: Message) -> Callable[[], Response]:
+    """The request's envelope and headers checked; how to answer it."""
     if not message.is_request:
-        return Response(status=202)
-    try:
-        version = check_envelope(message)
-        if message.method == "subscriptions/listen":
-            return listen(principal, message)
-    except JsonRpcError as error:
-        error.message_id = message.id
-        raise
-    capabilities = message.params["_meta"][protocol.CLIENT_CAPABILITIES_META]
-    ctx = protocol.Context(
-        principal=principal,
-        tools=current_app.extensions["drawbridge.tools"],
-        request_id=g.request_id,
-        era=protocol.MODERN,
-        protocol_version=version,
-        client_capabilities=capabilities if isinstance(capabilities, dict) else {},
-        ip=request.remote_addr,
-    )
+        return lambda: Response(status=202)
+    version = check_envelope(message)
+    if message.method == "subscriptions/listen":
+        return partial(listen, principal, message)
+    capabilities = message.params["_meta"][CLIENT_CAPABILITIES_META]
+    client_capabilities = capabilities if isinstance(capabilities, dict) else {}
+    ctx = context.for_request(principal, eras.MODERN, version, client_capabilities=client_capabilities)
     # 2026-07-28: closing the response stream is the cancellation.
-    return calls.respond(ctx, message, on_disconnect=ctx.cancelled.set)
+    return partial(calls.respond, ctx, message, on_disconnect=ctx.cancelled.set)
 
 
 def check_envelope(message: Message) -> str:
     """The request's protocol version, after the `_meta`, header and version checks, in that order."""
     meta = message.params.get("_meta")
-    missing = [k for k in (protocol.PROTOCOL_VERSION_META, protocol.CLIENT_CAPABILITIES_META) if not isinstance(meta, dict) or k not in meta]
+    missing = [k for k in (PROTOCOL_VERSION_META, CLIENT_CAPABILITIES_META) if not isinstance(meta, dict) or k not in meta]
     if missing:
         raise InvalidParams(f"params._meta is missing the required key(s): {', '.join(missing)}.", http_status=400)
-    version = meta[protocol.PROTOCOL_VERSION_META]  # type: ignore[index]
+    version = meta[PROTOCOL_VERSION_META]  # type: ignore[index]
     if request.headers.get(PROTOCOL_VERSION_HEADER) != version:
         raise HeaderMismatch("The MCP-Protocol-Version header does not match params._meta's protocol version.")
     if request.headers.get(METHOD_HEADER) != message.method:
@@ -74,10 +73,10 @@ def check_envelope(message: Message) -> str:
         check_param_headers(message.params)
     if not isinstance(version, str):
         raise InvalidParams("The protocol version in params._meta must be a string.", http_status=400)
-    if version not in protocol.MODERN_VERSIONS:
+    if version not in MODERN_VERSIONS:
         raise UnsupportedProtocolVersion(
             f"Unsupported protocol version: {version}.",
-            data={"supported": list(protocol.SUPPORTED_VERSIONS), "requested": version},
+            data={"supported": list(SUPPORTED_VERSIONS), "requested": version},
         )
     return version
 
@@ -130,7 +129,7 @@ def listen(principal: Principal, message: Message) -> Response:
         raise InvalidParams('Invalid params: "notifications" must be an object of the types to receive.')
     lease = streams.hold(principal)
     honored: dict[str, Any] = {"toolsListChanged": True} if wanted.get("toolsListChanged") is True else {}
-    tag = {protocol.SUBSCRIPTION_ID_META: message.id}
+    tag = {SUBSCRIPTION_ID_META: message.id}
     acknowledgement = sse.event(sse.notification("notifications/subscriptions/acknowledged", {"notifications": honored, "_meta": tag}))
     stream = sse.server_notifications(
         current_app.extensions["drawbridge.hub"],

@@ -17,7 +17,7 @@ from mcp_resource.errors import Cancelled, InternalError, JsonRpcError, MessageI
 from mcp_resource.events import EventLog, event_id, new_stream_id
 from mcp_resource.guardrails.streams import Lease
 from mcp_resource.notifications import Hub
-from mcp_resource.protocol import LOG_LEVELS
+from mcp_resource.protocol.versions import LOG_LEVELS
 from shared import graceful_stop, metrics
 
 logger = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from tests import live
 from tests.conftest import ARTIFACTS
 from tests.factories import fetch_token, make_client, sign, valid_claims
 from tests.mcp_http import modern_body, modern_headers
+from tests.mcp_resource.test_auth import revoked_token
 
 
 @pytest.fixture
@@ -74,6 +75,19 @@ def test_a_rate_limited_call_is_recorded(app, settings, auth_context):
 
     assert answers[-1].status_code == 429
     assert records(app, answers[-1].headers["X-Request-Id"])[0].outcome == "rate_limited"
+
+
+@pytest.mark.parametrize("name", ["list_posts", "create_post", "no_such_tool"], ids=["in-scope", "outside-scopes", "unknown-tool"])
+def test_a_revoked_tokens_call_is_recorded(app, settings, auth_context, redis_client, name):
+    """README, "Audit": every tools/call that is refused or fails has its row. A revoked token's call
+    is refused with 401 (RFC 6750 section 3.1, invalid_token) whatever else is wrong with it, and
+    recorded as such, its argument values not kept."""
+    response = call(app.test_client(), revoked_token(settings, redis_client), name, {"title": "secret"})
+
+    assert response.status_code == 401
+    (row,) = records(app, response.headers["X-Request-Id"])
+    assert (row.tool, row.outcome, row.error) == (name, "revoked", "The access token was revoked.")
+    assert row.arguments is None and row.arguments_bytes > 0
 
 
 def test_the_writer_reconnects_when_the_database_drops_its_connection(app, settings, auth_context):

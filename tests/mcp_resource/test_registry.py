@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema
 
-from mcp_resource import protocol
 from mcp_resource.auth import Principal
+from mcp_resource.protocol import eras, methods
+from mcp_resource.protocol.context import Context
 from mcp_resource.tools.base import Tool
 from mcp_resource.tools.registry import ToolRegistry, ToolRegistryError, _check
 from shared import scopes
@@ -68,14 +69,14 @@ def test_a_separately_installed_package_adds_tools_and_their_scope():
 
 
 def test_tools_list_pages_with_cursors(monkeypatch):
-    monkeypatch.setattr(protocol, "TOOLS_PAGE_SIZE", 2)
+    monkeypatch.setattr(methods, "TOOLS_PAGE_SIZE", 2)
     registry = ToolRegistry.from_entry_points()
     everyone = Principal("c", "s", frozenset({"posts:read", "posts:write"}), "j", 0)
-    ctx = protocol.Context(principal=everyone, tools=registry, request_id="r", era=protocol.MODERN, protocol_version="2026-07-28")
+    ctx = Context(principal=everyone, tools=registry, request_id="r", era=eras.MODERN, protocol_version="2026-07-28")
 
     pages, cursor = [], None
     while True:
-        page = protocol.list_tools(ctx, {"cursor": cursor} if cursor else {})
+        page = methods.list_tools(ctx, {"cursor": cursor} if cursor else {})
         pages.append([t["name"] for t in page["tools"]])
         cursor = page.get("nextCursor")
         if cursor is None:

@@ -1,0 +1,81 @@
+"""One object per protocol era: the methods it serves and the rules that differ between eras.
+
+Modern (2026-07-28): stateless; every request carries its version and capabilities in `_meta`;
+`server/discover` describes the server; results carry `resultType` and serverInfo.
+Legacy (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05): `initialize` starts a session; `ping` exists.
+`tools/call` is in neither table: it goes through the guardrail pipeline (pipeline.py) in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_resource.errors import MethodNotFound
+from mcp_resource.protocol import methods
+from mcp_resource.protocol.context import Context
+from mcp_resource.protocol.versions import SERVER_INFO_META
+
+Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Era:
+    name: str
+    methods: Mapping[str, Handler]
+    # 2026-07-28: an unknown method is HTTP 404, which tells it apart from a legacy 404 (no session).
+    unknown_method_http_status: int
+    # Cache hints on tools/list (2026-07-28 caching): the list depends on the token, so private.
+    tools_list_hints: Mapping[str, Any]
+    # 2026-07-28: a tool that needs client capabilities the request did not declare is refused (-32021).
+    checks_required_capabilities: bool
+    # 2026-07-28 extensions: tasks (a job's tool answers with a task) and multi-round-trip results.
+    offers_tasks: bool
+    answers_input_required: bool
+    # 2026-07-28: a request's `_meta` may ask for log messages on its stream.
+    logs_on_request: bool
+    stamps_results: bool
+
+    def dispatch(self, ctx: Context, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The result of any method but tools/call, or -32601."""
+        handler = self.methods.get(method)
+        if handler is None:
+            raise MethodNotFound(f"Method not found: {method}.", http_status=self.unknown_method_http_status)
+        return self.finish(handler(ctx, params))
+
+    def finish(self, result: dict[str, Any]) -> dict[str, Any]:
+        """A result as the era sends it: 2026-07-28 stamps `resultType` and the server's identity."""
+        if not self.stamps_results:
+            return result
+        return {"resultType": "complete", **result, "_meta": {**result.get("_meta", {}), SERVER_INFO_META: methods.SERVER_INFO}}
+
+
+MODERN = Era(
+    name="modern",
+    methods={
+        "server/discover": methods.discover,
+        "tools/list": methods.list_tools,
+        "tasks/get": methods.get_task,
+        "tasks/cancel": methods.cancel_task,
+        "tasks/update": methods.update_task,
+    },
+    unknown_method_http_status=404,
+    tools_list_hints={"ttlMs": 60_000, "cacheScope": "private"},
+    checks_required_capabilities=True,
+    offers_tasks=True,
+    answers_input_required=True,
+    logs_on_request=True,
+    stamps_results=True,
+)
+LEGACY = Era(
+    name="legacy",
+    methods={"initialize": methods.initialize, "ping": methods.ping, "tools/list": methods.list_tools},
+    unknown_method_http_status=200,
+    tools_list_hints={},
+    checks_required_capabilities=False,
+    offers_tasks=False,
+    answers_input_required=False,
+    logs_on_request=False,
+    stamps_results=False,
+)

@@ -1,0 +1,93 @@
+"""The MCP methods other than tools/call, one handler each, the same in every era that serves them
+(eras.py says which); what differs by era is read from `ctx.era`."""
+
+from __future__ import annotations
+
+import base64
+from importlib.metadata import version
+from typing import Any
+
+from mcp_resource import jobs, tasks
+from mcp_resource.errors import InvalidParams
+from mcp_resource.protocol.context import Context
+from mcp_resource.protocol.versions import SUPPORTED_VERSIONS, negotiate
+
+SERVER_INFO = {"name": "drawbridge", "title": "Drawbridge MCP server", "version": version("mcp-drawbridge")}
+INSTRUCTIONS = "Tools over a small shop-and-blog application. Each tool's description says what it does."
+DISCOVER_TTL_MS = 300_000  # 2026-07-28 caching: what server/discover says changes only with a deploy
+TOOLS_PAGE_SIZE = 100
+
+
+def capabilities() -> dict[str, Any]:
+    return {"tools": {"listChanged": True}}
+
+
+def initialize(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    requested = params.get("protocolVersion")
+    if not isinstance(requested, str):
+        raise InvalidParams('Invalid params: "protocolVersion" must be a string.')
+    return {
+        "protocolVersion": negotiate(requested),
+        "capabilities": capabilities(),
+        "serverInfo": SERVER_INFO,
+        "instructions": INSTRUCTIONS,
+    }
+
+
+def discover(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "supportedVersions": list(SUPPORTED_VERSIONS),
+        "capabilities": {**capabilities(), "extensions": {tasks.EXTENSION: {}}},
+        "instructions": INSTRUCTIONS,
+        "ttlMs": DISCOVER_TTL_MS,
+        "cacheScope": "public",
+    }
+
+
+def ping(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def list_tools(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    visible = ctx.tools.visible_to(ctx.principal.scopes)
+    start = _cursor_offset(params.get("cursor"), len(visible))
+    page = list(visible[start : start + TOOLS_PAGE_SIZE])
+    result: dict[str, Any] = {"tools": page}
+    if start + TOOLS_PAGE_SIZE < len(visible):
+        result["nextCursor"] = _cursor(start + TOOLS_PAGE_SIZE)
+    result.update(ctx.era.tools_list_hints)
+    return result
+
+
+def get_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return tasks.view(tasks.owned(ctx.principal, params))
+
+
+def cancel_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Cooperative: the job stops at its next progress report."""
+    jobs.request_cancel(tasks.owned(ctx.principal, params))
+    return {}
+
+
+def update_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """No task of ours waits for input, so responses are acknowledged and ignored, as the extension says."""
+    tasks.owned(ctx.principal, params)
+    return {}
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: Any, total: int) -> int:
+    """Cursors are opaque to clients; an invalid one is -32602 (pagination utility)."""
+    if cursor is None:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(str(cursor).encode()).decode().partition(":")
+        offset = int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidParams("Invalid cursor: pass back a nextCursor from tools/list unchanged.") from None
+    if kind != "o" or not 0 <= offset <= total:
+        raise InvalidParams("Invalid cursor: pass back a nextCursor from tools/list unchanged.")
+    return offset
