@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp_resource.errors import InvalidParams, InvalidRequest, JsonRpcError, MessageId, ParseError
 from shared import json_limits
 
 VERSION = "2.0"
+ErrorT = TypeVar("ErrorT", bound=Exception)
 
 
 @dataclass(frozen=True)
@@ -52,15 +51,11 @@ def parse(body: bytes) -> Message:
     return Message(method=method, id=message_id, params=params)
 
 
-@contextmanager
-def replying_to(message: Message) -> Iterator[None]:
-    """An error raised within answers this message: it carries the message's id."""
-    try:
-        yield
-    except JsonRpcError as error:
-        if error.message_id is None:
-            error.message_id = message.id
-        raise
+def replying_to(message: Message | None, error: ErrorT) -> ErrorT:
+    """`error`, as the answer to `message`: a JSON-RPC error carries the message's id."""
+    if isinstance(error, JsonRpcError) and error.message_id is None and message is not None:
+        error.message_id = message.id
+    return error
 
 
 def _message_id(data: dict[str, Any]) -> MessageId | None:

@@ -45,15 +45,17 @@ def answer_message(accept: Callable[[Principal, Message], Callable[[], Answer]],
     rate limit, in one Redis round trip (pipeline step 4); any other answer, an error included,
     follows the check on its own, so a revoked token hears so before anything else."""
     principal = authenticate(check_revocation=False)
+    message: Message | None = None
     try:
         before()
         message = jsonrpc.parse(read_body())
-        with jsonrpc.replying_to(message):
-            answer = accept(principal, message)
-    except (JsonRpcError, HTTPException):
+        answer = accept(principal, message)
+    except (JsonRpcError, HTTPException) as error:
         check_revocation(principal)
-        raise
+        raise jsonrpc.replying_to(message, error)
     if not pipeline.guards(message):
         check_revocation(principal)
-    with jsonrpc.replying_to(message):
+    try:
         return answer()
+    except JsonRpcError as error:
+        raise jsonrpc.replying_to(message, error)
