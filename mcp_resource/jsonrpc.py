@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from mcp_resource.errors import InvalidParams, InvalidRequest, JsonRpcError, MessageId, ParseError
 from shared import json_limits
 
 VERSION = "2.0"
-ErrorT = TypeVar("ErrorT", bound=Exception)
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,10 @@ def parse(body: bytes) -> Message:
     return Message(method=method, id=message_id, params=params)
 
 
-def replying_to(message: Message | None, error: ErrorT) -> ErrorT:
-    """`error`, as the answer to `message`: a JSON-RPC error carries the message's id."""
+def reply_to(message: Message | None, error: Exception) -> None:
+    """`error` answers `message`: a JSON-RPC error carries the message's id."""
     if isinstance(error, JsonRpcError) and error.message_id is None and message is not None:
         error.message_id = message.id
-    return error
 
 
 def _message_id(data: dict[str, Any]) -> MessageId | None:

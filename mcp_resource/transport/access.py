@@ -52,10 +52,12 @@ def answer_message(accept: Callable[[Principal, Message], Callable[[], Answer]],
         answer = accept(principal, message)
     except (JsonRpcError, HTTPException) as error:
         check_revocation(principal)
-        raise jsonrpc.replying_to(message, error)
+        jsonrpc.reply_to(message, error)
+        raise
     if not pipeline.guards(message):
         check_revocation(principal)
     try:
         return answer()
     except JsonRpcError as error:
-        raise jsonrpc.replying_to(message, error)
+        jsonrpc.reply_to(message, error)
+        raise
