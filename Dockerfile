@@ -7,6 +7,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf 
 COPY pyproject.toml README.md ./
 COPY authserver authserver
 COPY mcp_resource mcp_resource
+COPY serving serving
 COPY shared shared
 COPY migrations migrations
 COPY deploy deploy

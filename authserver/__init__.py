@@ -9,9 +9,9 @@ from authserver.extensions import authorization, csrf
 from authserver.login_throttle import LoginThrottle
 from authserver.oauth.server import config_oauth
 from authserver.views import account, consent, documentation, oauth
+from serving.request_body import read_body
 from shared import hosts
 from shared.app import configure_app
-from shared.request_body import read_body
 from shared.settings import Settings
 
 # The largest body a client sends here is a registration document of a few KiB. The limit also

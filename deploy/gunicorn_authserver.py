@@ -3,13 +3,13 @@
 import os
 import tempfile
 
-from shared.gunicorn_hooks import child_exit, on_starting, post_worker_init  # noqa: F401 (gunicorn reads them)
+from serving.hooks import child_exit, on_starting, post_worker_init  # noqa: F401 (gunicorn reads them)
 
 bind = os.environ.get("DRAWBRIDGE_AUTHSERVER_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("DRAWBRIDGE_AUTHSERVER_WORKERS", "1"))
 # gevent: token requests wait on the database, not the CPU; psycopg 3 yields to other greenlets.
-# gevent's own HTTP server in gunicorn (shared/gunicorn_workers.py).
-worker_class = "shared.gunicorn_workers.PyWSGIWorker"
+# gevent's own HTTP server in gunicorn (serving/worker.py).
+worker_class = "serving.worker.PyWSGIWorker"
 worker_connections = 1000
 keepalive = 5  # seconds a connection may stay silent, between requests or within one
 graceful_timeout = 10

@@ -3,13 +3,13 @@
 import os
 import tempfile
 
-from shared.gunicorn_hooks import child_exit, on_starting, post_worker_init  # noqa: F401 (gunicorn reads them)
+from serving.hooks import child_exit, on_starting, post_worker_init  # noqa: F401 (gunicorn reads them)
 
 bind = os.environ.get("DRAWBRIDGE_MCP_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("DRAWBRIDGE_MCP_WORKERS", "1"))
 # gevent: every open SSE stream is a greenlet, not a thread (Flask docs/gevent.rst); gevent's own
-# HTTP server in gunicorn (shared/gunicorn_workers.py).
-worker_class = "shared.gunicorn_workers.PyWSGIWorker"
+# HTTP server in gunicorn (serving/worker.py).
+worker_class = "serving.worker.PyWSGIWorker"
 worker_connections = int(os.environ.get("DRAWBRIDGE_MCP_WORKER_CONNECTIONS", "16000"))
 # Seconds a connection may stay silent, between requests or within one; longer than the proxy's
 # idle timeout, so the proxy closes first. An open SSE stream is the server writing, not silence,

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import redis
 from redis.commands.core import Script
 
-from shared import graceful_stop
+from serving import graceful_stop
 
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")

@@ -38,7 +38,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mcp_resource import jobs
 from mcp_resource.models import Job
-from shared import graceful_stop, health
+from serving import graceful_stop
+from shared import health
 from shared.background import BackgroundLoop
 from shared.db import db, unavailable, utcnow
 from shared.redis import key
@@ -58,7 +59,7 @@ LOCAL_STALE_SECONDS = 15
 WORKER_SEEN_SECONDS = 30
 REAPER_LOCK = key("jobs", "reaper")
 OUTCOME_META_KEY = "drawbridge_outcome"
-# Hooks gunicorn's post_worker_init calls in each worker (shared/gunicorn_hooks.py).
+# Hooks gunicorn's post_worker_init calls in each worker (serving/hooks.py).
 WORKER_STARTED = "drawbridge.worker_started"
 TIMED_OUT = f"The job ran longer than its limit of {JOB_TIMEOUT_SECONDS} s and was stopped; it has no result."
 

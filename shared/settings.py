@@ -46,7 +46,7 @@ class Settings:
     # Connections one service may hold open to the database, all its worker processes together;
     # each worker's pool gets an equal share (deploy/postgres/README.md sizes max_connections).
     database_connections: int = 30
-    # This service's worker processes: set by the gunicorn configurations (shared/gunicorn_hooks.py).
+    # This service's worker processes: set by the gunicorn configurations (serving/hooks.py).
     server_workers: int = 1
     secret_key: str = DEV_SECRET_KEY
     issuer: str = "http://127.0.0.1:8000"

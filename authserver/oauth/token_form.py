@@ -10,13 +10,13 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import ClientDisconnected
 
 from authserver.unstorable_input import NUL, nul_in_form, nul_in_urlencoded
-from shared.request_body import read_body
+from serving.request_body import read_body
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 def token_request_form() -> MultiDict[str, str]:
-    """The request's form fields, with a urlencoded body read in one step (shared/request_body.py):
+    """The request's form fields, with a urlencoded body read in one step (serving/request_body.py):
     over the size limit it is 413; one that cannot be read whole, or whose bytes or %-escapes are not
     UTF-8, or that holds a NUL (which no client id, code or scope can), is invalid_request. Other
     content types go to werkzeug's parser (`request.form`)."""

@@ -20,9 +20,9 @@ from authserver.oauth.token_form import token_request_form
 from authserver.oauth.transport import secure_transport_only
 from authserver.throttle import Counter
 from authserver.unstorable_input import UNSTORABLE_JSON, storable_json
+from serving.request_body import read_body
 from shared import json_limits
 from shared.app import current_settings
-from shared.request_body import read_body
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("oauth", __name__)

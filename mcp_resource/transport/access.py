@@ -14,7 +14,7 @@ from mcp_resource.auth import Principal
 from mcp_resource.errors import ForbiddenOrigin, JsonRpcError
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol import pipeline
-from shared.request_body import read_body
+from serving.request_body import read_body
 
 Answer = TypeVar("Answer")
 

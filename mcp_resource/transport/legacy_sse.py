@@ -27,7 +27,7 @@ from mcp_resource.protocol.context import Context
 from mcp_resource.sessions import SessionStore
 from mcp_resource.transport import calls, sse
 from mcp_resource.transport.access import answer_message, authenticate, check_origin
-from shared import graceful_stop
+from serving import graceful_stop
 
 logger = logging.getLogger(__name__)
 VERSION = "2024-11-05"

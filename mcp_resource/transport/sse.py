@@ -18,7 +18,8 @@ from mcp_resource.events import EventLog, event_id, new_stream_id
 from mcp_resource.guardrails.streams import Lease
 from mcp_resource.notifications import Hub
 from mcp_resource.protocol.versions import LOG_LEVELS
-from shared import graceful_stop, metrics
+from serving import graceful_stop
+from shared import metrics
 
 logger = logging.getLogger(__name__)
 

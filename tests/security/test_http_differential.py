@@ -1,4 +1,4 @@
-"""Our request reader (shared/request_head.py, shared/request_stream.py) against h11: whatever h11 refuses, ours refuses too.
+"""Our request reader (serving/request_head.py, serving/request_stream.py) against h11: whatever h11 refuses, ours refuses too.
 
 RFC 9112 section 11.2: "Request smuggling ... is a technique that exploits differences in protocol
 parsing among various recipients". A proxy in front of us that parses like h11 must never see one
@@ -17,8 +17,8 @@ from gevent import pywsgi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import request_head
-from shared.request_stream import BodyInput
+from serving import request_head
+from serving.request_stream import BodyInput
 
 # h11 refuses heads over 16 KiB by default; ours allows 64 KiB of fields (431 past that), a size
 # limit and not a reading of the grammar, so h11 gets room for any head ours would take.

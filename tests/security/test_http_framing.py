@@ -1,4 +1,4 @@
-"""Request framing on both services' gunicorn workers (shared/request_head.py, shared/request_stream.py), over raw sockets.
+"""Request framing on both services' gunicorn workers (serving/request_head.py, serving/request_stream.py), over raw sockets.
 
 Each refused request is answered once, with its status and `Connection: close`, and a request sent
 after it on the same connection is never answered: what a front proxy took for the next request

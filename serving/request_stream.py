@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import gevent
 from gevent import pywsgi
 
-from shared import request_head
+from serving import request_head
 
 if TYPE_CHECKING:  # annotations only: gunicorn loads this module before gevent patches socket
     from io import BufferedReader
@@ -46,7 +46,7 @@ class BodyInput(pywsgi.Input):
     body due within `timeout_seconds` of the head however slowly it trickles in, and `complete`
     telling whether it was read to its end.
 
-    A response before the whole body closes the connection (shared/gunicorn_workers.py), so there
+    A response before the whole body closes the connection (serving/worker.py), so there
     is never a rest to discard: gevent's discard would read a body the app refused (a 413 of any
     size), or, after `Expect: 100-continue` went unanswered, wait for one the client may never send."""
 

@@ -1,4 +1,4 @@
-"""A request body's stream as gevent's handler gives it to the app (shared/request_stream.py)."""
+"""A request body's stream as gevent's handler gives it to the app (serving/request_stream.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from shared.request_stream import BodyInput, ChunkedBodyError
+from serving.request_stream import BodyInput, ChunkedBodyError
 
 
 def chunked(body: bytes) -> BodyInput:

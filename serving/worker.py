@@ -18,7 +18,7 @@ from typing import Any
 import gevent
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
-from shared import graceful_stop, request_head, request_stream
+from serving import graceful_stop, request_head, request_stream
 
 logger = logging.getLogger(__name__)
 
@@ -129,14 +129,14 @@ def refusal(status: int) -> bytes:
 
 def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
     """gunicorn's handler for gevent's server, with a socket timeout, our own request reader
-    (shared/request_head.py, shared/request_stream.py), connections closed where reusing them would
+    (serving/request_head.py, serving/request_stream.py), connections closed where reusing them would
     be unsafe, and no access-log work while the access log is off."""
 
     class Handler(PyWSGIHandler):
         head: request_head.RequestHead
         server: Server
         wsgi_input: request_stream.BodyInput
-        # Our reader's headers (shared/request_head.py), read through _headers below, not gevent's.
+        # Our reader's headers (serving/request_head.py), read through _headers below, not gevent's.
         headers: request_head.RequestHeaders  # type: ignore[assignment]
         # gevent sets None without a Content-Length; types-gevent says int.
         content_length: int | None  # type: ignore[assignment]

@@ -2,7 +2,7 @@
 a retry hint so their clients reconnect elsewhere, work it runs beside a request is waited for, and
 what it batches is flushed before the process exits.
 
-The worker (shared/gunicorn_workers.py) calls `begin`, waits while `work_in_flight`, then `drain`s.
+The worker (serving/worker.py) calls `begin`, waits while `work_in_flight`, then `drain`s.
 Nothing here runs until a worker stops, except for a set insert and removal per stream chunk and
 per background call.
 """

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.gunicorn_hooks import child_exit, on_starting, post_worker_init
+from serving.hooks import child_exit, on_starting, post_worker_init
 from shared.settings import SERVER_WORKERS_VARIABLE, Settings
 
 

@@ -1,5 +1,5 @@
 """A request's body, read whole from the WSGI input within the app's MAX_CONTENT_LENGTH and its
-deadline (the stream itself: shared/request_stream.py)."""
+deadline (the stream itself: serving/request_stream.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading a request's header fields for gevent's handler (shared/request_head.py)."""
+"""Reading a request's header fields for gevent's handler (serving/request_head.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from shared import request_head
+from serving import request_head
 
 
 def read(head: bytes) -> request_head.RequestHeaders:

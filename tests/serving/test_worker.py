@@ -112,7 +112,7 @@ def test_a_stream_whose_client_stopped_reading_is_closed_after_the_keepalive_tim
     port = live.free_port()
     log_path = ARTIFACTS / "mcp-stalled-reader.log"
     env = {**live_services.env, "GUNICORN_CMD_ARGS": f"--keep-alive {SHORT_KEEPALIVE_SECONDS}"}
-    server = live.start("tests.shared.endless_stream:app", "deploy/gunicorn_mcp.py", port, env, log_path)
+    server = live.start("tests.serving.endless_stream:app", "deploy/gunicorn_mcp.py", port, env, log_path)
     try:
         with connect(port) as connection:
             connection.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
