@@ -1,6 +1,7 @@
 """How HTTP requests reach both services' Flask apps: the gunicorn worker class and server hooks
-the configurations name (deploy/gunicorn_*.py) and the request reader under them. `shared/`
-holds the domain code; nothing here knows about tokens or tools.
+the configurations name (deploy/gunicorn_*.py), the request reader under them, and the few
+shortcuts each app installs for every request. `shared/` holds the domain code; nothing here knows
+about tokens or tools.
 
 The trade-off, stated once: the workers run gevent's own HTTP server (gevent.pywsgi) with a request
 reader of our own (request_head.py, request_stream.py), instead of gunicorn's `gevent` worker with
@@ -20,6 +21,8 @@ is a change to a parser, and comes with a case in those tests.
 - request_body.py: a whole body read within the app's size limit and its deadline
 - graceful_stop.py: the app's part in a stopping worker (streams end, work in flight, flushes)
 - hooks.py: gunicorn's server hooks: the worker count, gc.freeze after start-up, dead workers' metrics
+- turns.py: each request yields once, so one keep-alive connection cannot hold a worker
+- cookie_sessions.py: no cookie parsing or signer for a request without cookies
 
 This package imports nothing at its top: gunicorn imports the worker before gevent patches the
 standard library (see request_stream.py).

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-import time
 from typing import Any
 
-from flask import Flask, Request, current_app
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from serving.cookie_sessions import CookieSessionInterface
+from serving.turns import take_turns
 from shared import logging as drawbridge_logging
 from shared import metrics
 from shared import redis as drawbridge_redis
@@ -62,22 +62,6 @@ def configure_app(app: Flask, settings: Settings, service: str, connections_outs
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     if not settings.is_production:
         settings.warn_if_unsafe()
-
-
-def take_turns() -> None:
-    """Let other connections' requests run first: gevent otherwise serves one keep-alive connection
-    back to back while the rest wait (time.sleep is gevent's under the worker, a no-op elsewhere)."""
-    time.sleep(0)
-
-
-class CookieSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without parsing cookies or building a signer for a request
-    that carries none: machines (/token, /mcp) never do, and they are most of the traffic."""
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and "HTTP_COOKIE" not in request.environ:
-            return self.session_class()
-        return super().open_session(app, request)
 
 
 def current_settings() -> Settings:
