@@ -187,7 +187,7 @@ def find_registered(client_id: str, registration_token: str) -> Client | None:
 
 def mark_used(client: Client) -> bool:
     """Note the client's use (at most once per LAST_USED_RESOLUTION); True if that needs a commit.
-    Written by statement: the token endpoint's clients are read-only copies (see read_enabled_client in oauth/server.py)."""
+    Written by statement: the token endpoint's clients are read-only copies (see read_enabled_client in oauth/client_lookup.py)."""
     now = utcnow()
     if client.last_used_at is not None and now - client.last_used_at <= LAST_USED_RESOLUTION:
         return False

@@ -25,7 +25,7 @@ from shared.app import current_settings
 from shared.db import db, utcnow
 
 # The client_credentials grant, the token endpoint's busiest path, reads a client from the database
-# at most this often per process (oauth/server.py); the other grants and /authorize read it each time.
+# at most this often per process (oauth/client_lookup.py); the other grants and /authorize read it each time.
 CLIENT_CACHE_SECONDS = 1.0
 # Access restored sooner than this after it was withdrawn waits for it: a token issued in the second
 # of the withdrawal, or from a copy of the client as old as CLIENT_CACHE_SECONDS, carries an `iat`

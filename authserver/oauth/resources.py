@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import OAuth2Request
 
 
 class InvalidTargetError(OAuth2Error):
@@ -35,3 +36,19 @@ def resolve_audience(requested: list[str], known: tuple[str, ...]) -> str:
         if canonical(resource) == wanted:
             return resource
     raise InvalidTargetError("The resource is not one this server issues tokens for.")
+
+
+def requested_resources(request: OAuth2Request) -> list[str]:
+    """The `resource` parameters of an authorization or token request, as Authlib read them."""
+    payload = request.payload
+    if payload is None:  # Authlib sets it on every authorization and token request
+        return []
+    return payload.datalist.get("resource", [])
+
+
+def same_resource(request: OAuth2Request, bound: str) -> str:
+    """RFC 8707 on a token request for an existing grant: no resource, or the one it was granted for."""
+    requested = requested_resources(request)
+    if requested and (len(requested) > 1 or canonical(requested[0]) != canonical(bound)):
+        raise InvalidTargetError("The resource differs from the one this grant was made for.")
+    return bound

@@ -1,4 +1,4 @@
-"""Thin OAuth routes: token, registration, JWKS and the metadata documents."""
+"""Thin OAuth routes: token (every grant through Authlib), registration, JWKS and the metadata documents."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from authserver import clients, keys
 from authserver.extensions import authorization
-from authserver.oauth import client_credentials, initial_access_tokens, registration
+from authserver.oauth import initial_access_tokens, registration
 from authserver.oauth.errors import describe
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
-from authserver.oauth.token_form import token_request_form
+from authserver.oauth.token_form import TokenRequest, token_request_form
 from authserver.oauth.transport import secure_transport_only
 from authserver.throttle import Counter
 from authserver.unstorable_input import UNSTORABLE_JSON, storable_json
@@ -47,9 +47,7 @@ def token() -> Response:
         form = token_request_form()
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
-    if form.get("grant_type") == client_credentials.GRANT_TYPE:
-        return client_credentials.token_response(form)
-    return authorization.create_token_response()
+    return authorization.create_token_response(TokenRequest(form))
 
 
 @bp.post("/register")

@@ -14,7 +14,8 @@ from joserfc.jwk import KeySet
 
 import authserver
 from authserver.clients import NewClient
-from authserver.oauth import server
+from authserver.cutoffs import CLIENT_CACHE_SECONDS
+from authserver.oauth import client_lookup
 from shared import cache
 from shared.db import db, utcnow
 from shared.settings import Settings
@@ -231,7 +232,7 @@ def test_a_disabled_client_is_refused_within_seconds_even_after_recent_tokens(ht
     assert request_token(http, client).status_code == 200
     client.client.disabled_at = utcnow()
     db.session.commit()
-    clock.now += server.CLIENT_CACHE_SECONDS + 1
+    clock.now += CLIENT_CACHE_SECONDS + 1
 
     assert request_token(http, client).status_code == 401
 
@@ -285,10 +286,10 @@ def test_a_stale_client_is_read_again_by_one_request_while_the_others_keep_the_c
     """Many requests in flight when the copy goes stale must not all query the database at once."""
     clock = Clock()
     monkeypatch.setattr(cache, "time", clock)
-    recent = cache.RefreshingCache(server.read_enabled_client, server.CLIENT_CACHE_SECONDS)
+    recent = cache.RefreshingCache(client_lookup.read_enabled_client, CLIENT_CACHE_SECONDS)
     client_id = client.client.client_id
     stale_copy = recent.get(client_id)
-    clock.now += server.CLIENT_CACHE_SECONDS + 1
+    clock.now += CLIENT_CACHE_SECONDS + 1
 
     with arriving_mid_query(db.engine, lambda: recent.get(client_id)) as seen:
         fresh_copy = recent.get(client_id)

@@ -1,5 +1,5 @@
-"""The grants served through Authlib (client_credentials has its own module); each binds its token
-to one resource (RFC 8707)."""
+"""The authorization_code grant (RFC 6749 section 4.1) with PKCE (pkce.py): a person consents in the
+browser, the client exchanges the code once for a token bound to one resource (RFC 8707)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc6749.hooks import hooked
 from flask import current_app
 from sqlalchemy import select, update
@@ -16,28 +16,12 @@ from sqlalchemy import select, update
 from authserver import clients
 from authserver.models import AuthorizationCode, Client, Grant, User
 from authserver.oauth import refresh_tokens
-from authserver.oauth.errors import describe
-from authserver.oauth.resources import InvalidTargetError, canonical, resolve_audience
+from authserver.oauth.resources import InvalidTargetError, requested_resources, resolve_audience, same_resource
 from authserver.oauth.tokens import token_issuer
 from shared import scopes
 from shared.db import db, rowcount, utcnow
 
 AUTHORIZATION_CODE_TTL_SECONDS = 60
-
-
-def _requested_resources(grant: grants.BaseGrant) -> list[str]:
-    payload = grant.request.payload
-    if payload is None:  # Authlib sets it on every authorization and token request
-        return []
-    return payload.datalist.get("resource", [])
-
-
-def _same_resource(grant: grants.BaseGrant, bound: str) -> str:
-    """RFC 8707 on a token request for an existing grant: no resource, or the one it was granted for."""
-    requested = _requested_resources(grant)
-    if requested and (len(requested) > 1 or canonical(requested[0]) != canonical(bound)):
-        raise InvalidTargetError("The resource differs from the one this grant was made for.")
-    return bound
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -66,7 +50,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         settings = current_app.config["SETTINGS"]
         try:
             # Our own attribute on Authlib's request, read by the consent page and save_authorization_code.
-            self.request.resource = resolve_audience(_requested_resources(self), settings.known_resources)  # type: ignore[attr-defined]
+            self.request.resource = resolve_audience(requested_resources(self.request), settings.known_resources)  # type: ignore[attr-defined]
         except InvalidTargetError as error:
             error.redirect_uri = redirect_uri
             raise
@@ -114,7 +98,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         code: AuthorizationCode | None = self.request.authorization_code
         if code is None:  # Authlib's validate_token_request sets it or refuses the request
             raise InvalidGrantError("The authorization code is not valid.")
-        audience = _same_resource(self, code.resource)
+        audience = same_resource(self.request, code.resource)
         user = self.authenticate_user(code)
         if user is None:
             raise InvalidGrantError("The person who granted this code can no longer log in.")
@@ -148,49 +132,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
         """Codes are kept, marked used, so a replay can be recognised and its tokens revoked."""
-
-
-class RefreshTokenGrant(grants.RefreshTokenGrant):
-    """RFC 6749 section 6 with rotation: every refresh returns a new refresh token."""
-
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
-
-    def validate_token_request(self) -> None:
-        client = self._validate_request_client()  # type: ignore[attr-defined]  # Authlib's, absent from types-authlib
-        self.request.client = client
-        presented = self.request.form.get("refresh_token")
-        if not presented:
-            raise InvalidRequestError("Missing refresh_token.")
-        self.row, self.grant = refresh_tokens.find(presented, client)
-        person = db.session.get(User, self.grant.user_id)
-        if person is None or person.disabled_at is not None:
-            raise InvalidGrantError("The person who granted this refresh token can no longer log in.")
-        granted = scopes.parse(self.grant.scope)
-        payload = self.request.payload
-        if payload is None:  # Authlib sets it on every token request
-            raise InvalidRequestError("The token request has no parameters.")
-        requested = scopes.parse(payload.scope)
-        if widened := [s for s in requested if s not in granted]:
-            raise InvalidScopeError(describe(f"A refresh may narrow the scope, never widen it: {' '.join(widened)}"))
-        self.scope = " ".join(requested or granted)
-        self.audience = _same_resource(self, self.grant.resource)
-
-    @hooked
-    def create_token_response(self) -> tuple[int, dict[str, Any], Collection[tuple[str, str]]]:
-        grant: Grant = self.grant
-        new_refresh_token = refresh_tokens.rotate(self.row, grant)
-        token = token_issuer().issue(
-            client_id=self.client.client_id,
-            subject=str(grant.user_id),
-            scope=self.scope,
-            audience=self.audience,
-            grant_type=self.GRANT_TYPE,
-            grant_id=grant.id,
-        )
-        token["refresh_token"] = new_refresh_token
-        clients.mark_used(self.client)
-        db.session.commit()
-        return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
 def _hash(code: str) -> str:
