@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from authlib.oauth2 import OAuth2Error, rfc9207
 from authlib.oauth2.rfc6749 import OAuth2Request
 from flask import Flask, Response
 
@@ -19,7 +19,7 @@ from shared.cache import RefreshingCache
 
 
 class AuthorizationServer(FlaskAuthorizationServer):
-    """Authlib's Flask server, naming its issuer in every authorization response."""
+    """Authlib's Flask server, counting its errors and taking the token view's request as made."""
 
     if TYPE_CHECKING:
         # types-authlib types the generic server's answers (`object`; a status, body and headers
@@ -33,19 +33,29 @@ class AuthorizationServer(FlaskAuthorizationServer):
         Authlib's over Flask's request."""
         return request if isinstance(request, OAuth2Request) else super().create_oauth2_request(request)
 
-    def handle_response(self, status_code: int, payload, headers) -> Response:
-        # RFC 9207: every authorization response, errors included, names its issuer, so a client
-        # talking to several servers cannot be sent another server's code (mix-up attacks).
-        if status_code == 302:
-            headers = [
-                (name, add_params_to_uri(value, [("iss", token_issuer().issuer)]) if name == "Location" else value)
-                for name, value in headers
-            ]
-        return super().handle_response(status_code, payload, headers)
+    def create_authorization_error_response(self, error: OAuth2Error) -> Response:
+        """The redirect for an authorization request refused before a grant could answer it
+        (get_consent_grant raised), through the hooks create_authorization_response runs, so it names
+        the issuer as well (RFC 9207 section 2: "including error responses")."""
+        response = self.handle_error_response(None, error)
+        self.execute_hook("after_create_authorization_response", response)
+        return response
 
     def handle_error_response(self, request, error) -> Response:
         metrics.ERRORS.labels("authserver", error.error or "error").inc()
         return super().handle_error_response(request, error)  # type: ignore[return-value]  # see above
+
+
+class IssuerParameter(rfc9207.IssuerParameter):
+    """RFC 9207: every authorization response, errors included, names its issuer, so a client talking
+    to several servers cannot be sent another server's code (mix-up attacks)."""
+
+    def get_issuer(self) -> str:
+        return token_issuer().issuer
+
+
+#: One for every app in the process: Authlib keeps hooks in a set, so registering it again adds nothing.
+ISSUER_PARAMETER = IssuerParameter()
 
 
 def save_token(token: dict, request: object) -> None:
@@ -53,9 +63,9 @@ def save_token(token: dict, request: object) -> None:
 
 
 def config_oauth(app: Flask, server: AuthorizationServer) -> None:
-    """The one place Authlib's grants (oauth/grants/) are registered; the token view only hands
-    Authlib the request. client_credentials comes first: it is the token endpoint's busiest grant,
-    and Authlib tries the grants in order."""
+    """The one place Authlib's grants (oauth/grants/) and extensions are registered; the token view
+    only hands Authlib the request. client_credentials comes first: it is the token endpoint's
+    busiest grant, and Authlib tries the grants in order."""
     settings = app.config["SETTINGS"]
     app.config["OAUTH2_SCOPES_SUPPORTED"] = sorted(scopes.SCOPE_NAMES)
     app.extensions["drawbridge.recent_clients"] = RefreshingCache(read_enabled_client, CLIENT_CACHE_SECONDS)
@@ -64,3 +74,4 @@ def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)
+    server.register_extension(ISSUER_PARAMETER)

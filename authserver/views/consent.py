@@ -60,7 +60,7 @@ def authorize() -> Response | tuple[str, int] | str:
 def _refuse(error: OAuth2Error) -> Response | tuple[str, int]:
     """Errors go back to the client only once its redirect URI is known to be its own."""
     if error.redirect_uri:
-        return authorization.handle_error_response(None, error)
+        return authorization.create_authorization_error_response(error)
     # Authlib's errors all carry an error code; the base class alone may not.
     return error_page("This sign-in request is not valid", error.description or error.error or "invalid_request")
 
