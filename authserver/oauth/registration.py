@@ -8,6 +8,15 @@ to. A machine client (client_credentials) needs an initial access token an opera
 holds at most that token's scopes. RFC 7591 section 3 allows both: registration "without an initial
 access token" restricted "to certain types of clients", and a token that limits registration "to a
 specific set of scopes".
+
+The endpoints are our own (views/oauth.py), not Authlib's ClientRegistrationEndpoint and
+ClientConfigurationEndpoint (authlib.oauth2.rfc7591, rfc7592), which would need nearly every step
+replaced: they take a request without a credential for a refusal (access_denied), where open
+registration has none; they read the body with Flask's JSON parser, without our depth limit and
+unstorable-text check; they put a client_secret (null at best) in every answer, public clients'
+included; they answer with the metadata as validated, not the client as stored with its resolved scope;
+and a missing or wrong registration access token gets 400 access_denied where RFC 7592 section 2
+asks for RFC 6750's 401 invalid_token, a body naming another client_id a bare invalid_request.
 """
 
 from __future__ import annotations

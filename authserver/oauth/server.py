@@ -65,7 +65,8 @@ def save_token(token: dict, request: object) -> None:
 def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     """The one place Authlib's grants (oauth/grants/) and extensions are registered; the token view
     only hands Authlib the request. client_credentials comes first: it is the token endpoint's
-    busiest grant, and Authlib tries the grants in order."""
+    busiest grant, and Authlib tries the grants in order. Registration (RFC 7591, RFC 7592) is served
+    by our own views, not Authlib endpoints registered here: registration.py says why."""
     settings = app.config["SETTINGS"]
     app.config["OAUTH2_SCOPES_SUPPORTED"] = sorted(scopes.SCOPE_NAMES)
     app.extensions["drawbridge.recent_clients"] = RefreshingCache(read_enabled_client, CLIENT_CACHE_SECONDS)

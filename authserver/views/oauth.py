@@ -1,4 +1,5 @@
-"""Thin OAuth routes: token (every grant through Authlib), registration, JWKS and the metadata documents."""
+"""Thin OAuth routes: token (every grant through Authlib), registration (our own endpoints:
+oauth/registration.py says why), JWKS and the metadata documents."""
 
 from __future__ import annotations
 
