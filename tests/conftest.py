@@ -1,9 +1,11 @@
-"""Session fixtures: real PostgreSQL and Redis, a migrated test database, both services live."""
+"""Session fixtures in layers: real PostgreSQL and Redis, a migrated test database and the settings
+of in-process apps, then (only for the tests that ask) both services and the job worker live."""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -14,12 +16,14 @@ import pytest
 import redis
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy.orm import scoped_session
 
 import authserver
 import mcp_resource
 from authserver import keys
 from mcp_resource.demo.seed import seed
 from shared.cli import MIGRATIONS_DIR, create_cli_app
+from shared.db import db
 from shared.settings import Settings
 from tests import live
 from tests.services import Services, ServiceUnavailable, find_services, with_path
@@ -75,11 +79,33 @@ class Live:
 
 
 @pytest.fixture(scope="session")
-def live_services(services: Services, create_database) -> Iterator[Live]:
-    """Both services under gunicorn + gevent on a migrated database with a key and demo data."""
-    auth_port, mcp_port = live.free_port(), live.free_port()
-    settings = Settings(
-        database_url=create_database("main"),
+def database(services: Services, create_database) -> str:
+    """The URL of the session's test database: migrated, with a signing key and the demo data."""
+    url = create_database("main")
+    redis.Redis.from_url(services.redis_url).flushdb()
+    cli_app = migrate(Settings(database_url=url, redis_url=services.redis_url))
+    with cli_app.app_context():
+        keys.ensure()
+        seed()
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_ports() -> Iterator[list[socket.socket]]:
+    """The live services' two ports, held until they start (see `live.reserve_port`)."""
+    reserved = [live.reserve_port(), live.reserve_port()]
+    yield reserved
+    for port in reserved:
+        port.close()
+
+
+@pytest.fixture(scope="session")
+def settings(services: Services, database: str, live_ports: list[socket.socket]) -> Settings:
+    """The settings of in-process apps and of the live services, which answer at its issuer and
+    resource URL only once a test asks for `live_services`."""
+    auth_port, mcp_port = (port.getsockname()[1] for port in live_ports)
+    return Settings(
+        database_url=database,
         redis_url=services.redis_url,
         issuer=f"http://127.0.0.1:{auth_port}",
         resource_url=f"http://127.0.0.1:{mcp_port}/mcp",
@@ -89,11 +115,12 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
         report_step_ms=200,
         log_level="INFO",
     )
-    redis.Redis.from_url(services.redis_url).flushdb()
-    cli_app = migrate(settings)
-    with cli_app.app_context():
-        keys.ensure()
-        seed()
+
+
+@pytest.fixture(scope="session")
+def live_services(settings: Settings, live_ports: list[socket.socket]) -> Iterator[Live]:
+    """Both services under gunicorn + gevent, and the job worker, on the session's database: for
+    the tests that talk to a live server (HTTP to its port, a job run by the worker)."""
     env = {
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url or "",
@@ -104,6 +131,9 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
         "DRAWBRIDGE_REPORT_STEP_MS": str(settings.report_step_ms),
         "DRAWBRIDGE_LOG_LEVEL": settings.log_level,
     }
+    auth_port, mcp_port = (port.getsockname()[1] for port in live_ports)
+    for port in live_ports:
+        port.close()
     auth = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", auth_port, env, ARTIFACTS / "authserver.log")
     worker = live.start_worker(env, ARTIFACTS / "worker.log")
     try:
@@ -120,12 +150,6 @@ def live_services(services: Services, create_database) -> Iterator[Live]:
 
 
 @pytest.fixture(scope="session")
-def settings(live_services: Live) -> Settings:
-    """The settings the live services run with; in-process apps use the same."""
-    return live_services.settings
-
-
-@pytest.fixture(scope="session")
 def auth_app(settings: Settings) -> Flask:
     app = authserver.create_app(settings)
     app.config["TESTING"] = True
@@ -133,7 +157,8 @@ def auth_app(settings: Settings) -> Flask:
 
 
 @pytest.fixture(scope="session")
-def mcp_app(settings: Settings) -> Flask:
+def mcp_app(settings: Settings, live_services: Live) -> Flask:
+    """An in-process MCP server; it fetches its JWKS from the live authorization server."""
     app = mcp_resource.create_app(settings)
     app.config["TESTING"] = True
     return app
@@ -153,6 +178,32 @@ def fresh_auth_app(settings: Settings, create_database) -> Iterator[Flask]:
 def auth_context(auth_app: Flask) -> Iterator[Flask]:
     with auth_app.app_context():
         yield auth_app
+
+
+@pytest.fixture
+def db_session(auth_context: Flask) -> Iterator[scoped_session]:
+    """The authorization server's database work in this test, rolled back at its end.
+
+    SQLAlchemy's "joining a session into an external transaction": the app's engine is replaced
+    by one connection in a transaction that is never committed, and each session on it works in
+    a SAVEPOINT, so the code's own commits and rollbacks keep their meaning inside the test. What
+    it writes is seen by no other connection: not for tests whose data a live server, another
+    app or another thread must read."""
+    engines = db.engines
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    engines[None] = connection
+    db.session.remove()
+    db.session.configure(join_transaction_mode="create_savepoint")
+    try:
+        yield db.session
+    finally:
+        db.session.remove()
+        del db.session.session_factory.kw["join_transaction_mode"]  # Flask-SQLAlchemy's own options again
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture

@@ -24,6 +24,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def reserve_port() -> socket.socket:
+    """A socket bound to a free port, not listening: while it is open no other socket here is
+    given that port, so a server started long after the port was chosen still finds it free.
+    Close it just before starting the server."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @dataclass
 class LiveServer:
     url: str

@@ -15,6 +15,8 @@ from tests.browser_forms import FormBrowser, csrf_token, query
 from tests.factories import PASSWORD, make_user, pkce_pair, register
 from tests.mcp_http import rpc
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 

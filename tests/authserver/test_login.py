@@ -14,6 +14,8 @@ from shared.db import db
 from tests.browser_forms import FormBrowser, csrf_token
 from tests.factories import PASSWORD, make_user
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 
 @pytest.fixture
 def person(auth_context):

@@ -16,6 +16,8 @@ from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
 from tests.factories import register
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 PUBLIC = {
     "client_name": "Claude-ish",
     "redirect_uris": ["http://127.0.0.1:33418/callback"],

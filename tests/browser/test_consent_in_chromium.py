@@ -15,6 +15,8 @@ from tests.factories import PASSWORD, make_user, pkce_pair, register
 from tests.mcp_http import rpc
 from tests.services import ServiceUnavailable, find_chromium
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 CALLBACK = "http://127.0.0.1:47999/callback"
 CHROMIUM_ARGS = [
     "--no-sandbox",

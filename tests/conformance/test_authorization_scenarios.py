@@ -10,11 +10,14 @@ import re
 import subprocess
 
 import httpx
+import pytest
 
 from tests import live
 from tests.browser_forms import FormBrowser
 from tests.conformance import suite
 from tests.factories import PASSWORD, make_user, register
+
+pytestmark = pytest.mark.usefixtures("live_services")
 
 
 def test_metadata_endpoint_scenario(settings, conformance_suite, tmp_path):

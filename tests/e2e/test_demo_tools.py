@@ -17,6 +17,8 @@ from shared.db import db
 from tests.factories import sign, valid_claims
 from tests.mcp_http import rpc
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 SCOPES = "customers:read products:read orders:read orders:write posts:read posts:write"
 
 

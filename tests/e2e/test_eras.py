@@ -18,6 +18,8 @@ from mcp_resource import tool_states
 from tests.factories import fetch_token, make_client
 from tests.mcp_http import modern_body, modern_headers
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 SCOPES = "posts:read posts:write conformance:run"
 
 

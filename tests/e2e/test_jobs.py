@@ -16,6 +16,8 @@ from tests.conftest import ARTIFACTS
 from tests.factories import fetch_token, make_client
 from tests.mcp_http import rpc
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 SCOPE = "reports:run"
 TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
 

@@ -16,6 +16,8 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull,
 from tests.browser_forms import FormBrowser, query
 from tests.factories import PASSWORD, make_user
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 REDIRECT_URI = "http://127.0.0.1:47123/callback"
 
 

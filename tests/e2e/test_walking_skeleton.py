@@ -15,6 +15,8 @@ from authserver.clients import NewClient
 from tests import mcp_http
 from tests.factories import fetch_token, foreign_key, make_client, sign, valid_claims
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 
 @pytest.fixture
 def writer(auth_context) -> NewClient:

@@ -30,7 +30,8 @@ from tests.mcp_resource.test_auth import revoked_token
 
 
 @pytest.fixture
-def app(settings):
+def app(settings, live_services):
+    """An in-process MCP server; it fetches its JWKS from the live authorization server."""
     return mcp_resource.create_app(replace(settings, rate_limit_per_minute=2))
 
 

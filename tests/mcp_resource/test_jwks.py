@@ -12,6 +12,8 @@ from mcp_resource.errors import KeysUnavailable
 from mcp_resource.jwks import STORED_JWKS_TTL_SECONDS, JwksCache, fetch_json
 from tests.live import free_port
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 INTERVAL_SECONDS = 5
 
 

@@ -133,6 +133,7 @@ def post_tool_call(http, token: str):
     return http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token))
 
 
+@pytest.mark.usefixtures("live_services")
 def test_over_the_limit_is_429_with_retry_after_ratelimit_headers_and_a_json_rpc_error(settings, auth_context):
     http = mcp_resource.create_app(replace(settings, rate_limit_per_minute=3)).test_client()
     token = sign(valid_claims(settings, scope="posts:read"))
@@ -150,6 +151,7 @@ def test_over_the_limit_is_429_with_retry_after_ratelimit_headers_and_a_json_rpc
     assert error["data"]["limit"] == 3
 
 
+@pytest.mark.usefixtures("live_services")
 def test_a_clients_own_limit_applies(settings, auth_context):
     http = mcp_resource.create_app(settings).test_client()
     client = make_client(scope="posts:read", rate_limit=2)
@@ -238,6 +240,7 @@ def test_redis_stopped_mid_test_gives_the_configured_behaviour_and_recovers(own_
         process.wait()
 
 
+@pytest.mark.usefixtures("live_services")
 def test_redis_down_is_503_with_retry_after_never_500(settings, auth_context, own_redis):
     port, client = own_redis
     app = mcp_resource.create_app(replace(settings, redis_url=f"redis://127.0.0.1:{port}/0", rate_limit_on_redis_failure=FAIL_CLOSED))

@@ -212,6 +212,7 @@ def test_a_long_tool_name_stores_a_capped_error(settings, auth_context, auth_app
 
 
 
+@pytest.mark.usefixtures("live_services")
 def test_unknown_tool_names_share_one_metrics_label(settings, auth_context):
     """Prometheus, naming practices (labels): "every unique combination of key-value label pairs
     represents a new time series... Do not use labels to store dimensions with high cardinality

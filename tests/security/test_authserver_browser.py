@@ -167,6 +167,7 @@ def test_redirect_uris_outside_rfc3986_are_refused(auth_app, redirect_uri, says)
         assert db.session.scalar(select(Client).where(Client.client_name == name)) is None
 
 
+@pytest.mark.usefixtures("live_services")
 def test_the_consent_page_names_the_host_a_browser_visits(settings, person):
     """The WHATWG URL Standard reads a backslash in an https URL as a path separator, so
     `https://evil.example\\.trusted.example/cb` takes the browser to evil.example. A client stored

@@ -29,6 +29,8 @@ from shared.db import db, utcnow
 from tests.browser_forms import FormBrowser, query
 from tests.factories import PASSWORD, make_user, pkce_pair, register
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 MACHINE = {
     "grant_types": ["client_credentials"],

@@ -272,6 +272,7 @@ def test_a_table_added_later_is_closed_to_the_mcp_role(database_roles):
         connection.execute("SELECT secret FROM webhook_secrets")
 
 
+@pytest.mark.usefixtures("live_services")
 def test_the_mcp_server_works_with_its_own_role(database_roles, settings, auth_context, tmp_path):
     """The MCP server started with the MCP role's DATABASE_URL serves the MCP 2026-07-28 tools/list
     and tools/call (rate-limit policy from oauth_clients, tool switches, demo tables) and writes its

@@ -20,7 +20,7 @@ ONE_LINE = [{"product_id": 1, "quantity": 1}]
 
 
 @pytest.fixture(scope="module")
-def token(settings: Settings, auth_app: Flask) -> str:
+def token(settings: Settings, auth_app: Flask, live_services) -> str:
     with auth_app.app_context():
         return fetch_token(settings, make_client(scope=SCOPES, rate_limit=1_000_000))
 

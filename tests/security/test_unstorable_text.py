@@ -22,6 +22,8 @@ from shared.db import db
 from tests.browser_forms import FormBrowser, csrf_token
 from tests.factories import PASSWORD, make_user, pkce_pair, register
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 JSON = {"Content-Type": "application/json"}
 

@@ -26,6 +26,7 @@ def test_metrics_are_not_public(settings, factory):
     assert guarded.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).status_code == 200
 
 
+@pytest.mark.usefixtures("live_services")
 def test_tool_calls_latency_and_errors_are_counted(settings, auth_context):
     http = mcp_resource.create_app(replace(settings, metrics_token=METRICS_TOKEN)).test_client()
     claims = valid_claims(settings, scope="posts:read")
