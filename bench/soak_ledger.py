@@ -1,5 +1,5 @@
 """What the soak's clients saw, and how it compares with the audit table and the job rows: pure
-bookkeeping, no I/O, so its arithmetic has a test of its own (tests/bench/test_soak_accounting.py)."""
+bookkeeping, no I/O, so its arithmetic has a test of its own (tests/unit/bench/test_soak_accounting.py)."""
 
 from __future__ import annotations
 

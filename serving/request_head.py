@@ -3,7 +3,7 @@
 gevent reads the fields with the standard library's email parser (http.client.parse_headers),
 which costs 4-7% of a token or a tool call, and splits the request line on any whitespace. This
 reads the same lines and is stricter where RFC 9112 lets a server be, as h11 and gunicorn's own
-parser are (tests/security/test_http_differential.py holds it to h11). Refused, and the
+parser are (tests/unit/security/test_http_differential.py holds it to h11). Refused, and the
 connection closed, instead of being guessed at: a request line other than `method SP target SP
 HTTP/1.x`; a field name that is not a token directly followed by its colon, a folded line
 (obs-fold), a control character in a value; more than 100 fields or 64 KiB of them (431); no Host

@@ -11,7 +11,7 @@ import pytest
 import authserver
 from shared.settings import ConfigError, Settings
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "production.env.example"
+EXAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "production.env.example"
 
 
 def real_production_env(**overrides: str) -> dict[str, str]:
