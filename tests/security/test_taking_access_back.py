@@ -26,6 +26,8 @@ from tests.conftest import ARTIFACTS, migrate
 from tests.factories import PASSWORD, make_client, make_user, pkce_pair, register
 from tests.mcp_http import rpc
 
+pytestmark = pytest.mark.usefixtures("live_services")
+
 # Long enough for every worker to have noticed a change; a poll ends as soon as it has.
 DEADLINE_SECONDS = 10.0
 # Requests sent in a row, so that each worker of a service is asked.
