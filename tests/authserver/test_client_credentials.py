@@ -25,7 +25,14 @@ from tests.staleness import Clock, arriving_mid_query
 
 
 @pytest.fixture
-def client(auth_context) -> NewClient:
+def client(db_session) -> NewClient:
+    """A client that exists in this test's transaction only (rolled back at its end)."""
+    return make_client(scope="posts:read posts:write")
+
+
+@pytest.fixture
+def committed_client(auth_context) -> NewClient:
+    """A client that another app, a live server or another connection can read."""
     return make_client(scope="posts:read posts:write")
 
 
@@ -159,7 +166,7 @@ def test_two_resources_in_one_request_are_refused(http, client, settings: Settin
     assert response.json["error"] == "invalid_target"
 
 
-def test_scope_beyond_the_clients_own_is_refused(http, auth_context):
+def test_scope_beyond_the_clients_own_is_refused(http, db_session):
     reader = make_client(scope="posts:read")
 
     response = request_token(http, reader, scope="posts:write")
@@ -202,9 +209,9 @@ def test_garbage_body_is_an_oauth_error_not_a_crash(http, client):
     assert response.json["error"] in {"invalid_request", "unsupported_grant_type"}
 
 
-def test_two_apps_in_one_process_keep_their_own_issuer(auth_app, client, settings):
+def test_two_apps_in_one_process_keep_their_own_issuer(auth_app, committed_client, settings):
     other = authserver.create_app(replace(settings, issuer="https://other-issuer.example"))
-    form = {"grant_type": "client_credentials", "client_id": client.client.client_id, "client_secret": client.client_secret}
+    form = {"grant_type": "client_credentials", "client_id": committed_client.client.client_id, "client_secret": committed_client.client_secret}
 
     ours = auth_app.test_client().post("/token", data=form).json["access_token"]
     theirs = other.test_client().post("/token", data=form).json["access_token"]
@@ -237,7 +244,7 @@ def test_a_disabled_client_is_refused_within_seconds_even_after_recent_tokens(ht
     assert request_token(http, client).status_code == 401
 
 
-def test_a_client_without_the_grant_is_an_unauthorized_client(http, auth_context):
+def test_a_client_without_the_grant_is_an_unauthorized_client(http, db_session):
     """RFC 6749 section 5.2: unauthorized_client, the client may not use this grant type."""
     no_grant = make_client(grant_types=())
 
@@ -282,12 +289,12 @@ def test_scope_with_a_quote_gets_an_invalid_scope_error_not_a_crash(http, client
     assert response.json["error"] == "invalid_scope"
 
 
-def test_a_stale_client_is_read_again_by_one_request_while_the_others_keep_the_copy(client, monkeypatch):
+def test_a_stale_client_is_read_again_by_one_request_while_the_others_keep_the_copy(committed_client, monkeypatch):
     """Many requests in flight when the copy goes stale must not all query the database at once."""
     clock = Clock()
     monkeypatch.setattr(cache, "time", clock)
     recent = cache.RefreshingCache(client_lookup.read_enabled_client, CLIENT_CACHE_SECONDS)
-    client_id = client.client.client_id
+    client_id = committed_client.client.client_id
     stale_copy = recent.get(client_id)
     clock.now += CLIENT_CACHE_SECONDS + 1
 
@@ -306,19 +313,19 @@ def public_http(settings) -> FlaskClient:
 
 
 @pytest.mark.parametrize(("base_url", "status"), [("http://auth.example", 400), ("https://auth.example", 200), ("http://127.0.0.1", 200)])
-def test_tokens_travel_over_https_or_loopback_only(public_http, client, base_url, status):
+def test_tokens_travel_over_https_or_loopback_only(public_http, committed_client, base_url, status):
     """OAuth 2.1 section 1.5: the token endpoint MUST be served over TLS (loopback is the exception)."""
-    response = public_http.post("/token", data={"grant_type": "client_credentials"}, headers=basic(client.client.client_id, client.client_secret), base_url=base_url)
+    response = public_http.post("/token", data={"grant_type": "client_credentials"}, headers=basic(committed_client.client.client_id, committed_client.client_secret), base_url=base_url)
 
     assert response.status_code == status
     if status == 400:
         assert response.json["error"] == "invalid_request"
 
 
-def test_chunked_and_large_form_bodies_get_tokens_too(live_services, client):
+def test_chunked_and_large_form_bodies_get_tokens_too(live_services, committed_client):
     """A body of unknown length (chunked) is read whole, as is one of 20 KB."""
     url = f"{live_services.auth.url}/token"
-    headers = basic(client.client.client_id, client.client_secret)
+    headers = basic(committed_client.client.client_id, committed_client.client_secret)
     form = {"grant_type": "client_credentials", "scope": "posts:read"}
     chunked_body = iter([b"grant_type=client_credentials", b"&scope=posts%3Aread"])
     chunked = httpx.post(url, content=chunked_body, headers={**headers, "Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
@@ -356,9 +363,9 @@ def test_a_form_that_is_not_utf8_is_an_invalid_request(http, client):
         assert response.json["error"] == "invalid_request"
 
 
-def test_bodies_over_64_kib_are_refused_chunked_or_not(live_services, client):
+def test_bodies_over_64_kib_are_refused_chunked_or_not(live_services, committed_client):
     url = f"{live_services.auth.url}/token"
-    headers = {**basic(client.client.client_id, client.client_secret), "Content-Type": "application/x-www-form-urlencoded"}
+    headers = {**basic(committed_client.client.client_id, committed_client.client_secret), "Content-Type": "application/x-www-form-urlencoded"}
     body = b"grant_type=client_credentials&padding=" + b"x" * 70_000
     sized = httpx.post(url, content=body, headers=headers, timeout=5)
     chunked = httpx.post(url, content=iter([body[:40_000], body[40_000:]]), headers=headers, timeout=5)

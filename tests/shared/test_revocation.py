@@ -15,7 +15,8 @@ NOW = int(time.time())
 
 
 @pytest.fixture(params=["redis", "database"])
-def revocations(request, redis_client, auth_context):
+def revocations(request, redis_client, db_session):
+    """Empty at first: the database's entries are deleted in this test's transaction only."""
     if request.param == "redis":
         return RedisRevocations(redis_client)
     db.session.query(RevokedEntry).delete()
