@@ -188,7 +188,7 @@ def db_session(auth_context: Flask) -> Iterator[scoped_session]:
     by one connection in a transaction that is never committed, and each session on it works in
     a SAVEPOINT, so the code's own commits and rollbacks keep their meaning inside the test. What
     it writes is seen by no other connection: not for tests whose data a live server, another
-    app or another thread must read."""
+    app or another thread must read, nor for code that connects through `db.engine` itself."""
     engines = db.engines
     engine = engines[None]
     connection = engine.connect()
