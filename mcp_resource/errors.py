@@ -17,11 +17,20 @@ class JsonRpcError(Exception):
     code: int = -32603
     http_status: int = 500
 
-    def __init__(self, message: str, data: Any = None, http_status: int | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        data: Any = None,
+        http_status: int | None = None,
+        headers: dict[str, str] | None = None,
+        message_id: MessageId | None = None,
+    ) -> None:
+        """`message_id`: the request's id, where the error is raised knowing it (the parser); every
+        other error gets it from the code that answers the request."""
         super().__init__(message)
         self.message = message
         self.data = data
-        self.message_id: MessageId | None = None
+        self.message_id = message_id
         self.headers = headers or {}
         if http_status is not None:
             self.http_status = http_status

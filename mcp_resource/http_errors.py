@@ -11,7 +11,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from mcp_resource import jsonrpc
-from mcp_resource.errors import AuthError, InternalError, InvalidRequest, JsonRpcError, KeysUnavailable, MisdirectedRequest
+from mcp_resource.errors import (
+    AuthError,
+    InternalError,
+    InvalidRequest,
+    JsonRpcError,
+    KeysUnavailable,
+    MessageId,
+    MisdirectedRequest,
+)
 from mcp_resource.guardrails.audit import AuditUnavailable
 from mcp_resource.guardrails.ratelimit import LimiterUnavailable
 from mcp_resource.resource_metadata import metadata_url
@@ -27,8 +35,7 @@ logger = logging.getLogger(__name__)
 def init_app(app: Flask) -> None:
     @app.errorhandler(JsonRpcError)
     def json_rpc_error(error: JsonRpcError) -> tuple[Response, int, dict[str, str]]:
-        metrics.ERRORS.labels("mcp_resource", str(error.code)).inc()
-        return jsonify(jsonrpc.failure(error)), error.http_status, error.headers
+        return json_rpc_response(error)
 
     @app.errorhandler(UnknownHost)
     def unknown_host(error: UnknownHost) -> tuple[Response, int, dict[str, str]]:
@@ -78,6 +85,12 @@ def init_app(app: Flask) -> None:
         logger.exception("unhandled_exception")
         failure = InternalError(f"Internal error, reference {g.get('request_id', '')}.")
         return jsonify(jsonrpc.failure(failure)), 500
+
+
+def json_rpc_response(error: JsonRpcError, message_id: MessageId | None = None) -> tuple[Response, int, dict[str, str]]:
+    """The error's response, to the request `message_id` (else the one the error names)."""
+    metrics.ERRORS.labels("mcp_resource", str(error.code)).inc()
+    return jsonify(jsonrpc.failure(error, message_id)), error.http_status, error.headers
 
 
 def unavailable(message: str) -> tuple[Response, int, dict[str, str]]:

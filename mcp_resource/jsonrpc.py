@@ -40,20 +40,14 @@ def parse(body: bytes) -> Message:
     if "method" not in data:
         if message_id is not None and ("result" in data or "error" in data):
             return Message(method=None, id=message_id)
-        raise _with_id(InvalidRequest('Invalid request: "method" is missing.'), message_id)
+        raise InvalidRequest('Invalid request: "method" is missing.', message_id=message_id)
     method = data["method"]
     if not isinstance(method, str) or not method:
-        raise _with_id(InvalidRequest('Invalid request: "method" must be a non-empty string.'), message_id)
+        raise InvalidRequest('Invalid request: "method" must be a non-empty string.', message_id=message_id)
     params = data.get("params", {})
     if not isinstance(params, dict):
-        raise _with_id(InvalidParams('Invalid params: "params" must be an object.'), message_id)
+        raise InvalidParams('Invalid params: "params" must be an object.', message_id=message_id)
     return Message(method=method, id=message_id, params=params)
-
-
-def reply_to(message: Message | None, error: Exception) -> None:
-    """`error` answers `message`: a JSON-RPC error carries the message's id."""
-    if isinstance(error, JsonRpcError) and error.message_id is None and message is not None:
-        error.message_id = message.id
 
 
 def _message_id(data: dict[str, Any]) -> MessageId | None:
@@ -66,20 +60,17 @@ def _message_id(data: dict[str, Any]) -> MessageId | None:
     return value
 
 
-def _with_id(error: JsonRpcError, message_id: MessageId | None) -> JsonRpcError:
-    error.message_id = message_id
-    return error
-
-
 def success(message_id: MessageId, result: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": VERSION, "id": message_id, "result": result}
 
 
-def failure(error: JsonRpcError) -> dict[str, Any]:
+def failure(error: JsonRpcError, message_id: MessageId | None = None) -> dict[str, Any]:
+    """The error response; to the request `message_id`, or the one the error names."""
     body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.data is not None:
         body["data"] = error.data
     response: dict[str, Any] = {"jsonrpc": VERSION, "error": body}
-    if error.message_id is not None:
-        response["id"] = error.message_id
+    answered = message_id if message_id is not None else error.message_id
+    if answered is not None:
+        response["id"] = answered
     return response

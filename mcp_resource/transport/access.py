@@ -4,19 +4,18 @@ and the steps every POSTed message takes until its answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from mcp_resource import jsonrpc
+from mcp_resource import http_errors, jsonrpc
 from mcp_resource.auth import Principal
 from mcp_resource.errors import ForbiddenOrigin, JsonRpcError
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol import pipeline
 from serving.request_body import read_body
 
-Answer = TypeVar("Answer")
+Reply = Response | tuple[Response, int] | tuple[Response, int, dict[str, str]]
 
 
 def check_origin() -> None:
@@ -38,12 +37,13 @@ def check_revocation(principal: Principal) -> None:
     current_app.extensions["drawbridge.verifier"].check_revocation(principal)
 
 
-def answer_message(accept: Callable[[Principal, Message], Callable[[], Answer]], before: Callable[[], None] = lambda: None) -> Answer:
+def answer_message(accept: Callable[[Principal, Message], Callable[[], Reply]], before: Callable[[], None] = lambda: None) -> Reply:
     """A POSTed JSON-RPC message, in order: the bearer token; `before` (content negotiation); the
     message; its transport's `accept` (the era's envelope, a legacy session), which says how to
     answer it; the token's revocation; the answer. A tools/call's revocation is checked with its
     rate limit, in one Redis round trip (pipeline step 4); any other answer, an error included,
-    follows the check on its own, so a revoked token hears so before anything else."""
+    follows the check on its own, so a revoked token hears so before anything else. A JSON-RPC
+    error answers the message, with its id."""
     principal = authenticate(check_revocation=False)
     message: Message | None = None
     try:
@@ -52,12 +52,12 @@ def answer_message(accept: Callable[[Principal, Message], Callable[[], Answer]],
         answer = accept(principal, message)
     except (JsonRpcError, HTTPException) as error:
         check_revocation(principal)
-        jsonrpc.reply_to(message, error)
-        raise
+        if message is None or not isinstance(error, JsonRpcError):
+            raise
+        return http_errors.json_rpc_response(error, message.id)
     if not pipeline.guards(message):
         check_revocation(principal)
     try:
         return answer()
     except JsonRpcError as error:
-        jsonrpc.reply_to(message, error)
-        raise
+        return http_errors.json_rpc_response(error, message.id)

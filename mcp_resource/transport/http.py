@@ -10,7 +10,7 @@ from mcp_resource.auth import Principal
 from mcp_resource.errors import InvalidRequest
 from mcp_resource.jsonrpc import Message
 from mcp_resource.transport import legacy, modern, negotiation
-from mcp_resource.transport.access import answer_message, authenticate, check_origin
+from mcp_resource.transport.access import Reply, answer_message, authenticate, check_origin
 
 bp = Blueprint("mcp", __name__)
 
@@ -21,7 +21,7 @@ bp.before_request(check_origin)
 
 
 @bp.post("/mcp")
-def post() -> Response | tuple[Response, int]:
+def post() -> Reply:
     return answer_message(_accept, before=_check_content_negotiation)
 
 

@@ -26,7 +26,7 @@ from mcp_resource.protocol import context, eras, pipeline
 from mcp_resource.protocol.context import Context
 from mcp_resource.sessions import SessionStore
 from mcp_resource.transport import calls, sse
-from mcp_resource.transport.access import answer_message, authenticate, check_origin
+from mcp_resource.transport.access import Reply, answer_message, authenticate, check_origin
 from serving import graceful_stop
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def _answers_in_flight(log: EventLog, session_id: str, after: int) -> str:
 
 
 @bp.post("/messages")
-def post_message() -> Response:
+def post_message() -> Reply:
     return answer_message(_accept)
 
 
@@ -133,10 +133,9 @@ def _answer(app: Flask, ctx: Context, message: Message, work: Callable[[], dict[
             try:
                 answer = jsonrpc.success(message.id, work())  # type: ignore[arg-type]
             except JsonRpcError as error:
-                error.message_id = message.id
-                answer = jsonrpc.failure(error)
+                answer = jsonrpc.failure(error, message.id)
             except Exception as failure:
-                answer = jsonrpc.failure(_failure(failure, ctx, message))
+                answer = jsonrpc.failure(_failure(failure, ctx), message.id)
             _append(log, session_id, answer)
     finally:
         _in_flight[session_id] -= 1
@@ -144,16 +143,13 @@ def _answer(app: Flask, ctx: Context, message: Message, work: Callable[[], dict[
             del _in_flight[session_id]
 
 
-def _failure(failure: Exception, ctx: Context, message: Message) -> InternalError:
+def _failure(failure: Exception, ctx: Context) -> InternalError:
     """An outage says so and that a retry may succeed (its refusal is audited or counted already);
     anything else is a fault of ours, with a reference to its logged traceback."""
     if unavailable.reason(failure) is not None:
-        error = InternalError("A backing service is unavailable, so the call is not acknowledged; retry shortly.")
-    else:
-        logger.exception("legacy_sse_request_failed")
-        error = InternalError(f"Internal error, reference {ctx.request_id}.")
-    error.message_id = message.id
-    return error
+        return InternalError("A backing service is unavailable, so the call is not acknowledged; retry shortly.")
+    logger.exception("legacy_sse_request_failed")
+    return InternalError(f"Internal error, reference {ctx.request_id}.")
 
 
 def _append(log: EventLog, session_id: str, answer: dict[str, Any]) -> None:

@@ -196,13 +196,10 @@ class StreamedRequest:
             except Cancelled:
                 self._put({}, final=True)  # a cancelled request gets no response
             except JsonRpcError as error:
-                error.message_id = self.message_id
-                self._put(jsonrpc.failure(error), final=True)
+                self._put(jsonrpc.failure(error, self.message_id), final=True)
             except Exception:
                 logger.exception("streamed_request_failed")
-                failure = InternalError("Internal error.")
-                failure.message_id = self.message_id
-                self._put(jsonrpc.failure(failure), final=True)
+                self._put(jsonrpc.failure(InternalError("Internal error."), self.message_id), final=True)
 
     def _from_memory(self) -> Iterator[str]:
         while True:
