@@ -103,6 +103,7 @@ REFUSALS: dict[type[Exception], str] = {
     InvalidToken: "revoked",
     RateLimited: "rate_limited",
 }
+REFUSAL_TYPES = tuple(REFUSALS)
 
 
 def admission(ctx: Context, params: dict[str, Any]) -> Admitted:
@@ -112,7 +113,7 @@ def admission(ctx: Context, params: dict[str, Any]) -> Admitted:
         try:
             for check in CHECKS:
                 check(ctx, call)
-        except tuple(REFUSALS):
+        except REFUSAL_TYPES:
             ratelimit.admit(ctx.principal, count=False)  # step 4 for a refused call: revocation only
             raise
         ratelimit.admit(ctx.principal)
