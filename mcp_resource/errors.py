@@ -1,7 +1,8 @@
 """Errors of the resource server: JSON-RPC errors, OAuth bearer challenges, and tool failures.
 
-Each JSON-RPC error knows its code and HTTP status; one handler in `transport/http.py` turns it
-into a response. Client-error text is shown; server-error text never is.
+Each JSON-RPC error knows its code and HTTP status, and whether its message may reach the client
+(`expose`, as node-oidc-provider's errors do): a client's mistake is described for it to fix; a
+fault of ours is answered "Internal error, reference <request id>", its message only in the log.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ class JsonRpcError(Exception):
 
     code: int = -32603
     http_status: int = 500
+    expose: bool = True
 
     def __init__(
         self,
@@ -34,6 +36,10 @@ class JsonRpcError(Exception):
         self.headers = headers or {}
         if http_status is not None:
             self.http_status = http_status
+
+    def shown(self, reference: str) -> str:
+        """The message the client gets; `reference` names the log lines of the request."""
+        return self.message if self.expose else f"Internal error, reference {reference}."
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code}, message={self.message!r})"
@@ -74,6 +80,21 @@ class UnsupportedProtocolVersion(JsonRpcError):
 
 
 class InternalError(JsonRpcError):
+    """A fault of ours: the client gets a reference, the log what happened."""
+
+    code, http_status = -32603, 500
+    expose = False
+
+
+class Unavailable(JsonRpcError):
+    """A backing service is unreachable: 503 with Retry-After, and a message that says to retry."""
+
+    code, http_status = -32603, 503
+
+
+class NeedsNewerProtocol(JsonRpcError):
+    """The call needs what only a newer protocol version than the client's can carry."""
+
     code, http_status = -32603, 500
 
 

@@ -19,6 +19,7 @@ from mcp_resource.errors import (
     KeysUnavailable,
     MessageId,
     MisdirectedRequest,
+    Unavailable,
 )
 from mcp_resource.guardrails.audit import AuditUnavailable
 from mcp_resource.guardrails.ratelimit import LimiterUnavailable
@@ -78,26 +79,28 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         failure = InvalidRequest(f"{error.name}: {error.description}")
-        return jsonify(jsonrpc.failure(failure)), error.code or 400
+        return jsonify(jsonrpc.failure(failure, g.get("request_id", ""))), error.code or 400
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Response, int]:
         logger.exception("unhandled_exception")
-        failure = InternalError(f"Internal error, reference {g.get('request_id', '')}.")
-        return jsonify(jsonrpc.failure(failure)), 500
+        return jsonify(jsonrpc.failure(InternalError("unhandled exception"), g.get("request_id", ""))), 500
 
 
 def json_rpc_response(error: JsonRpcError, message_id: MessageId | None = None) -> tuple[Response, int, dict[str, str]]:
     """The error's response, to the request `message_id` (else the one the error names)."""
     metrics.ERRORS.labels("mcp_resource", str(error.code)).inc()
-    return jsonify(jsonrpc.failure(error, message_id)), error.http_status, error.headers
+    reference = g.get("request_id", "")
+    if not error.expose:
+        logger.error("internal_error", extra={"error": error.message})
+    return jsonify(jsonrpc.failure(error, reference, message_id)), error.http_status, error.headers
 
 
 def unavailable(message: str) -> tuple[Response, int, dict[str, str]]:
     """503 with Retry-After and a JSON-RPC error; a tools/call refused so is audited on its way here
     (protocol/pipeline.py)."""
     metrics.ERRORS.labels("mcp_resource", "unavailable").inc()
-    return jsonify(jsonrpc.failure(InternalError(message))), 503, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
+    return jsonify(jsonrpc.failure(Unavailable(message), g.get("request_id", ""))), 503, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
 
 
 def bearer_challenge(error: AuthError) -> str:

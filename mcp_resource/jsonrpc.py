@@ -64,9 +64,10 @@ def success(message_id: MessageId, result: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": VERSION, "id": message_id, "result": result}
 
 
-def failure(error: JsonRpcError, message_id: MessageId | None = None) -> dict[str, Any]:
-    """The error response; to the request `message_id`, or the one the error names."""
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
+def failure(error: JsonRpcError, reference: str, message_id: MessageId | None = None) -> dict[str, Any]:
+    """The error response; to the request `message_id`, or the one the error names. `reference`
+    (the request id) is what the client is given of an error not exposed."""
+    body: dict[str, Any] = {"code": error.code, "message": error.shown(reference)}
     if error.data is not None:
         body["data"] = error.data
     response: dict[str, Any] = {"jsonrpc": VERSION, "error": body}

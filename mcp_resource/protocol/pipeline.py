@@ -27,11 +27,11 @@ from mcp_resource.errors import (
     Cancelled,
     InputRequired,
     InsufficientScope,
-    InternalError,
     InvalidParams,
     InvalidToken,
     JsonRpcError,
     MissingRequiredClientCapability,
+    NeedsNewerProtocol,
     RateLimited,
 )
 from mcp_resource.guardrails import audit, ratelimit, unavailable
@@ -162,7 +162,7 @@ def _result(ctx: Context, admitted: Admitted) -> dict[str, Any]:
         return tool.call(call, arguments).to_mcp()
     except InputRequired as needed:
         if not ctx.era.answers_input_required:
-            raise InternalError("This tool needs input the 2026-07-28 protocol asks for; upgrade the client.") from None
+            raise NeedsNewerProtocol("This tool needs input the 2026-07-28 protocol asks for; upgrade the client.") from None
         result = {"resultType": "input_required", "inputRequests": needed.input_requests}
         if needed.request_state is not None:
             result["requestState"] = needed.request_state

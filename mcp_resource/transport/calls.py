@@ -40,6 +40,7 @@ def respond(
         message.id,  # type: ignore[arg-type]
         current_app.config["SETTINGS"].sse_keepalive_seconds,
         on_disconnect,
+        ctx.request_id,
         log,
         session_id,
     )

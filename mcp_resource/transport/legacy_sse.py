@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from mcp_resource import jsonrpc
 from mcp_resource.auth import Principal
-from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound
+from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound, Unavailable
 from mcp_resource.events import EventLog, event_id, parse_event_id
 from mcp_resource.guardrails import streams, unavailable
 from mcp_resource.jsonrpc import Message
@@ -133,9 +133,9 @@ def _answer(app: Flask, ctx: Context, message: Message, work: Callable[[], dict[
             try:
                 answer = jsonrpc.success(message.id, work())  # type: ignore[arg-type]
             except JsonRpcError as error:
-                answer = jsonrpc.failure(error, message.id)
+                answer = jsonrpc.failure(error, ctx.request_id, message.id)
             except Exception as failure:
-                answer = jsonrpc.failure(_failure(failure, ctx), message.id)
+                answer = jsonrpc.failure(_failure(failure), ctx.request_id, message.id)
             _append(log, session_id, answer)
     finally:
         _in_flight[session_id] -= 1
@@ -143,13 +143,13 @@ def _answer(app: Flask, ctx: Context, message: Message, work: Callable[[], dict[
             del _in_flight[session_id]
 
 
-def _failure(failure: Exception, ctx: Context) -> InternalError:
+def _failure(failure: Exception) -> JsonRpcError:
     """An outage says so and that a retry may succeed (its refusal is audited or counted already);
     anything else is a fault of ours, with a reference to its logged traceback."""
     if unavailable.reason(failure) is not None:
-        return InternalError("A backing service is unavailable, so the call is not acknowledged; retry shortly.")
+        return Unavailable("A backing service is unavailable, so the call is not acknowledged; retry shortly.")
     logger.exception("legacy_sse_request_failed")
-    return InternalError(f"Internal error, reference {ctx.request_id}.")
+    return InternalError("legacy SSE request failed")
 
 
 def _append(log: EventLog, session_id: str, answer: dict[str, Any]) -> None:

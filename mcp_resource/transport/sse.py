@@ -140,7 +140,8 @@ class StreamedRequest:
     `send` is the sink for notifications; `start(work)` runs the work on its own greenlet and
     returns the stream. Given an event log (legacy era), every event is logged with an id, so a
     client that drops the stream can resume it with Last-Event-ID; without one (modern era) the
-    events live only in this process. `on_disconnect` runs if the client leaves before the end.
+    events live only in this process. `on_disconnect` runs if the client leaves before the end;
+    `reference` (the request id) is all a client hears of a fault of ours.
     """
 
     def __init__(
@@ -149,11 +150,13 @@ class StreamedRequest:
         message_id: MessageId,
         keepalive_seconds: float,
         on_disconnect: Callable[[], None],
+        reference: str,
         log: EventLog | None = None,
         session_id: str = "",
     ) -> None:
         self.app = app
         self.message_id = message_id
+        self.reference = reference
         self.keepalive_seconds = keepalive_seconds
         self.on_disconnect = on_disconnect
         self.log = log
@@ -196,10 +199,10 @@ class StreamedRequest:
             except Cancelled:
                 self._put({}, final=True)  # a cancelled request gets no response
             except JsonRpcError as error:
-                self._put(jsonrpc.failure(error, self.message_id), final=True)
+                self._put(jsonrpc.failure(error, self.reference, self.message_id), final=True)
             except Exception:
                 logger.exception("streamed_request_failed")
-                self._put(jsonrpc.failure(InternalError("Internal error."), self.message_id), final=True)
+                self._put(jsonrpc.failure(InternalError("streamed request failed"), self.reference, self.message_id), final=True)
 
     def _from_memory(self) -> Iterator[str]:
         while True:
