@@ -114,12 +114,8 @@ class TokenVerifier:
 
 
 def revocation_entries(principal: Principal) -> list[tuple[str, str]]:
-    """The entries of the revocation set that could void this token: its own id, its client, and,
-    for a person's token (one with a grant), the grant and the person (`sub`, RFC 9068 section 2.2)."""
-    entries = [(revocation.TOKEN, principal.token_id), (revocation.CLIENT, principal.client_id)]
-    if principal.grant_id:
-        entries += [(revocation.GRANT, principal.grant_id), (revocation.PERSON, principal.subject)]
-    return entries
+    """The entries of the revocation set that could void this token (`revocation.entries_of`)."""
+    return revocation.entries_of(principal.token_id, principal.client_id, principal.subject, principal.grant_id)
 
 
 def _describe(error: JoseError) -> str:

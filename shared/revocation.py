@@ -88,6 +88,16 @@ class DatabaseRevocations(Revocations):
         return db.session.scalar(query.limit(1)) is not None
 
 
+def entries_of(token_id: str, client_id: str, subject: str, grant_id: str | None) -> list[tuple[str, str]]:
+    """The entries that could void an access token: its own id (`jti`), its client, and, for a
+    person's token (one with a grant), the grant and the person (`sub`, RFC 9068 section 2.2). The
+    resource server checks these on every call, and introspection the same ones."""
+    entries = [(TOKEN, token_id), (CLIENT, client_id)]
+    if grant_id:
+        entries += [(GRANT, grant_id), (PERSON, subject)]
+    return entries
+
+
 def voids(valid_from: int, issued_at: int) -> bool:
     """Whether an entry holding `valid_from` voids a token issued at `issued_at`."""
     return valid_from == LEGACY_VOIDS_ALL or issued_at < valid_from
