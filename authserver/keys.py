@@ -116,6 +116,7 @@ def rewrap(encrypt_clear: bool = False) -> Rewrapped:
 class _Loaded:
     signing_key: ECKey | None
     jwks: dict[str, Any]
+    by_kid: dict[str, ECKey]
 
 
 def _load(published_for_seconds: int) -> _Loaded:
@@ -129,7 +130,7 @@ def _load(published_for_seconds: int) -> _Loaded:
     readable = [(row, key) for row in rows if (key := _decrypted(row)) is not None]
     active = next((key for row, key in readable if row.retired_at is None), None)
     public = [{**key.as_dict(private=False), "use": "sig", "alg": ALGORITHM} for _, key in readable]
-    return _Loaded(signing_key=active, jwks={"keys": public})
+    return _Loaded(signing_key=active, jwks={"keys": public}, by_kid={row.kid: key for row, key in readable})
 
 
 def _decrypted(row: SigningKey) -> ECKey | None:
@@ -174,6 +175,18 @@ def signing_key(token_ttl_seconds: int) -> ECKey:
     key = _loaded(token_ttl_seconds).signing_key
     if key is None:
         raise NoSigningKeyError("no active signing key; run `drawbridge keys ensure`")
+    return key
+
+
+def published_key(kid: str, token_ttl_seconds: int) -> ECKey | None:
+    """The key of that `kid` if the JWKS publishes it: what every token we signed that may still be
+    alive was signed with (revocation and introspection check our tokens with it). An unknown kid
+    reads the keys again at once, since another process may have rotated in a key this one has not
+    read yet; only authenticated clients reach here (oauth/token_lookup.py), one query each."""
+    key = _loaded(token_ttl_seconds).by_kid.get(kid)
+    if key is None:
+        _cache().discard(token_ttl_seconds + KEY_CACHE_SECONDS)
+        key = _loaded(token_ttl_seconds).by_kid.get(kid)
     return key
 
 

@@ -72,10 +72,15 @@ def rotate(row: RefreshToken, grant: Grant) -> str:
 
 
 def revoke_grant(grant: Grant, reason: str) -> None:
-    """End a grant: its refresh tokens stop working and its access tokens fail at the resource server."""
+    """End a grant: its refresh tokens stop working and its access tokens fail at the resource server.
+    A grant ended already gets its revocation-set entry written again (the same entry), so a caller
+    whose first attempt found Redis unreachable (redis.RedisError, after the commit) can retry."""
     settings = current_app.config["SETTINGS"]
-    grant.revoked_at = utcnow()
-    db.session.commit()
+    newly = grant.revoked_at is None
+    if grant.revoked_at is None:
+        grant.revoked_at = utcnow()
+        db.session.commit()
     until = revocation.epoch(grant.revoked_at) + settings.access_token_ttl_seconds + REVOCATION_MARGIN_SECONDS
     revocation.for_client(current_app.extensions["drawbridge.redis"]).revoke(revocation.GRANT, grant.id, until)
-    logger.warning("grant_revoked", extra={"grant_id": grant.id, "reason": reason, "client_id": grant.client_id})
+    if newly:
+        logger.warning("grant_revoked", extra={"grant_id": grant.id, "reason": reason, "client_id": grant.client_id})
