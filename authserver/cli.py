@@ -64,15 +64,18 @@ def clients() -> None:
 
 @clients.command("create")
 @click.option("--name", required=True, help="A name people will recognise.")
-@click.option("--scopes", "scope", required=True, help='Space-separated scopes, e.g. "posts:read posts:write".')
+@click.option("--scopes", "scope", help='Space-separated scopes, e.g. "posts:read posts:write" (required without --introspect).')
 @click.option("--grant", "grants", multiple=True, default=["client_credentials"], show_default=True)
 @click.option("--rate-limit", type=click.IntRange(min=1), help="Tool calls per minute (default: the deployment's).")
+@click.option("--introspect", is_flag=True, help="A resource server's credentials: it may introspect any access token at /introspect.")
 @with_appcontext
 @explains_redis_errors(REDIS_UNREACHABLE)
-def create(name: str, scope: str, grants: tuple[str, ...], rate_limit: int | None) -> None:
+def create(name: str, scope: str | None, grants: tuple[str, ...], rate_limit: int | None, introspect: bool) -> None:
     """Create a confidential client and print its id and secret (shown this once only)."""
+    if scope is None and not introspect:
+        raise click.UsageError("Missing option '--scopes' (only a client made with --introspect may have none).")
     try:
-        new = create_client(name, scope, list(grants), rate_limit_per_minute=rate_limit)
+        new = create_client(name, scope or "", list(grants), rate_limit_per_minute=rate_limit, may_introspect=introspect)
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
     _print_credentials(new)

@@ -57,9 +57,15 @@ class RegisteredClient:
 
 
 def create_client(
-    name: str, scope: str, grant_types: list[str], client_id: str | None = None, rate_limit_per_minute: int | None = None
+    name: str,
+    scope: str,
+    grant_types: list[str],
+    client_id: str | None = None,
+    rate_limit_per_minute: int | None = None,
+    may_introspect: bool = False,
 ) -> NewClient:
-    """Create a confidential client; `client_id` is random unless one is given."""
+    """Create a confidential client; `client_id` is random unless one is given. `may_introspect`
+    makes it a resource server's credentials: it may introspect any access token (RFC 7662 section 4)."""
     requested = scopes.parse(scope)
     if unknown := scopes.unknown(requested):
         raise ClientSpecError(f"Unknown scopes: {' '.join(unknown)}. Known: {' '.join(sorted(scopes.SCOPE_NAMES))}.")
@@ -75,6 +81,7 @@ def create_client(
         scope=" ".join(requested),
         grant_types=" ".join(grant_types),
         rate_limit_per_minute=rate_limit_per_minute,
+        may_introspect=may_introspect,
     )
     db.session.add(client)
     db.session.flush()  # a taken client_id fails here, before its limit is published

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authserver.oauth import client_secrets, redirect_uris
@@ -33,6 +33,9 @@ class Client(Model):
     registration_token_hash: Mapped[str | None] = mapped_column(String(64))
     # Tool calls per minute at the resource server; None means the deployment's default.
     rate_limit_per_minute: Mapped[int | None]
+    # A resource server's own credentials: it may introspect any access token (RFC 7662 section 4),
+    # not only its own. Set by an operator only (`drawbridge clients create --introspect`).
+    may_introspect: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -41,6 +41,21 @@ def test_clients_create_prints_the_id_and_secret_once_and_stores_a_hash(runner):
     assert len(lines["client_secret"]) >= 43  # 256 bits, base64url
 
 
+def test_clients_create_introspect_makes_a_resource_servers_credentials(runner):
+    """RFC 7662 section 4: resource servers are "specifically authorized to call the introspection
+    endpoint"; an operator marks them so, and they need no scopes of their own."""
+    result = invoke(runner, "clients", "create", "--name", "MCP server", "--introspect")
+
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    stored = db.session.scalar(select(Client).where(Client.client_id == lines["client_id"]))
+    assert stored.may_introspect is True
+    assert stored.scope == ""
+    ordinary = invoke(runner, "clients", "create", "--name", "CI bot", "--scopes", "posts:read")
+    ordinary_id = dict(line.split(": ", 1) for line in ordinary.stdout.splitlines())["client_id"]
+    assert db.session.scalar(select(Client.may_introspect).where(Client.client_id == ordinary_id)) is False
+
+
 def test_a_new_clients_id_can_be_given_to_every_command(runner, monkeypatch):
     """A random id starting with "-" would be read as an option by `drawbridge clients disable ID`."""
     monkeypatch.setattr(secrets, "token_urlsafe", lambda size: "-Rq" + "x" * (size - 3))
@@ -58,8 +73,9 @@ def test_a_new_clients_id_can_be_given_to_every_command(runner, monkeypatch):
         (["--scopes", "posts:read root:all"], "Unknown scopes: root:all"),
         (["--scopes", "posts:read", "--grant", "password"], "Unsupported grant types: password"),
         (["--scopes", "posts:read", "--name", "  "], "A client needs a name."),
+        ([], "Missing option '--scopes'"),
     ],
-    ids=["unknown-scope", "unsupported-grant", "blank-name"],
+    ids=["unknown-scope", "unsupported-grant", "blank-name", "no-scopes"],
 )
 def test_clients_create_refuses_bad_input_with_a_usage_error(runner, args, message):
     base = ["clients", "create", "--name", "x"]
