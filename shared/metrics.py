@@ -30,6 +30,8 @@ RATE_LIMITED = Counter("drawbridge_rate_limit_hits", "Tool calls refused by the 
 RATE_LIMIT_BACKEND_FAILURES = Counter("drawbridge_rate_limit_backend_failures", "Rate-limit checks that found Redis unreachable.")
 OPEN_STREAMS = Gauge("drawbridge_open_sse_streams", "SSE responses open right now.", multiprocess_mode="livesum")
 TOKENS_ISSUED = Counter("drawbridge_tokens_issued", "Access tokens issued, per grant.", ["grant"])
+TOKENS_REVOKED = Counter("drawbridge_tokens_revoked", "Tokens revoked at /revoke, per token type.", ["token_type"])
+INTROSPECTIONS = Counter("drawbridge_introspections", "Answers of /introspect, by whether the token was active.", ["active"])
 UNAUDITED_CALLS = Counter("drawbridge_unaudited_calls", "Tool calls refused with 503 that left no audit row: the database could not take it.")
 ERRORS = Counter("drawbridge_errors", "Errors answered, by service and code.", ["service", "code"])
 

@@ -11,18 +11,54 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from authserver import keys
-from authserver.clients import NewClient, create_client
+from authserver.clients import NewClient, RegisteredClient, create_client, register_client
 from authserver.models import User
+from authserver.oauth import refresh_tokens
 from authserver.oauth.pkce import s256
+from authserver.oauth.tokens import token_issuer
 from authserver.users import create_user
+from shared.db import db
 from shared.settings import Settings
 
 
 def make_client(
-    scope: str = "posts:read posts:write", grant_types: tuple[str, ...] = ("client_credentials",), rate_limit: int | None = None
+    scope: str = "posts:read posts:write",
+    grant_types: tuple[str, ...] = ("client_credentials",),
+    rate_limit: int | None = None,
+    may_introspect: bool = False,
 ) -> NewClient:
-    """A confidential client (needs an app context)."""
-    return create_client(f"test client {secrets.token_hex(3)}", scope, list(grant_types), rate_limit_per_minute=rate_limit)
+    """A confidential client (needs an app context); `may_introspect`: a resource server's credentials."""
+    return create_client(
+        f"test client {secrets.token_hex(3)}", scope, list(grant_types), rate_limit_per_minute=rate_limit, may_introspect=may_introspect
+    )
+
+
+def make_app_client(public: bool = True, scope: str = "posts:read posts:write") -> RegisteredClient:
+    """A registered client that acts for a person: public, or confidential with a secret (needs an app context)."""
+    return register_client(
+        {
+            "client_name": f"test app {secrets.token_hex(3)}",
+            "redirect_uris": ["http://127.0.0.1:8765/callback"],
+            "token_endpoint_auth_method": "none" if public else "client_secret_basic",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "scope": scope,
+        }
+    )
+
+
+def make_person_tokens(settings: Settings, client_id: str, person: User | None = None, scope: str = "posts:read") -> dict[str, str]:
+    """What a person's consent and a code exchange give `client_id`, made directly (needs an app
+    context): `access_token`, `refresh_token` and the `grant_id` both belong to."""
+    person = person or make_user()
+    grant = refresh_tokens.start_grant(client_id, person.id, scope, settings.resource_url)
+    refresh_token = refresh_tokens.issue(grant)
+    token = token_issuer().issue(
+        client_id=client_id, subject=str(person.id), scope=scope, audience=settings.resource_url,
+        grant_type="authorization_code", grant_id=grant.id,
+    )
+    db.session.commit()
+    return {"access_token": token["access_token"], "refresh_token": refresh_token, "grant_id": grant.id}
 
 
 def fetch_token(settings: Settings, client: NewClient, **form: str) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidClientError, OAuth2Request
 from flask import current_app
 from sqlalchemy import select
 
 from authserver.models import Client
 from shared.db import db
 from shared.unstorable import storable
+
+# Every failure to authenticate a client reads the same, so a caller cannot tell unknown ids from wrong secrets.
+CLIENT_AUTHENTICATION_FAILED = "Client authentication failed."
 
 
 def query_client(client_id: str) -> Client | None:
@@ -33,3 +37,17 @@ def read_enabled_client(client_id: str) -> Client | None:
         select(*Client.__table__.columns).where(Client.client_id == client_id, Client.disabled_at.is_(None))
     ).mappings().first()
     return Client(**row) if row is not None else None
+
+
+def authenticate_endpoint_client(server: AuthorizationServer, request: OAuth2Request, methods: list[str], endpoint: str) -> Client:
+    """The client of a revocation or introspection request, by one of `methods` (Authlib's client
+    authentication, reading the client each time). Every failure is 401 invalid_client with a Basic
+    challenge (RFC 6749 section 5.2), whatever went wrong: an unknown id, a wrong secret, a method the
+    client may not use, or a Basic header that is not UTF-8 (which Authlib does not catch)."""
+    try:
+        # Authlib's stubs name any ClientMixin; query_client gives ours, a Client, which has its methods.
+        client: Client = server.authenticate_client(request, methods, endpoint)  # type: ignore[assignment]
+    except (InvalidClientError, UnicodeDecodeError):
+        raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
+    request.client = client  # type: ignore[assignment]  # as above
+    return client

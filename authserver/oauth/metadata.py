@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.pkce import METHOD as PKCE_METHOD
+from authserver.oauth.revocation import RevocationEndpoint
 from shared import scopes
 from shared.settings import Settings
 
@@ -24,6 +26,10 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint": f"{base}/revoke",
+        "revocation_endpoint_auth_methods_supported": list(RevocationEndpoint.CLIENT_AUTH_METHODS),
+        "introspection_endpoint": f"{base}/introspect",
+        "introspection_endpoint_auth_methods_supported": list(IntrospectionEndpoint.CLIENT_AUTH_METHODS),
         "code_challenge_methods_supported": [PKCE_METHOD],
         # RFC 9207: authorization responses carry `iss`.
         "authorization_response_iss_parameter_supported": True,

@@ -12,7 +12,9 @@ from flask import Flask, Response
 from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from authserver.oauth.client_lookup import query_client, read_enabled_client
 from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.pkce import S256CodeChallenge
+from authserver.oauth.revocation import RevocationEndpoint
 from authserver.oauth.tokens import AccessTokenIssuer, token_issuer
 from shared import metrics, scopes
 from shared.cache import RefreshingCache
@@ -26,6 +28,7 @@ class AuthorizationServer(FlaskAuthorizationServer):
         # tuple); the Flask server's are what its handle_response makes of those: Flask Responses.
         def create_authorization_response(self, request=None, grant_user=None, grant=None) -> Response: ...
         def create_token_response(self, request=None) -> Response: ...  # type: ignore[override]
+        def create_endpoint_response(self, name, request=None) -> Response: ...
 
     # The Flask server's stubs promise its own request class; a TokenRequest is an OAuth2Request as well.
     def create_oauth2_request(self, request) -> OAuth2Request:  # type: ignore[override]
@@ -63,10 +66,11 @@ def save_token(token: dict, request: object) -> None:
 
 
 def config_oauth(app: Flask, server: AuthorizationServer) -> None:
-    """The one place Authlib's grants (oauth/grants/) and extensions are registered; the token view
-    only hands Authlib the request. client_credentials comes first: it is the token endpoint's
-    busiest grant, and Authlib tries the grants in order. Registration (RFC 7591, RFC 7592) is served
-    by our own views, not Authlib endpoints registered here: registration.py says why."""
+    """The one place Authlib's grants (oauth/grants/), endpoints (revocation, introspection) and
+    extensions are registered; the views only hand Authlib the request. client_credentials comes
+    first: it is the token endpoint's busiest grant, and Authlib tries the grants in order.
+    Registration (RFC 7591, RFC 7592) is served by our own views, not Authlib endpoints registered
+    here: registration.py says why."""
     settings = app.config["SETTINGS"]
     app.config["OAUTH2_SCOPES_SUPPORTED"] = sorted(scopes.SCOPE_NAMES)
     app.extensions["drawbridge.recent_clients"] = RefreshingCache(read_enabled_client, CLIENT_CACHE_SECONDS)
@@ -75,4 +79,6 @@ def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
     server.register_extension(ISSUER_PARAMETER)

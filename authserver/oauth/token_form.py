@@ -38,6 +38,14 @@ def token_request_form() -> MultiDict[str, str]:
         raise InvalidRequestError("The request body is not UTF-8 form data.") from error
 
 
+def urlencoded_form() -> MultiDict[str, str]:
+    """The form of a revocation or introspection request, which RFC 7009 section 2.1 and RFC 7662
+    section 2.1 send as application/x-www-form-urlencoded only, read as the token endpoint's is."""
+    if request.mimetype != FORM_CONTENT_TYPE:
+        raise InvalidRequestError(f"The request body must be {FORM_CONTENT_TYPE}.")
+    return token_request_form()
+
+
 class TokenPayload(OAuth2Payload):
     """The parameters Authlib's Flask payload reads, werkzeug's `request.values` (the query string's
     before the body's), with the body's from the form already parsed."""

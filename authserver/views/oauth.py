@@ -1,5 +1,6 @@
-"""Thin OAuth routes: token (every grant through Authlib), registration (our own endpoints:
-oauth/registration.py says why), JWKS and the metadata documents."""
+"""Thin OAuth routes: token (every grant through Authlib), revocation and introspection (Authlib
+endpoints), registration (our own endpoints: oauth/registration.py says why), JWKS and the
+metadata documents."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from authserver import clients, keys
 from authserver.extensions import authorization
 from authserver.oauth import initial_access_tokens, registration
 from authserver.oauth.errors import describe
+from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
-from authserver.oauth.token_form import TokenRequest, token_request_form
+from authserver.oauth.revocation import RevocationEndpoint
+from authserver.oauth.token_form import TokenRequest, token_request_form, urlencoded_form
 from authserver.oauth.transport import secure_transport_only
 from authserver.throttle import Counter
 from authserver.unstorable_input import UNSTORABLE_JSON, storable_json
@@ -49,6 +52,29 @@ def token() -> Response:
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
     return authorization.create_token_response(TokenRequest(form))
+
+
+@bp.post("/revoke")
+@secure_transport_only
+def revoke() -> Response:
+    """RFC 7009 (oauth/revocation.py)."""
+    return _token_endpoint(RevocationEndpoint.ENDPOINT_NAME)
+
+
+@bp.post("/introspect")
+@secure_transport_only
+def introspect() -> Response:
+    """RFC 7662 (oauth/introspection.py)."""
+    return _token_endpoint(IntrospectionEndpoint.ENDPOINT_NAME)
+
+
+def _token_endpoint(name: str) -> Response:
+    """Authlib's endpoint `name` over the urlencoded form, read once as the token view reads it."""
+    try:
+        form = urlencoded_form()
+    except OAuth2Error as error:
+        return authorization.handle_error_response(None, error)
+    return authorization.create_endpoint_response(name, TokenRequest(form))
 
 
 @bp.post("/register")

@@ -25,6 +25,12 @@ def test_metadata_advertises_every_endpoint_grant_and_method(auth_app, settings,
     assert document["scopes_supported"] == sorted(scopes.SCOPE_NAMES)
     assert set(document["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post", "none"}
     assert document["authorization_response_iss_parameter_supported"] is True
+    # RFC 7009 and RFC 7662, as RFC 8414 section 2 names them: public clients revoke by client_id
+    # alone; only confidential clients introspect.
+    assert document["revocation_endpoint"] == f"{settings.issuer}/revoke"
+    assert document["revocation_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
+    assert document["introspection_endpoint"] == f"{settings.issuer}/introspect"
+    assert document["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
 
 
 def test_every_advertised_endpoint_answers(live_services):
@@ -34,6 +40,8 @@ def test_every_advertised_endpoint_answers(live_services):
     assert httpx.post(document["token_endpoint"], data={}, timeout=5).status_code == 400
     assert httpx.post(document["registration_endpoint"], json={}, timeout=5).status_code == 400
     assert httpx.get(document["authorization_endpoint"], timeout=5).status_code == 400
+    assert httpx.post(document["revocation_endpoint"], data={"token": "t"}, timeout=5).status_code == 401
+    assert httpx.post(document["introspection_endpoint"], data={"token": "t"}, timeout=5).status_code == 401
 
 
 def test_protected_resource_metadata_at_root_and_path_inserted_urls(live_services):

@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from authserver import clients
 from authserver.models import Client
-from authserver.oauth.client_lookup import recent_client
+from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED, recent_client
 from authserver.oauth.errors import describe
 from authserver.oauth.resources import resolve_audience
 from authserver.oauth.tokens import token_issuer
@@ -51,7 +51,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
             client_id, secret, method = form.get("client_id"), form.get("client_secret"), "client_secret_post"
         client = recent_client(client_id) if client_id and secret else None
         if client is None or secret is None or not client.check_endpoint_auth_method(method, "token") or not client.check_client_secret(secret):
-            raise InvalidClientError(status_code=401, description="Client authentication failed.")
+            raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED)
         return client
 
     def validate_token_request(self) -> None:
