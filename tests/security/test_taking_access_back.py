@@ -1,4 +1,5 @@
-"""Taking access back: a deleted or disabled client, a disabled person, and the end of a person's sessions.
+"""Taking access back: a token its client revokes (RFC 7009), a deleted or disabled client, a
+disabled person, and the end of a person's sessions.
 
 Every deployment shape is exercised: Redis with PostgreSQL, and the embedded default (SQLite, no
 Redis), each with two workers per service, the operator's commands run as `drawbridge` runs them.
@@ -32,6 +33,8 @@ pytestmark = pytest.mark.usefixtures("live_services")
 DEADLINE_SECONDS = 10.0
 # Requests sent in a row, so that each worker of a service is asked.
 REPEATS = 6
+# Issue #21: "A revoked access token is refused at the MCP server within 2 s."
+REVOKED_REFUSED_WITHIN_SECONDS = 2.0
 NEW_PASSWORD = "another horse battery staple"
 
 
@@ -216,6 +219,64 @@ def test_a_persons_tokens_fail_when_the_person_or_the_client_is_disabled(deploym
     assert refresh(d.settings, client["client_id"], tokens["refresh_token"]).json()["error"] == "invalid_grant"
     fresh = person_tokens(d, FormBrowser(person.email, PASSWORD), client)
     assert mcp_call(d, fresh["access_token"]).status_code == 200
+
+
+def refused_within(seconds: float, d: Deployment, token: str) -> bool:
+    """Whether every worker of the MCP server refuses `token` within `seconds` from now."""
+    deadline = time.monotonic() + seconds
+    while not refused_at_the_mcp_server(d, token):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def credentials_printed(output: str) -> tuple[str, str]:
+    """The client_id and client_secret `drawbridge clients create` printed."""
+    lines = dict(line.split(": ", 1) for line in output.splitlines() if line.startswith(("client_id: ", "client_secret: ")))
+    return lines["client_id"], lines["client_secret"]
+
+
+def test_an_access_token_its_client_revokes_is_refused_at_the_mcp_server_within_2_s(deployment):
+    """RFC 7009 section 2.2: "The authorization server responds with HTTP status code 200 if the
+    token has been revoked successfully"; from then on the resource server refuses it (RFC 6750
+    section 3.1: invalid_token, 401), within 2 s on every worker (issue #21), and introspection
+    (RFC 7662 section 2.2) calls it inactive. The client's other tokens keep working."""
+    d = deployment
+    client = make_client(scope="posts:read")
+    client_id, secret = client.client.client_id, client.client_secret
+    token, other = (client_credentials(d, client_id, secret).json()["access_token"] for _ in range(2))
+    assert mcp_call(d, token).status_code == 200
+
+    revoked = httpx.post(f"{d.settings.issuer}/revoke", data={"token": token, "token_type_hint": "access_token"}, auth=(client_id, secret), timeout=10)
+
+    assert revoked.status_code == 200
+    assert refused_within(REVOKED_REFUSED_WITHIN_SECONDS, d, token)
+    assert mcp_call(d, other).status_code == 200
+    introspected = httpx.post(f"{d.settings.issuer}/introspect", data={"token": token}, auth=(client_id, secret), timeout=10)
+    assert introspected.json() == {"active": False}
+
+
+def test_a_refresh_token_its_client_revokes_takes_the_grants_access_tokens_within_2_s(deployment):
+    """RFC 7009 section 2.1: "If the particular token is a refresh token and the authorization
+    server supports the revocation of access tokens, then the authorization server SHOULD also
+    invalidate all access tokens based on the same authorization grant". A public client revokes
+    by its client_id; the grant's access token is refused at the MCP server within 2 s, and a
+    resource server's own credentials (`drawbridge clients create --introspect`) see it inactive."""
+    d = deployment
+    resource_server = credentials_printed(d.command("clients", "create", "--name", "MCP server", "--introspect"))
+    client = register(d.settings.issuer)
+    tokens = person_tokens(d, FormBrowser(make_user().email, PASSWORD), client)
+    assert mcp_call(d, tokens["access_token"]).status_code == 200
+    introspect = {"url": f"{d.settings.issuer}/introspect", "data": {"token": tokens["access_token"]}, "auth": resource_server, "timeout": 10}
+    assert httpx.post(**introspect).json()["active"] is True
+
+    revoked = httpx.post(f"{d.settings.issuer}/revoke", data={"token": tokens["refresh_token"], "client_id": client["client_id"]}, timeout=10)
+
+    assert revoked.status_code == 200
+    assert refused_within(REVOKED_REFUSED_WITHIN_SECONDS, d, tokens["access_token"])
+    assert refresh(d.settings, client["client_id"], tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert httpx.post(**introspect).json() == {"active": False}
 
 
 SESSION_COOKIE = "drawbridge_session"

@@ -52,6 +52,21 @@ def test_token_requests_over_plain_http_are_invalid_requests(http, auth_context,
     assert "HTTPS is required" in response.json["error_description"]
 
 
+@pytest.mark.parametrize("path", ["/revoke", "/introspect"])
+def test_revocation_and_introspection_over_plain_http_are_invalid_requests(http, auth_context, path):
+    """RFC 7009 section 2: the revocation endpoint's URL "MUST conform to the rules given in
+    [RFC6749], Section 3.1. Clients MUST verify that the URL is an HTTPS URL"; RFC 7662 section 4
+    holds the introspection endpoint to TLS as well. Both carry client credentials and tokens, so
+    both keep the token endpoint's rule (RFC 6749 section 3.2): over plain http, invalid_request."""
+    client = make_client(grant_types=("client_credentials",))
+
+    response = http.post(path, data={"token": "a-token"}, headers=basic(client.client.client_id, client.client_secret), base_url=PLAIN_HTTP)
+
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_request"
+    assert "HTTPS is required" in response.json["error_description"]
+
+
 def test_registration_over_plain_http_is_refused_and_registers_nothing(http, auth_context):
     """RFC 7591 section 5: "the authorization server MUST require the use of a transport-layer
     security mechanism when sending requests to the registration endpoint" (the response carries
