@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mcp_resource import cancellation, events, http_errors, job_runners, notifications, resource_metadata, sessions
+from mcp_resource import http_errors, job_runners, notifications, resource_metadata
 from mcp_resource.auth import TokenVerifier
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.guardrails import audit, ratelimit, streams
 from mcp_resource.jwks import JwksCache
 from mcp_resource.tools.registry import ToolRegistry
-from mcp_resource.transport import http, legacy_sse
+from mcp_resource.transport import http
+from mcp_resource.transport.legacy import cancellation, events, sessions, sse_pair
 from shared import hosts, revocation
 from shared.app import configure_app
 from shared.policy import ClientPolicies
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
     app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, policies, settings.rate_limit_on_redis_failure, pipeline)
     app.extensions["drawbridge.audit"] = audit.AuditWriter(app)
     app.register_blueprint(http.bp)
-    app.register_blueprint(legacy_sse.bp)
+    app.register_blueprint(sse_pair.bp)
     app.register_blueprint(resource_metadata.bp)
     http_errors.init_app(app)
     return app

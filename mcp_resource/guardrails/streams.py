@@ -27,7 +27,7 @@ from flask import current_app
 from mcp_resource.auth import Principal
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.errors import RateLimited
-from mcp_resource.sessions import SessionStore
+from mcp_resource.transport.legacy.sessions import SessionStore
 from shared import redis as drawbridge_redis
 from shared.background import BackgroundLoop
 

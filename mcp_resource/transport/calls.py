@@ -9,12 +9,12 @@ from typing import Any
 from flask import Response, current_app, jsonify
 
 from mcp_resource import jsonrpc
-from mcp_resource.events import EventLog
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol import pipeline
 from mcp_resource.protocol.context import Context
 from mcp_resource.protocol.versions import LOG_LEVEL_META, LOG_LEVELS
 from mcp_resource.transport import negotiation, sse
+from mcp_resource.transport.legacy.events import EventLog
 
 
 def respond(

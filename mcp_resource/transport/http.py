@@ -9,8 +9,9 @@ from flask import Blueprint, Response, jsonify, request
 from mcp_resource.auth import Principal
 from mcp_resource.errors import InvalidRequest
 from mcp_resource.jsonrpc import Message
-from mcp_resource.transport import legacy, modern, negotiation
+from mcp_resource.transport import modern, negotiation
 from mcp_resource.transport.access import Reply, answer_message, authenticate, check_origin
+from mcp_resource.transport.legacy import handshake
 
 bp = Blueprint("mcp", __name__)
 
@@ -28,23 +29,23 @@ def post() -> Reply:
 def _accept(principal: Principal, message: Message) -> Callable[[], Response | tuple[Response, int]]:
     if modern.is_modern(message):
         return modern.accept(principal, message)
-    return legacy.accept(principal, message)
+    return handshake.accept(principal, message)
 
 
 @bp.get("/mcp")
 def get() -> Response | tuple[Response, int, dict[str, str]]:
     """A legacy session's notification stream; the modern era has none (405)."""
-    if legacy.SESSION_HEADER not in request.headers:
+    if handshake.SESSION_HEADER not in request.headers:
         return _method_not_allowed()
-    return legacy.open_stream(authenticate())
+    return handshake.open_stream(authenticate())
 
 
 @bp.delete("/mcp")
 def delete() -> Response | tuple[Response, int, dict[str, str]]:
     """Ends a legacy session; the modern era has no sessions to end (405)."""
-    if legacy.SESSION_HEADER not in request.headers:
+    if handshake.SESSION_HEADER not in request.headers:
         return _method_not_allowed()
-    return legacy.end_session(authenticate())
+    return handshake.end_session(authenticate())
 
 
 def _method_not_allowed() -> tuple[Response, int, dict[str, str]]:

@@ -14,10 +14,10 @@ from flask import Flask, Response
 
 from mcp_resource import jsonrpc
 from mcp_resource.errors import Cancelled, InternalError, JsonRpcError, MessageId
-from mcp_resource.events import EventLog, event_id, new_stream_id
 from mcp_resource.guardrails.streams import Lease
 from mcp_resource.notifications import Hub
 from mcp_resource.protocol.versions import LOG_LEVELS
+from mcp_resource.transport.legacy.events import EventLog, event_id, new_stream_id
 from serving import graceful_stop
 from shared import metrics
 

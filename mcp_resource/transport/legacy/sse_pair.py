@@ -18,15 +18,17 @@ from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from mcp_resource import jsonrpc
 from mcp_resource.auth import Principal
-from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound, Unavailable
-from mcp_resource.events import EventLog, event_id, parse_event_id
+from mcp_resource.transport.access import Reply, answer_message, authenticate, check_origin
+from mcp_resource.transport.legacy.events import EventLog, event_id, parse_event_id
+from mcp_resource.transport.legacy.sessions import SessionStore
 from mcp_resource.guardrails import streams, unavailable
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol import context, eras, pipeline
 from mcp_resource.protocol.context import Context
-from mcp_resource.sessions import SessionStore
 from mcp_resource.transport import calls, sse
 from mcp_resource.transport.access import Reply, answer_message, authenticate, check_origin
+from mcp_resource.transport.legacy.events import EventLog, event_id, parse_event_id
+from mcp_resource.transport.legacy.sessions import SessionStore
 from serving import graceful_stop
 
 logger = logging.getLogger(__name__)

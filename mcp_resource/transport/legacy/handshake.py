@@ -11,16 +11,16 @@ from flask import Response, current_app, jsonify, request
 
 from mcp_resource import jsonrpc
 from mcp_resource.auth import Principal
-from mcp_resource.cancellation import CancelBoard
 from mcp_resource.errors import InvalidRequest, SessionNotFound, UnsupportedProtocolVersion
-from mcp_resource.events import parse_event_id
 from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
 from mcp_resource.protocol import context, eras, pipeline
 from mcp_resource.protocol.versions import DEFAULT_LEGACY_VERSION, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
-from mcp_resource.sessions import IDLE_TIMEOUT_SECONDS, Session
 from mcp_resource.transport import calls, sse
+from mcp_resource.transport.legacy.cancellation import CancelBoard
+from mcp_resource.transport.legacy.events import parse_event_id
+from mcp_resource.transport.legacy.sessions import IDLE_TIMEOUT_SECONDS, Session
 
 SESSION_HEADER = "Mcp-Session-Id"
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
