@@ -1,1 +1,2 @@
-"""The demo shop-and-blog domain that the tools work on, so the main job runs out of the box."""
+"""The demo shop-and-blog domain, so the main job runs out of the box: its models, seed data and
+tools (demo/tools/, registered as `drawbridge.tools` entry points in pyproject.toml)."""
