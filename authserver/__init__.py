@@ -5,13 +5,21 @@ from __future__ import annotations
 from flask import Flask, request
 
 from authserver import errors, keys, security, throttle, unstorable_input
+from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from authserver.extensions import authorization, csrf
+from authserver.key_encryption import Keyring
 from authserver.login_throttle import LoginThrottle
+from authserver.oauth.client_lookup import read_enabled_client
 from authserver.oauth.server import config_oauth
+from authserver.oauth.tokens import AccessTokenIssuer
+from authserver.services import AuthServices
 from authserver.views import account, consent, documentation, oauth
 from serving.request_body import read_body
 from shared import hosts
+from shared import redis as drawbridge_redis
 from shared.app import configure_app
+from shared.cache import RefreshingCache
+from shared.services import install
 from shared.settings import Settings
 
 # The largest body a client sends here is a registration document of a few KiB. The limit also
@@ -26,15 +34,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_app(app, settings, service="authserver")
     # The resource server fetches the keys at DRAWBRIDGE_JWKS_URL, inside the network in deploy/.
     hosts.init_app(app, [settings.issuer, settings.jwks_url])
-    keys.init_app(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     security.init_app(app, settings)
     app.before_request(read_page_body)  # before the CSRF check, which reads the form
     # Pages' forms are in memory by now; refused before the CSRF check, so the page says what is wrong.
     unstorable_input.init_app(app, api_blueprint=oauth.bp.name, registration_endpoint="oauth.manage_registration")
     csrf.init_app(app)
-    app.extensions["drawbridge.counter"] = throttle.for_client(app.extensions["drawbridge.redis"])
-    app.extensions["drawbridge.login_throttle"] = LoginThrottle.for_client(app.extensions["drawbridge.redis"])
+    redis_client = drawbridge_redis.connect(settings.redis_url)
+    install(
+        app,
+        AuthServices(
+            redis=redis_client,
+            token_issuer=AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds),
+            recent_clients=RefreshingCache(read_enabled_client, CLIENT_CACHE_SECONDS),
+            # Read the key-encryption keys now, so a missing one stops the server at start, not at /token.
+            keys=keys.KeyState(Keyring.from_settings(settings)),
+            counter=throttle.for_client(redis_client),
+            login_throttle=LoginThrottle.for_client(redis_client),
+        ),
+    )
     config_oauth(app, authorization)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(account.bp)

@@ -10,14 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 import redis
-from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from authserver import cutoffs
 from authserver.models import Client, InitialAccessToken
 from authserver.oauth import client_secrets, initial_access_tokens
 from authserver.oauth.registration import DESCRIPTIVE_FIELDS
+from authserver.services import AuthServices
 from shared import policy, revocation, scopes
+from shared import services as shared_services
 from shared.db import db, utcnow
 
 logger = logging.getLogger(__name__)
@@ -228,15 +229,15 @@ def _find(client_id: str) -> Client:
 
 
 def _redis() -> redis.Redis | None:
-    return current_app.extensions["drawbridge.redis"]
+    return shared_services.of().redis
 
 
 def _forget(client_id: str) -> None:
     """This process drops its copy of the client at once; other processes' copies age out within
     cutoffs.CLIENT_CACHE_SECONDS (the CLI's app keeps none)."""
-    recent = current_app.extensions.get("drawbridge.recent_clients")
-    if recent is not None:
-        recent.discard(client_id)
+    found = shared_services.of()
+    if isinstance(found, AuthServices):
+        found.recent_clients.discard(client_id)
 
 
 def _apply_metadata(client: Client, metadata: dict[str, Any]) -> None:

@@ -15,12 +15,12 @@ import math
 import time
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import ColumnElement, delete, update
 
 from authserver.models import AuthorizationCode, Grant
 from authserver.oauth.refresh_tokens import REVOCATION_MARGIN_SECONDS
 from shared import revocation
+from shared import services as shared_services
 from shared.app import current_settings
 from shared.db import db, utcnow
 
@@ -68,4 +68,4 @@ def _token_span_seconds() -> int:
 
 
 def _revocations() -> revocation.Revocations:
-    return revocation.for_client(current_app.extensions["drawbridge.redis"])
+    return revocation.for_client(shared_services.of().redis)

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app
 from joserfc.jwk import ECKey
 from sqlalchemy import or_, select
 
 from authserver.key_encryption import KeyDecryptionError, Keyring, is_clear
 from authserver.models import SigningKey
+from authserver.services import AuthServices
+from shared import services as shared_services
 from shared.app import current_settings
 from shared.cache import RefreshingCache
 from shared.db import db, utcnow
@@ -36,15 +37,20 @@ class RewrapError(Exception):
     """Some stored keys cannot be rewrapped; nothing was changed."""
 
 
-def init_app(app: Flask) -> None:
-    """Read the key-encryption keys now, so a missing one stops the server at start, not at /token."""
-    with app.app_context():
-        _keyring()
+@dataclass(eq=False)
+class KeyState:
+    """One app's key-encryption keys, the signing keys it decrypted (once per process: the token
+    path never decrypts), and its copy of the active key and the JWKS, by how long retired keys stay
+    published (one per app, so two apps on two databases never share keys)."""
+
+    keyring: Keyring
+    decrypted: dict[tuple[str, str], ECKey] = field(default_factory=dict)
+    cache: RefreshingCache[int, _Loaded] = field(default_factory=lambda: RefreshingCache(_load, KEY_CACHE_SECONDS))
 
 
 def rotate() -> SigningKey:
     """Create a new active key and retire the current one (it stays in the JWKS for a while)."""
-    keyring = _keyring()  # first: without a key-encryption key, change nothing
+    state = _state()  # first: without a key-encryption key, change nothing
     now = utcnow()
     for key in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         key.retired_at = now
@@ -52,11 +58,11 @@ def rotate() -> SigningKey:
     kid = jwk.kid
     if kid is None:  # auto_kid sets it (the RFC 7638 thumbprint)
         raise RuntimeError("joserfc generated a key without a kid")
-    stored = keyring.encrypt(kid, json.dumps(jwk.as_dict(private=True)))
+    stored = state.keyring.encrypt(kid, json.dumps(jwk.as_dict(private=True)))
     key = SigningKey(kid=kid, private_jwk=stored, created_at=now)
     db.session.add(key)
     db.session.commit()
-    _cache().clear()
+    state.cache.clear()
     return key
 
 
@@ -87,7 +93,8 @@ def rewrap(encrypt_clear: bool = False) -> Rewrapped:
     """Re-encrypt every stored key under the first KEK, all or nothing. Keys in clear (from a version
     before encryption at rest) are encrypted only when asked: one planted by someone who can write
     the table must not become trusted by a routine run."""
-    keyring = _keyring()
+    state = _state()
+    keyring = state.keyring
     rows = db.session.scalars(select(SigningKey).order_by(SigningKey.id).with_for_update()).all()
     moved = encrypted = current = 0
     refused = []
@@ -108,7 +115,7 @@ def rewrap(encrypt_clear: bool = False) -> Rewrapped:
         db.session.rollback()
         raise RewrapError("; ".join(refused))
     db.session.commit()
-    _cache().clear()
+    state.cache.clear()
     return Rewrapped(moved=moved, encrypted=encrypted, current=current)
 
 
@@ -137,37 +144,29 @@ def _decrypted(row: SigningKey) -> ECKey | None:
     """The row's key, decrypted once per process (the cache reloads rows every KEY_CACHE_SECONDS;
     the token path never decrypts). A row that does not decrypt is neither used nor published:
     whoever can write the table but lacks the KEK cannot plant a key of their own."""
-    decrypted: dict[tuple[str, str], ECKey] = current_app.extensions.setdefault("drawbridge.keys.decrypted", {})
-    found = decrypted.get((row.kid, row.private_jwk))
+    state = _state()
+    found = state.decrypted.get((row.kid, row.private_jwk))
     if found is None:
         try:
-            found = ECKey.import_key(json.loads(_keyring().decrypt(row.kid, row.private_jwk)))
+            found = ECKey.import_key(json.loads(state.keyring.decrypt(row.kid, row.private_jwk)))
         except KeyDecryptionError as error:
             logger.error("signing_key_unreadable", extra={"kid": row.kid, "reason": str(error)})
             return None
-        decrypted[(row.kid, row.private_jwk)] = found
+        state.decrypted[(row.kid, row.private_jwk)] = found
     return found
 
 
-def _keyring() -> Keyring:
-    """This app's key-encryption keys, from its settings."""
-    keyring = current_app.extensions.get("drawbridge.keyring")
-    if keyring is None:
-        keyring = current_app.extensions["drawbridge.keyring"] = Keyring.from_settings(current_settings())
-    return keyring
-
-
-def _cache() -> RefreshingCache[int, _Loaded]:
-    """This app's copy of the active key and the JWKS, by how long retired keys stay published (one
-    cache per app, so two apps on two databases never share keys)."""
-    cache = current_app.extensions.get("drawbridge.keys")
-    if cache is None:
-        cache = current_app.extensions["drawbridge.keys"] = RefreshingCache(_load, KEY_CACHE_SECONDS)
-    return cache
+def _state() -> KeyState:
+    """The authorization server's key state; a CLI command's app keeps none, so each call there
+    reads the key-encryption keys from the settings afresh."""
+    found = shared_services.of()
+    if isinstance(found, AuthServices):
+        return found.keys
+    return KeyState(Keyring.from_settings(current_settings()))
 
 
 def _loaded(token_ttl_seconds: int) -> _Loaded:
-    return _cache().get(token_ttl_seconds + KEY_CACHE_SECONDS)  # type: ignore[return-value]  # _load never finds nothing
+    return _state().cache.get(token_ttl_seconds + KEY_CACHE_SECONDS)  # type: ignore[return-value]  # _load never finds nothing
 
 
 def signing_key(token_ttl_seconds: int) -> ECKey:
@@ -185,7 +184,7 @@ def published_key(kid: str, token_ttl_seconds: int) -> ECKey | None:
     read yet; only authenticated clients reach here (oauth/token_lookup.py), one query each."""
     key = _loaded(token_ttl_seconds).by_kid.get(kid)
     if key is None:
-        _cache().discard(token_ttl_seconds + KEY_CACHE_SECONDS)
+        _state().cache.discard(token_ttl_seconds + KEY_CACHE_SECONDS)
         key = _loaded(token_ttl_seconds).by_kid.get(kid)
     return key
 

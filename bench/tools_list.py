@@ -50,9 +50,10 @@ def generated(index: int) -> Tool:
 
 def create_app() -> Flask:
     import mcp_resource
+    from mcp_resource.services import services
 
     app = mcp_resource.create_app()
-    app.extensions["drawbridge.tools"] = ToolRegistry([generated(i) for i in range(int(os.environ[TOOLS_ENV]))])
+    services(app).tools = ToolRegistry([generated(i) for i in range(int(os.environ[TOOLS_ENV]))])
     return app
 
 

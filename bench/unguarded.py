@@ -14,6 +14,7 @@ from marshmallow import Schema, fields
 import mcp_resource
 from mcp_resource.auth import Principal
 from mcp_resource.guardrails.ratelimit import UNCOUNTED, Decision
+from mcp_resource.services import services
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http
@@ -71,10 +72,9 @@ class _NoAudit:
 
 def create_app() -> Flask:
     app = mcp_resource.create_app()
-    registry = app.extensions["drawbridge.tools"]
-    app.extensions["drawbridge.tools"] = ToolRegistry([registry.tool(n) for n in registry.names()] + [Echo()])
+    found = services(app)
+    found.tools = ToolRegistry([found.tools.tool(n) for n in found.tools.names()] + [Echo()])
     for name, off in (("verifier", _NoAuth()), ("ratelimit", _NoLimit()), ("audit", _NoAudit())):
-        key = f"drawbridge.{name}"
-        app.extensions[key] = _Switch(app.extensions[key], off)
+        setattr(found, name, _Switch(getattr(found, name), off))
     app.register_blueprint(http.bp, url_prefix=UNGUARDED_PREFIX, name="unguarded")
     return app

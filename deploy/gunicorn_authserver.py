@@ -3,7 +3,7 @@
 import os
 import tempfile
 
-from serving.hooks import child_exit, on_starting, post_worker_init  # noqa: F401 (gunicorn reads them)
+from serving.hooks import child_exit, on_starting, post_worker_init, worker_exit  # noqa: F401 (gunicorn reads them)
 
 bind = os.environ.get("DRAWBRIDGE_AUTHSERVER_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("DRAWBRIDGE_AUTHSERVER_WORKERS", "1"))

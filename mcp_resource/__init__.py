@@ -9,12 +9,15 @@ from mcp_resource.auth import TokenVerifier
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.guardrails import audit, ratelimit, streams
 from mcp_resource.jwks import JwksCache
+from mcp_resource.services import McpServices
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http
 from mcp_resource.transport.legacy import cancellation, events, sessions, sse_pair
 from shared import hosts, revocation
+from shared import redis as drawbridge_redis
 from shared.app import configure_app
 from shared.policy import ClientPolicies
+from shared.services import install
 from shared.settings import Settings
 
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -30,11 +33,11 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
     configure_app(app, settings, service="mcp_resource", connections_outside_pool=AUDIT_CONNECTIONS, bound_answers=bound_answers)
     hosts.init_app(app, [settings.resource_url])
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-    app.extensions["drawbridge.tools"] = ToolRegistry.from_entry_points()
-    redis_client = app.extensions["drawbridge.redis"]
+    redis_client = drawbridge_redis.connect(settings.redis_url)
     # One pipeline for the Redis commands of concurrent requests: tool calls' admission, and opening streams.
     pipeline = PipelinedRedis(redis_client) if redis_client is not None else None
-    app.extensions["drawbridge.verifier"] = TokenVerifier(
+    tools = ToolRegistry.from_entry_points()
+    verifier = TokenVerifier(
         issuer=settings.issuer,
         audience=settings.resource_url,
         jwks=JwksCache(
@@ -46,19 +49,27 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
         revocations=revocation.for_client(redis_client, pipeline.execute if pipeline is not None else None),
     )
     hub = notifications.Hub()
-    app.extensions["drawbridge.hub"] = hub
-    watcher = notifications.ToolStateWatcher(app, app.extensions["drawbridge.tools"], hub)
+    watcher = notifications.ToolStateWatcher(app, tools, hub)
     watcher.refresh()  # switched-off tools are hidden from the first request on
-    app.extensions["drawbridge.tool_watcher"] = watcher
     session_store = sessions.for_client(redis_client, pipeline, settings.max_sessions_per_client)
-    app.extensions["drawbridge.sessions"] = session_store
-    app.extensions["drawbridge.streams"] = streams.OpenStreams(streams.for_client(redis_client, pipeline), session_store, settings.sse_keepalive_seconds)
-    app.extensions["drawbridge.cancellations"] = cancellation.for_client(redis_client)
-    app.extensions["drawbridge.events"] = events.for_client(redis_client, pipeline)
-    app.extensions["drawbridge.jobs"] = job_runners.for_app(app, redis_client)
     policies = ClientPolicies(settings.rate_limit_per_minute)
-    app.extensions["drawbridge.ratelimit"] = ratelimit.for_client(redis_client, policies, settings.rate_limit_on_redis_failure, pipeline)
-    app.extensions["drawbridge.audit"] = audit.AuditWriter(app)
+    install(
+        app,
+        McpServices(
+            redis=redis_client,
+            tools=tools,
+            verifier=verifier,
+            hub=hub,
+            tool_watcher=watcher,
+            jobs=job_runners.for_app(app, redis_client),
+            ratelimit=ratelimit.for_client(redis_client, policies, settings.rate_limit_on_redis_failure, pipeline),
+            audit=audit.AuditWriter(app),
+            streams=streams.OpenStreams(streams.for_client(redis_client, pipeline), session_store, settings.sse_keepalive_seconds),
+            sessions=session_store,
+            events=events.for_client(redis_client, pipeline),
+            cancellations=cancellation.for_client(redis_client),
+        ),
+    )
     app.register_blueprint(http.bp)
     app.register_blueprint(sse_pair.bp)
     app.register_blueprint(resource_metadata.bp)

@@ -7,7 +7,6 @@ import socket
 from datetime import datetime
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from rq import Worker
 
@@ -16,6 +15,7 @@ from mcp_resource.demo.seed import seed as seed_demo_data
 from mcp_resource.guardrails import audit as audit_trail
 from mcp_resource.tools.lint import lint
 from mcp_resource.tools.registry import ToolRegistry
+from shared import services as shared_services
 from shared.app import current_settings
 
 
@@ -87,7 +87,7 @@ def _switch(name: str, enabled: bool) -> None:
 @click.option("--check", is_flag=True, help="Run no worker: exit 0 if one of this host is running and registered in Redis, else 1 (a health check).")
 @with_appcontext
 def worker(check: bool) -> None:
-    client = current_app.extensions["drawbridge.redis"]
+    client = shared_services.of().redis
     if client is None:
         raise click.UsageError("The worker needs REDIS_URL; without Redis, jobs run inside the MCP server.")
     if check:

@@ -59,8 +59,6 @@ LOCAL_STALE_SECONDS = 15
 WORKER_SEEN_SECONDS = 30
 REAPER_LOCK = key("jobs", "reaper")
 OUTCOME_META_KEY = "drawbridge_outcome"
-# Hooks gunicorn's post_worker_init calls in each worker (serving/hooks.py).
-WORKER_STARTED = "drawbridge.worker_started"
 TIMED_OUT = f"The job ran longer than its limit of {JOB_TIMEOUT_SECONDS} s and was stopped; it has no result."
 
 
@@ -79,18 +77,21 @@ class JobRunner(ABC):
     def reap(self) -> None:
         """Record the jobs whose runner died (called every REAP_INTERVAL_SECONDS, in an app context)."""
 
-    def ensure_started(self) -> None:
+    def start(self) -> None:
         """Start the reaper in this process (a gunicorn worker, after the fork), once."""
-        self._reaper.ensure_started()
+        self._reaper.start()
+
+    def stop(self) -> None:
+        self._reaper.stop()
 
     def _loop(self) -> None:
-        while True:
+        while self._reaper.running:
             try:
                 with self.app.app_context():
                     self.reap()
             except Exception:  # Redis or the database out, mostly: the loop goes on regardless
                 logger.warning("job_reap_failed", exc_info=True)
-            time.sleep(REAP_INTERVAL_SECONDS)
+            self._reaper.pause(REAP_INTERVAL_SECONDS)
 
 
 class HeartbeatWorker(rq.Worker):
@@ -267,7 +268,7 @@ class LocalRunner(JobRunner):
         graceful_stop.drain_before_exit(self)
 
     def submit(self, job_id: str, retry: bool) -> None:
-        self.ensure_started()
+        self.start()  # an app no gunicorn worker started (a test's) reaps once it runs a job
         self.running.add(job_id)
         threading.Thread(target=self._run, args=(job_id,), name=f"job-{job_id}", daemon=True).start()
 
@@ -316,12 +317,11 @@ class LocalRunner(JobRunner):
 
 def for_app(app: Flask, client: redis.Redis | None) -> JobRunner:
     """rq with Redis (and /healthz degraded while queued jobs have no worker), else in process;
-    its reaper starts in each gunicorn worker."""
+    its reaper starts with the app's services (McpServices.start) in each gunicorn worker."""
     runner: JobRunner
     if client is None:
         runner = LocalRunner(app)
     else:
         runner = RqRunner(app, client)
         health.add_degradation_check(app, "jobs", runner.degraded)
-    app.extensions.setdefault(WORKER_STARTED, []).append(runner.ensure_started)
     return runner

@@ -13,12 +13,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from mcp_resource.auth import Principal
 from mcp_resource.errors import Cancelled, ToolError
 from mcp_resource.models import Job
+from mcp_resource.services import services
 from shared.db import db, unavailable, utcnow
 from shared.unstorable import storable
 
@@ -62,7 +63,7 @@ def submit(principal: Principal, tool: str, arguments: dict[str, Any]) -> Job:
     db.session.add(job)
     db.session.commit()
     try:
-        current_app.extensions["drawbridge.jobs"].submit(job.id, retry=idempotent(tool))
+        services().jobs.submit(job.id, retry=idempotent(tool))
     except Exception:
         try:
             record(job.id, Outcome("failed", error=NOT_QUEUED))
@@ -77,7 +78,7 @@ def idempotent(tool: str) -> bool:
     """Whether `tool` may run again after its worker died (its own declaration); a tool no longer
     installed may not."""
     try:
-        return bool(current_app.extensions["drawbridge.tools"].tool(tool).annotations.idempotent)
+        return bool(services().tools.tool(tool).annotations.idempotent)
     except KeyError:
         return False
 
@@ -134,7 +135,7 @@ def run(app: Flask, job_id: str) -> None:
         if job is None or job.finished:
             return
         tool_name, arguments = job.tool, dict(job.arguments)
-        outcome = _work(app.extensions["drawbridge.tools"].tool(tool_name), job_id, arguments)
+        outcome = _work(services(app).tools.tool(tool_name), job_id, arguments)
         for wait in _final_write_waits():
             try:
                 record_or_fail(job_id, outcome)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from datetime import datetime
 
 from flask import Flask
@@ -63,9 +62,12 @@ class ToolStateWatcher:
         self._seen: tuple[datetime | None, int] | None = None
         self._poller = BackgroundLoop(self._loop, "tool-state-watcher")
 
-    def ensure_started(self) -> None:
+    def start(self) -> None:
         """Start polling in this process (after gunicorn forked it), once."""
-        self._poller.ensure_started()
+        self._poller.start()
+
+    def stop(self) -> None:
+        self._poller.stop()
 
     def refresh(self) -> bool:
         """Read the switches; True (and an announcement) if they changed since the last read."""
@@ -86,9 +88,9 @@ class ToolStateWatcher:
         return False
 
     def _loop(self) -> None:
-        while True:
+        while self._poller.running:
             try:
                 self.refresh()
             except SQLAlchemyError:
                 logger.warning("tool_state_poll_failed", exc_info=True)
-            time.sleep(POLL_SECONDS)
+            self._poller.pause(POLL_SECONDS)

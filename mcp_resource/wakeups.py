@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -54,6 +53,9 @@ class Wakeups:
         for flag in flags:
             flag.set()
 
+    def stop(self) -> None:
+        """Nothing of this process's own runs in the background."""
+
     def wake_all(self) -> None:
         with self._lock:
             flags = [flag for flags in self._waiting.values() for flag in flags]
@@ -72,19 +74,23 @@ class RedisWakeups(Wakeups):
 
     @contextmanager
     def watch(self, stream_id: str) -> Iterator[threading.Event]:
-        self._listener.ensure_started()
+        self._listener.start()  # in the process that waits, on its first wait
         with super().watch(stream_id) as flag:
             yield flag
 
+    def stop(self) -> None:
+        """Stop listening, within LISTEN_SECONDS."""
+        self._listener.stop()
+
     def _listen(self) -> None:
-        while True:
+        while self._listener.running:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(self.channel)
                 # Appends made while nobody listened (at start, or while Redis was away) were not
                 # heard: every waiting stream reads once.
                 self.wake_all()
-                while True:
+                while self._listener.running:
                     message = pubsub.get_message(timeout=LISTEN_SECONDS)
                     if message is not None:
                         self.wake(message["data"].decode())
@@ -93,4 +99,4 @@ class RedisWakeups(Wakeups):
                 logger.warning("event_listener_lost", exc_info=True)
             finally:
                 pubsub.close()
-            time.sleep(RECONNECT_SECONDS)
+            self._listener.pause(RECONNECT_SECONDS)

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from shared import redis as drawbridge_redis
+from shared.services import EXTENSION, Services
 from shared.settings import SERVER_WORKERS_VARIABLE
 
 
@@ -22,13 +23,26 @@ def post_worker_init(worker: Any) -> None:
     walks the ~110,000 objects of an idle worker and stops every request in flight for it: 90 ms
     per collection on the bench machine, the tail of p99 at concurrency 64. And size the app's Redis
     pool for this worker's `worker_connections`. Then start what the app runs in the background
-    of each worker (its "drawbridge.worker_started" hooks), once, after the fork."""
-    extensions = getattr(worker.wsgi, "extensions", {})  # a Flask app of ours; tests also serve bare WSGI apps
-    drawbridge_redis.fit_to_worker(extensions.get("drawbridge.redis"), worker.cfg.worker_connections)
-    for start in extensions.get("drawbridge.worker_started", ()):
-        start()
+    of each worker (its services' `start()`), once, after the fork."""
+    found = _services(worker)
+    if found is not None:
+        drawbridge_redis.fit_to_worker(found.redis, worker.cfg.worker_connections)
+        found.start()
     gc.collect()
     gc.freeze()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """The worker's background loops end with it."""
+    found = _services(worker)
+    if found is not None:
+        found.stop()
+
+
+def _services(worker: Any) -> Services | None:
+    """The services of the worker's app: a Flask app of ours; tests also serve bare WSGI apps."""
+    found = getattr(worker.wsgi, "extensions", {}).get(EXTENSION)
+    return found if isinstance(found, Services) else None
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -15,7 +15,6 @@ from serving.cookie_sessions import CookieSessionInterface
 from serving.turns import take_turns
 from shared import logging as drawbridge_logging
 from shared import metrics
-from shared import redis as drawbridge_redis
 from shared.db import bounded_waits, db, release_session
 from shared.health import bp as health_bp
 from shared.settings import Settings
@@ -28,7 +27,8 @@ KEPT_CONNECTIONS = 10
 
 
 def configure_app(app: Flask, settings: Settings, service: str, connections_outside_pool: int = 0, bound_answers: bool | None = None) -> None:
-    """Bind settings, the database, Redis, request-id logging and `/healthz` to `app`. A service
+    """Bind settings, the database, request-id logging and `/healthz` to `app` (its services, Redis
+    among them, are its factory's: shared/services.py). A service
     that holds `connections_outside_pool` database connections of its own per process says so:
     they come out of its share of DRAWBRIDGE_DATABASE_CONNECTIONS. `bound_answers`: whether a
     database answer may take at most DRAWBRIDGE_DATABASE_TIMEOUT_SECONDS (default: for the
@@ -54,7 +54,6 @@ def configure_app(app: Flask, settings: Settings, service: str, connections_outs
     # In place of Flask-SQLAlchemy's own teardown, which removes the same session but lets a failure raise.
     app.teardown_appcontext_funcs.remove(db._teardown_session)
     app.teardown_appcontext(release_session)
-    app.extensions["drawbridge.redis"] = drawbridge_redis.connect(settings.redis_url)
     app.register_blueprint(health_bp)
     metrics.init_app(app)
     if settings.trusted_proxy_count:

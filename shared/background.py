@@ -1,5 +1,6 @@
 """A loop a service object runs beside the requests, in a daemon thread of its own process: threads
-do not survive gunicorn's fork, so each worker starts it on first use, once."""
+do not survive gunicorn's fork, so each worker starts its loops after it (the services' `start()`,
+from serving/hooks.py's post_worker_init), or on first use for the loops a request starts."""
 
 from __future__ import annotations
 
@@ -8,18 +9,39 @@ from collections.abc import Callable
 
 
 class BackgroundLoop:
-    """`target` in a daemon thread named `name`, started by the first `ensure_started` in this process."""
+    """`target` in a daemon thread named `name`, started once in this process by `start` (again
+    after a `stop`). The target loops `while loop.pause(seconds)`, so `stop` ends it at its next pause."""
 
     def __init__(self, target: Callable[[], None], name: str) -> None:
         self.target = target
         self.name = name
-        self._started = False
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
 
-    def ensure_started(self) -> None:
-        if self._started:
+    def start(self) -> None:
+        if self._thread is not None:
             return
         with self._lock:
-            if not self._started:
-                self._started = True
-                threading.Thread(target=self.target, name=self.name, daemon=True).start()
+            if self._thread is None:
+                self._stopping.clear()
+                self._thread = threading.Thread(target=self.target, name=self.name, daemon=True)
+                self._thread.start()
+
+    def stop(self, wait_seconds: float = 0.0) -> None:
+        """End the loop at its next pause (a loop mid-step, in a slow query, ends after it); wait
+        for its thread at most `wait_seconds`. A stopping worker does not wait: its exit is bounded."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stopping.set()
+        if wait_seconds and thread is not None and thread is not threading.current_thread():
+            thread.join(wait_seconds)
+
+    @property
+    def running(self) -> bool:
+        """False once asked to stop."""
+        return not self._stopping.is_set()
+
+    def pause(self, seconds: float) -> bool:
+        """Wait `seconds`, less if asked to stop; whether the loop goes on."""
+        return not self._stopping.wait(seconds)

@@ -11,6 +11,8 @@ from flask.cli import FlaskGroup
 from flask_migrate import Migrate
 from flask_migrate.cli import db as db_commands
 
+from shared import redis as drawbridge_redis
+from shared import services
 from shared.app import configure_app
 from shared.db import db
 from shared.settings import ConfigError, Settings
@@ -22,9 +24,11 @@ migrate = Migrate()
 
 
 def create_cli_app(settings: Settings | None = None) -> Flask:
-    """A bare app with settings, database and migrations: enough for every command."""
+    """A bare app with settings, database, Redis and migrations: enough for every command."""
+    settings = settings or Settings.from_env()
     app = Flask("drawbridge")
-    configure_app(app, settings or Settings.from_env(), service="cli")
+    configure_app(app, settings, service="cli")
+    services.install(app, services.Services(redis=drawbridge_redis.connect(settings.redis_url)))
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     return app
 

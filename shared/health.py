@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from shared import services
 from shared.db import db
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def add_degradation_check(app: Flask, name: str, check: Callable[[], str | None]
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     checks = {"database": _database_ok()}
-    client = current_app.extensions.get("drawbridge.redis")
+    client = services.of().redis
     if client is not None:
         checks["redis"] = _redis_ok(client)
     healthy = all(checks.values())

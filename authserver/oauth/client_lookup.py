@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidClientError, OAuth2Request
-from flask import current_app
 from sqlalchemy import select
 
 from authserver.models import Client
+from authserver.services import services
 from shared.db import db
 from shared.unstorable import storable
 
@@ -24,7 +24,7 @@ def recent_client(client_id: str) -> Client | None:
     """An enabled client by id, as the client_credentials grant asks for it: a copy at most
     CLIENT_CACHE_SECONDS old, so a change to a client (disabled, a new secret) takes effect within
     that time (a disable or a delete at once in the process that made it); unknown ids are not kept."""
-    return current_app.extensions["drawbridge.recent_clients"].get(client_id)
+    return services().recent_clients.get(client_id)
 
 
 def read_enabled_client(client_id: str) -> Client | None:

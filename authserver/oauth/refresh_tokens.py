@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from authserver.models import Client, Grant, RefreshToken
 from shared import revocation
+from shared import services as shared_services
 from shared.db import db, rowcount, utcnow
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,6 @@ def revoke_grant(grant: Grant, reason: str) -> None:
         grant.revoked_at = utcnow()
         db.session.commit()
     until = revocation.epoch(grant.revoked_at) + settings.access_token_ttl_seconds + REVOCATION_MARGIN_SECONDS
-    revocation.for_client(current_app.extensions["drawbridge.redis"]).revoke(revocation.GRANT, grant.id, until)
+    revocation.for_client(shared_services.of().redis).revoke(revocation.GRANT, grant.id, until)
     if newly:
         logger.warning("grant_revoked", extra={"grant_id": grant.id, "reason": reason, "client_id": grant.client_id})

@@ -23,13 +23,13 @@ import logging
 
 from authlib.oauth2 import rfc7009
 from authlib.oauth2.rfc6749 import OAuth2Request
-from flask import current_app
 
 from authserver.models import Client
 from authserver.oauth import refresh_tokens, token_lookup
 from authserver.oauth.client_lookup import authenticate_endpoint_client
 from authserver.oauth.token_lookup import ACCESS_TOKEN, FoundToken
 from shared import metrics, revocation
+from shared import services as shared_services
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class RevocationEndpoint(rfc7009.RevocationEndpoint):
         if token.token_type == ACCESS_TOKEN:
             # Kept as long as the resource server could still accept the token (its clock leeway).
             until = token.expires_at + refresh_tokens.REVOCATION_MARGIN_SECONDS
-            revocation.for_client(current_app.extensions["drawbridge.redis"]).revoke(revocation.TOKEN, token.token_id or "", until)
+            revocation.for_client(shared_services.of().redis).revoke(revocation.TOKEN, token.token_id or "", until)
         elif token.grant is not None:
             refresh_tokens.revoke_grant(token.grant, reason="refresh_token_revoked")
         metrics.TOKENS_REVOKED.labels(token.token_type).inc()

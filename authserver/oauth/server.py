@@ -9,15 +9,13 @@ from authlib.oauth2 import OAuth2Error, rfc9207
 from authlib.oauth2.rfc6749 import OAuth2Request
 from flask import Flask, Response
 
-from authserver.cutoffs import CLIENT_CACHE_SECONDS
-from authserver.oauth.client_lookup import query_client, read_enabled_client
+from authserver.oauth.client_lookup import query_client
 from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.pkce import S256CodeChallenge
 from authserver.oauth.revocation import RevocationEndpoint
-from authserver.oauth.tokens import AccessTokenIssuer, token_issuer
+from authserver.oauth.tokens import token_issuer
 from shared import metrics, scopes
-from shared.cache import RefreshingCache
 
 
 class AuthorizationServer(FlaskAuthorizationServer):
@@ -71,11 +69,8 @@ def config_oauth(app: Flask, server: AuthorizationServer) -> None:
     first: it is the token endpoint's busiest grant, and Authlib tries the grants in order.
     Registration (RFC 7591, RFC 7592) is served by our own views, not Authlib endpoints registered
     here: registration.py says why."""
-    settings = app.config["SETTINGS"]
     app.config["OAUTH2_SCOPES_SUPPORTED"] = sorted(scopes.SCOPE_NAMES)
-    app.extensions["drawbridge.recent_clients"] = RefreshingCache(read_enabled_client, CLIENT_CACHE_SECONDS)
     server.init_app(app, query_client=query_client, save_token=save_token)
-    app.extensions["drawbridge.token_issuer"] = AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
-from flask import current_app
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from authserver.models import Client, Grant, RefreshToken
 from authserver.oauth import refresh_tokens
 from authserver.oauth.tokens import TOKEN_TYPE_HEADER, token_issuer
 from shared import revocation
+from shared import services as shared_services
 from shared.db import db
 
 ACCESS_TOKEN = "access_token"
@@ -67,7 +67,7 @@ class FoundToken:
         if self.refresh_token is not None and self.grant is not None:
             return self.grant.revoked_at is not None or self.refresh_token.rotated_at is not None
         entries = revocation.entries_of(self.token_id or "", self.client_id, self.subject, self.grant_id)
-        return revocation.for_client(current_app.extensions["drawbridge.redis"]).any_revoked(entries, self.issued_at)
+        return revocation.for_client(shared_services.of().redis).any_revoked(entries, self.issued_at)
 
 
 def presented(form: MultiDict[str, str]) -> tuple[str, str | None]:

@@ -12,9 +12,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.hashes import SHA256
-from flask import current_app
 
 from authserver import keys
+from authserver.services import services
 from shared import metrics
 
 logger = logging.getLogger(__name__)
@@ -86,4 +86,4 @@ def _b64(data: bytes) -> bytes:
 
 def token_issuer() -> AccessTokenIssuer:
     """This app's issuer (one per app: Authlib's server object is shared by every app in a process)."""
-    return current_app.extensions["drawbridge.token_issuer"]
+    return services().token_issuer

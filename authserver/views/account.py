@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response  # what redirect() answers; flask.Response derives from it
 
 from authserver import users
 from authserver.forms import LoginForm
 from authserver.login_throttle import LoginThrottle, retry_message
 from authserver.next_url import safe_next
+from authserver.services import services
 from authserver.views.pages import SESSION_GENERATION, current_user
 from shared.db import db
 
@@ -26,7 +27,7 @@ def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]] | st
         return render_template("login.html", form=form, next_url=next_url, error=None)
     if not form.validate_on_submit():
         return render_template("login.html", form=form, next_url=next_url, error="Fill in both fields and try again."), 400
-    throttle: LoginThrottle = current_app.extensions["drawbridge.login_throttle"]
+    throttle: LoginThrottle = services().login_throttle
     # remote_addr is the client's address: with DRAWBRIDGE_TRUSTED_PROXY_COUNT set, ProxyFix
     # (shared/app.py) has taken it from the trusted proxies' X-Forwarded-For.
     email, ip = form.email.data or "", request.remote_addr or "unknown"

@@ -10,7 +10,7 @@ from typing import Any
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from authserver import clients, keys
 from authserver.extensions import authorization
@@ -22,6 +22,7 @@ from authserver.oauth.registration import client_information, validate_metadata
 from authserver.oauth.revocation import RevocationEndpoint
 from authserver.oauth.token_form import TokenRequest, token_request_form, urlencoded_form
 from authserver.oauth.transport import secure_transport_only
+from authserver.services import services
 from authserver.throttle import Counter
 from authserver.unstorable_input import UNSTORABLE_JSON, storable_json
 from serving.request_body import read_body
@@ -81,7 +82,7 @@ def _token_endpoint(name: str) -> Response:
 @secure_transport_only
 def register() -> Response | tuple[Response, int, dict[str, str]]:
     settings = current_settings()
-    counter: Counter = current_app.extensions["drawbridge.counter"]
+    counter: Counter = services().counter
     attempts = counter.hit(f"register:ip:{request.remote_addr}", REGISTRATION_WINDOW_SECONDS)
     if attempts > settings.registrations_per_ip_per_hour:
         body = {"error": "invalid_request", "error_description": "Too many registrations from this address; retry later."}

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, cast
 
 import psycopg
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import Connection, Engine, Table, create_engine, delete, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.pool import NullPool
@@ -20,8 +20,10 @@ from sqlalchemy.pool import NullPool
 from mcp_resource.batching import Batcher, BatchTimeout, Failed
 from mcp_resource.guardrails import storable
 from mcp_resource.models import AuditRecord
+from mcp_resource.services import McpServices
 from mcp_resource.tools.base import Tool
 from shared import metrics
+from shared import services as shared_services
 from shared.app import current_settings
 from shared.db import DATABASE_ERRORS, connector, db, rowcount, unavailable, utcnow
 
@@ -180,11 +182,12 @@ def _insert_in_one_statement(connection: Connection, rows: list[dict[str, Any]])
 def record(
     caller: Caller, tool_name: str, tool: Tool | None, arguments: Any, outcome: str, duration_ms: float, error: str | None = None
 ) -> None:
-    """Make the record durable: through the app's group-commit writer, or directly without one."""
+    """Make the record durable: through the MCP server's group-commit writer, or directly in
+    another app (the CLI's)."""
     made = row(caller, tool_name, tool, arguments, outcome, duration_ms, error)
-    writer = current_app.extensions.get("drawbridge.audit")
-    if writer is not None:
-        writer.write(made)
+    found = shared_services.of()
+    if isinstance(found, McpServices):
+        found.audit.write(made)
     else:
         db.session.execute(insert(AUDIT_TABLE), [made])
         db.session.commit()

@@ -22,11 +22,11 @@ from collections import deque
 from dataclasses import dataclass
 
 import redis
-from flask import current_app
 
 from mcp_resource.auth import REVOKED, Principal, revocation_entries
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.errors import InvalidToken, RateLimited
+from mcp_resource.services import services
 from shared import metrics, policy, revocation
 from shared import redis as drawbridge_redis
 from shared.policy import ClientPolicies
@@ -209,7 +209,7 @@ def admit(principal: Principal, count: bool = True) -> Decision:
     """The caller's token is not revoked (else 401), and, when `count`, one tool call is counted
     against its client's limit (else 429 and when to retry)."""
     client_id = principal.client_id
-    limiter: RateLimiter = current_app.extensions["drawbridge.ratelimit"]
+    limiter: RateLimiter = services().ratelimit
     decision = limiter.admit(client_id, revocation_entries(principal), principal.issued_at, count)
     if decision.revoked:
         raise InvalidToken(REVOKED)

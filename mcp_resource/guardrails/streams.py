@@ -27,6 +27,7 @@ from flask import current_app
 from mcp_resource.auth import Principal
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.errors import RateLimited
+from mcp_resource.services import services
 from mcp_resource.transport.legacy.sessions import SessionStore
 from shared import redis as drawbridge_redis
 from shared.background import BackgroundLoop
@@ -204,7 +205,7 @@ class OpenStreams:
         return lease if self.slots.take(caller, lease.slot, self.lease_seconds, cap) else None
 
     def due(self, lease: Lease) -> None:
-        self._renewals.ensure_started()
+        self._renewals.start()  # in the process that opened the stream, on its first keep-alive
         with self._lock:
             self._due[lease.slot] = lease
 
@@ -221,9 +222,12 @@ class OpenStreams:
         except redis.RedisError:
             logger.warning("stream_lease_not_released", exc_info=True)  # it lapses on its own
 
+    def stop(self) -> None:
+        """Stop renewing; the leases still held lapse on their own."""
+        self._renewals.stop()
+
     def _loop(self) -> None:
-        while True:
-            time.sleep(self.interval_seconds)
+        while self._renewals.pause(self.interval_seconds):
             with self._lock:
                 leases, self._due = list(self._due.values()), {}
                 self._renewing = {lease.slot for lease in leases}
@@ -249,7 +253,7 @@ class OpenStreams:
 
 def hold(principal: Principal) -> Lease:
     """A slot for one more open stream of this caller, or 429 (RateLimited) if all are in use."""
-    streams: OpenStreams = current_app.extensions["drawbridge.streams"]
+    streams: OpenStreams = services().streams
     cap = current_app.config["SETTINGS"].max_streams_per_client
     lease = streams.hold(caller_of(principal), cap)
     if lease is None:

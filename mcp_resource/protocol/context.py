@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g, request
+from flask import g, request
 
 from mcp_resource.auth import Principal
+from mcp_resource.services import services
 from mcp_resource.tools.base import ProgressReporter
 from mcp_resource.tools.registry import ToolRegistry
 
@@ -41,7 +42,7 @@ def for_request(principal: Principal, era: Era, protocol_version: str, **plumbin
     """The context of the request being served, with the app's tools and the request's id and address."""
     return Context(
         principal=principal,
-        tools=current_app.extensions["drawbridge.tools"],
+        tools=services().tools,
         request_id=g.request_id,
         era=era,
         protocol_version=protocol_version,

@@ -13,6 +13,7 @@ from mcp_resource.auth import Principal
 from mcp_resource.errors import ForbiddenOrigin, JsonRpcError
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol import pipeline
+from mcp_resource.services import services
 from serving.request_body import read_body
 
 Reply = Response | tuple[Response, int] | tuple[Response, int, dict[str, str]]
@@ -20,7 +21,6 @@ Reply = Response | tuple[Response, int] | tuple[Response, int, dict[str, str]]
 
 def check_origin() -> None:
     """Every request: a browser page from a foreign origin is refused (DNS rebinding protection)."""
-    current_app.extensions["drawbridge.tool_watcher"].ensure_started()
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") not in current_app.config["SETTINGS"].allowed_origins:
         raise ForbiddenOrigin("Forbidden: this Origin may not call the MCP server.")
@@ -28,13 +28,13 @@ def check_origin() -> None:
 
 def authenticate(check_revocation: bool = True) -> Principal:
     """The caller, from its bearer token; see TokenVerifier.verify_header for `check_revocation`."""
-    principal = current_app.extensions["drawbridge.verifier"].verify_header(request.headers.get("Authorization"), check_revocation)
+    principal = services().verifier.verify_header(request.headers.get("Authorization"), check_revocation)
     g.client_id = principal.client_id
     return principal
 
 
 def check_revocation(principal: Principal) -> None:
-    current_app.extensions["drawbridge.verifier"].check_revocation(principal)
+    services().verifier.check_revocation(principal)
 
 
 def answer_message(accept: Callable[[Principal, Message], Callable[[], Reply]], before: Callable[[], None] = lambda: None) -> Reply:

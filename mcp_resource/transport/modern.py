@@ -24,6 +24,7 @@ from mcp_resource.protocol.versions import (
     SUBSCRIPTION_ID_META,
     SUPPORTED_VERSIONS,
 )
+from mcp_resource.services import services
 from mcp_resource.transport import calls, sse
 
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
@@ -83,7 +84,8 @@ def check_envelope(message: Message) -> str:
 
 def check_param_headers(params: dict[str, Any]) -> None:
     """Arguments a tool marks with `x-mcp-header` travel in Mcp-Param-<Name> too, and must agree."""
-    tool = current_app.extensions["drawbridge.tools"].get(params.get("name"))
+    name = params.get("name")
+    tool = services().tools.get(name) if isinstance(name, str) else None
     arguments = params.get("arguments")
     if tool is None or not isinstance(arguments, dict):
         return  # the call itself is refused with a precise error later
@@ -132,7 +134,7 @@ def listen(principal: Principal, message: Message) -> Response:
     tag = {SUBSCRIPTION_ID_META: message.id}
     acknowledgement = sse.event(sse.notification("notifications/subscriptions/acknowledged", {"notifications": honored, "_meta": tag}))
     stream = sse.server_notifications(
-        current_app.extensions["drawbridge.hub"],
+        services().hub,
         acknowledgement,
         current_app.config["SETTINGS"].sse_keepalive_seconds,
         lambda method: {"_meta": tag} if method == TOOLS_LIST_CHANGED and honored.get("toolsListChanged") else None,

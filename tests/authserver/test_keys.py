@@ -10,6 +10,7 @@ from joserfc.jwk import KeySet
 
 from authserver import keys
 from authserver.models import SigningKey
+from authserver.services import services
 from shared import cache
 from shared.db import db, utcnow
 from tests.factories import make_client
@@ -57,7 +58,7 @@ def test_a_key_retired_longer_than_any_token_lives_is_no_longer_published(fresh_
     new = keys.rotate()
     db.session.get(SigningKey, old.id).retired_at = utcnow() - timedelta(hours=1)
     db.session.commit()
-    keys._cache().clear()
+    services().keys.cache.clear()
 
     assert published_kids(fresh_auth_app) == [new.kid]
 

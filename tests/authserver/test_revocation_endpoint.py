@@ -18,6 +18,7 @@ from authserver.clients import NewClient, disable_client
 from authserver.oauth.refresh_tokens import REVOCATION_MARGIN_SECONDS
 from shared import redis as drawbridge_redis
 from shared import revocation
+from shared import services as shared_services
 from shared.settings import Settings
 from tests.factories import foreign_key, make_app_client, make_client, make_person_tokens, sign, valid_claims
 
@@ -56,7 +57,7 @@ def voided(auth_app: Flask, token: str) -> bool:
     """Whether the resource server's check (the same entries, shared/revocation.py) refuses it."""
     claims = claims_of(token)
     entries = revocation.entries_of(claims["jti"], claims["client_id"], claims["sub"], claims.get("grant_id"))
-    return revocation.for_client(auth_app.extensions["drawbridge.redis"]).any_revoked(entries, claims["iat"])
+    return revocation.for_client(shared_services.of(auth_app).redis).any_revoked(entries, claims["iat"])
 
 
 def refresh(http: FlaskClient, client_id: str, refresh_token: str):
@@ -78,7 +79,7 @@ def test_revoking_an_access_token_voids_it_until_it_expires(http, auth_app, mach
     assert voided(auth_app, token)
     assert not voided(auth_app, other)
     key = drawbridge_redis.key("revoked", revocation.TOKEN, claims_of(token)["jti"])
-    expires_at = auth_app.extensions["drawbridge.redis"].expiretime(key)
+    expires_at = shared_services.of(auth_app).redis.expiretime(key)
     assert expires_at == claims_of(token)["exp"] + REVOCATION_MARGIN_SECONDS
 
 

@@ -23,6 +23,7 @@ import mcp_resource
 from mcp_resource import job_runners, jobs, tasks
 from mcp_resource.auth import Principal
 from mcp_resource.models import Job
+from mcp_resource.services import services
 from shared.db import db, utcnow
 from tests.faults.conftest import FaultStack
 
@@ -68,7 +69,7 @@ def shown(job_id: str) -> tuple[dict, dict]:
 
 
 def test_the_reaper_gives_every_job_rq_lost_or_failed_a_final_state_in_plain_words(app):
-    runner = app.extensions["drawbridge.jobs"]
+    runner = services(app).jobs
     refused = failed_in_rq(runner, "test_slow_job", meta={job_runners.OUTCOME_META_KEY: {"status": "failed", "error": "bad \x00 text"}})
     timed_out = failed_in_rq(runner, "test_slow_job", "Traceback ...\nrq.timeouts.JobTimeoutException: Task exceeded maximum timeout value (3600 seconds)")
     broken = failed_in_rq(runner, "test_slow_job", "Traceback ...\nsqlalchemy.exc.OperationalError: (psycopg.OperationalError) connection failed")
@@ -139,7 +140,7 @@ def test_a_progress_report_during_a_database_outage_is_skipped_and_the_worker_ha
 def test_on_the_embedded_default_a_stopping_process_records_its_jobs_and_a_kept_outcome_is_written(app, fault_stack):
     local = mcp_resource.create_app(replace(fault_stack.settings, redis_url=None))
     with local.app_context():
-        runner = local.extensions["drawbridge.jobs"]
+        runner = services(local).jobs
         running = row("test_slow_job")
         db.session.execute(db.update(Job).where(Job.id == running).values(arguments={"steps": 4, "step_ms": 500}))
         db.session.commit()

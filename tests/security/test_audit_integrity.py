@@ -21,6 +21,7 @@ import mcp_resource
 from mcp_resource.batching import Failed
 from mcp_resource.guardrails import audit
 from mcp_resource.models import AuditRecord
+from mcp_resource.services import services
 from mcp_resource.tools.base import Tool
 from shared.db import db
 from tests.conftest import migrate
@@ -144,7 +145,7 @@ def test_a_batch_with_one_unstorable_row_commits_the_others(audit_app, caller):
     """JSON-RPC 2.0 section 5: "When a rpc call encounters an error, the Response Object MUST
     contain the error member". The call whose row the database refuses gets that error (HTTP 503,
     -32603), alone: the rows of its batch are retried one by one and the others are committed."""
-    writer = audit_app.extensions["drawbridge.audit"]
+    writer = services(audit_app).audit
     good = [audit.row(replace(caller, request_id=f"good-{n}"), "note", Note(), {"note": n}, "ok", 1.0) for n in range(2)]
     bad = {**audit.row(replace(caller, request_id="bad"), "note", Note(), {}, "ok", 1.0), "tool": "\ud800"}  # as if unsanitised
 

@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 import authserver
 from authserver import key_encryption, keys
 from authserver.models import SigningKey
+from authserver.services import services
 from mcp_resource.demo.seed import seed
 from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
@@ -79,7 +80,7 @@ def plant(kid: str, stored: str) -> None:
     """What someone with write access to signing_keys (but no KEK) does: a newer active key."""
     db.session.add(SigningKey(kid=kid, private_jwk=stored, created_at=utcnow() + timedelta(seconds=1)))
     db.session.commit()
-    keys._cache().clear()
+    services().keys.cache.clear()
 
 
 def test_private_keys_are_not_stored_in_clear(app_with):
@@ -137,7 +138,7 @@ def test_a_tampered_key_is_refused_until_keys_ensure_replaces_it(app_with):
         last = key.private_jwk[-1]
         key.private_jwk = key.private_jwk[:-1] + ("A" if last != "A" else "B")
         db.session.commit()
-        keys._cache().clear()
+        services().keys.cache.clear()
 
         refused = issue_token(app)
         published_while_refused = published_kids(app)
@@ -169,7 +170,7 @@ def test_the_key_encryption_key_changes_without_downtime(app_with):
         plant(legacy.kid, json.dumps(legacy.as_dict(private=True)))
         db.session.get(SigningKey, db.session.scalar(select(SigningKey.id).where(SigningKey.kid == legacy.kid))).retired_at = utcnow()
         db.session.commit()
-        keys._cache().clear()
+        services().keys.cache.clear()
         assert kid_of(issue_token(both).json["access_token"]) == current  # mid-rollout: old KEK still read
 
         runner = create_cli_app(both.config["SETTINGS"]).test_cli_runner()

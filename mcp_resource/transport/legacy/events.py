@@ -57,6 +57,10 @@ class EventLog(ABC):
         """A flag set whenever `stream_id` gets an event, while the block lasts."""
         return self.wakeups.watch(stream_id)
 
+    def stop(self) -> None:
+        """Stop hearing other workers' appends (the listener a first `watch` started)."""
+        self.wakeups.stop()
+
     @abstractmethod
     def open(self, stream_id: str, session_id: str) -> None:
         """Start a stream owned by a session (only that session may resume it)."""

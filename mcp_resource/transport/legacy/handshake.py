@@ -17,6 +17,7 @@ from mcp_resource.jsonrpc import Message
 from mcp_resource.notifications import TOOLS_LIST_CHANGED
 from mcp_resource.protocol import context, eras, pipeline
 from mcp_resource.protocol.versions import DEFAULT_LEGACY_VERSION, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
+from mcp_resource.services import services
 from mcp_resource.transport import calls, sse
 from mcp_resource.transport.legacy.cancellation import CancelBoard
 from mcp_resource.transport.legacy.events import parse_event_id
@@ -49,9 +50,9 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
     if not message.is_request:
         return partial(_notification, session, message)
     ctx.protocol_version = session.protocol_version
-    ctx.cancelled = SharedCancellation(current_app.extensions["drawbridge.cancellations"], session.session_id, message.id)  # type: ignore[arg-type]
+    ctx.cancelled = SharedCancellation(services().cancellations, session.session_id, message.id)  # type: ignore[arg-type]
     # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on, logged for a resume.
-    log = current_app.extensions["drawbridge.events"]
+    log = services().events
     return partial(calls.respond, ctx, message, on_disconnect=lambda: None, log=log, session_id=session.session_id)
 
 
@@ -59,14 +60,14 @@ def _notification(session: Session, message: Message) -> Response:
     if message.method == "notifications/cancelled":
         request_id = message.params.get("requestId")
         if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
-            current_app.extensions["drawbridge.cancellations"].cancel(session.session_id, request_id)
+            services().cancellations.cancel(session.session_id, request_id)
     return Response(status=202)
 
 
 def initialize(principal: Principal, message: Message) -> Response:
     ctx = context.for_request(principal, eras.LEGACY, DEFAULT_LEGACY_VERSION)
     result = eras.LEGACY.dispatch(ctx, "initialize", message.params)
-    session = current_app.extensions["drawbridge.sessions"].create(principal.client_id, principal.subject, result["protocolVersion"])
+    session = services().sessions.create(principal.client_id, principal.subject, result["protocolVersion"])
     response = jsonify(jsonrpc.success(message.id, result))  # type: ignore[arg-type]
     response.headers[SESSION_HEADER] = session.session_id
     return response
@@ -77,7 +78,7 @@ def current_session(principal: Principal) -> Session:
     session_id = request.headers.get(SESSION_HEADER)
     if not session_id:
         raise InvalidRequest("Missing Mcp-Session-Id: send initialize first and echo the session id it returns.")
-    session = current_app.extensions["drawbridge.sessions"].get(session_id)
+    session = services().sessions.get(session_id)
     # A session id is not a credential: one used with another client's or person's token is as
     # unknown as a made-up one.
     if session is None or not session.belongs_to(principal.client_id, principal.subject):
@@ -97,9 +98,9 @@ def open_stream(principal: Principal) -> Response:
     keepalive_seconds = current_app.config["SETTINGS"].sse_keepalive_seconds
     if resumed is not None:
         stream_id, after = resumed
-        return sse.held_response(lease, sse.replay(current_app.extensions["drawbridge.events"], stream_id, after, keepalive_seconds))
+        return sse.held_response(lease, sse.replay(services().events, stream_id, after, keepalive_seconds))
     stream = sse.server_notifications(
-        current_app.extensions["drawbridge.hub"],
+        services().hub,
         sse.KEEPALIVE,  # sends the headers now, so the client knows the stream is open
         keepalive_seconds,
         lambda method: {} if method == TOOLS_LIST_CHANGED else None,
@@ -111,14 +112,14 @@ def resumed_stream(session: Session, last_event_id: str) -> tuple[str, int]:
     """The stream of this session that Last-Event-ID names and the event to resume after: a resume
     replays exactly that stream's later events, then continues it live."""
     parsed = parse_event_id(last_event_id)
-    if parsed is None or current_app.extensions["drawbridge.events"].owner(parsed[0]) != session.session_id:
+    if parsed is None or services().events.owner(parsed[0]) != session.session_id:
         raise InvalidRequest("Last-Event-ID names no stream of this session.")
     return parsed
 
 
 def end_session(principal: Principal) -> Response:
     session = current_session(principal)
-    current_app.extensions["drawbridge.sessions"].end(session.session_id)
+    services().sessions.end(session.session_id)
     return Response(status=204)
 
 

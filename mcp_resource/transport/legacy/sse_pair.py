@@ -18,13 +18,12 @@ from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from mcp_resource import jsonrpc
 from mcp_resource.auth import Principal
-from mcp_resource.transport.access import Reply, answer_message, authenticate, check_origin
-from mcp_resource.transport.legacy.events import EventLog, event_id, parse_event_id
-from mcp_resource.transport.legacy.sessions import SessionStore
+from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound, Unavailable
 from mcp_resource.guardrails import streams, unavailable
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol import context, eras, pipeline
 from mcp_resource.protocol.context import Context
+from mcp_resource.services import services
 from mcp_resource.transport import calls, sse
 from mcp_resource.transport.access import Reply, answer_message, authenticate, check_origin
 from mcp_resource.transport.legacy.events import EventLog, event_id, parse_event_id
@@ -50,7 +49,7 @@ def open_stream() -> Response:
     worker ends while stopping first delivers the answers of its calls in flight here."""
     principal = authenticate()
     lease = streams.hold(principal)
-    sessions: SessionStore = current_app.extensions["drawbridge.sessions"]
+    sessions: SessionStore = services().sessions
     idle_seconds = math.ceil(lease.lease_seconds)
     try:
         session = sessions.create(principal.client_id, principal.subject, VERSION, idle_seconds)
@@ -58,7 +57,7 @@ def open_stream() -> Response:
         lease.release()
         raise
     lease.keep_alive(session.session_id, idle_seconds)
-    log: EventLog = current_app.extensions["drawbridge.events"]
+    log: EventLog = services().events
     log.open(session.session_id, session.session_id)
     endpoint = url_for("legacy_sse.post_message", session_id=session.session_id)
     keepalive = current_app.config["SETTINGS"].sse_keepalive_seconds
@@ -104,7 +103,7 @@ def _accept(principal: Principal, message: Message) -> Callable[[], Response]:
     ctx = context.for_request(principal, eras.LEGACY, VERSION, session_id=session_id)
     with pipeline.outages_audited(ctx, message.params) if pipeline.guards(message) else contextlib.nullcontext():
         # Only the stream renews the session: a message must not keep alive a session nobody reads.
-        session = current_app.extensions["drawbridge.sessions"].get(session_id, idle_seconds=None)
+        session = services().sessions.get(session_id, idle_seconds=None)
     if session is None or not session.belongs_to(principal.client_id, principal.subject):
         raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.")
     if not message.is_request:
@@ -115,7 +114,7 @@ def _accept(principal: Principal, message: Message) -> Callable[[], Response]:
 def _answer_on_stream(ctx: Context, message: Message) -> Response:
     """A tools/call is admitted here, so its refusals (403 step-up, 429, 503) answer the POST
     itself; the request then runs beside it and its answer goes on the session's stream."""
-    log: EventLog = current_app.extensions["drawbridge.events"]
+    log: EventLog = services().events
     work, admitted = calls.admitted_work(ctx, message)
     token = calls.progress_token(message.params)
     if admitted is not None and token is not None:

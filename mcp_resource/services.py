@@ -1,0 +1,59 @@
+"""McpServices: everything the MCP server keeps for the life of its app, typed, built once by
+create_app. `start()` runs in each gunicorn worker after the fork (serving/hooks.py): the tool-state
+watcher and the job reaper. Loops a request needs start on first use in the process serving it (a
+stream's lease renewals, the event log's wake-ups, the batchers), and `stop()` ends them too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import Flask
+
+from shared import services as shared_services
+
+if TYPE_CHECKING:  # these modules read their services through `services()`: no import at run time
+    from mcp_resource.auth import TokenVerifier
+    from mcp_resource.guardrails.audit import AuditWriter
+    from mcp_resource.guardrails.ratelimit import RateLimiter
+    from mcp_resource.guardrails.streams import OpenStreams
+    from mcp_resource.job_runners import JobRunner
+    from mcp_resource.notifications import Hub, ToolStateWatcher
+    from mcp_resource.tools.registry import ToolRegistry
+    from mcp_resource.transport.legacy.cancellation import CancelBoard
+    from mcp_resource.transport.legacy.events import EventLog
+    from mcp_resource.transport.legacy.sessions import SessionStore
+
+
+@dataclass(eq=False)
+class McpServices(shared_services.Services):
+    tools: ToolRegistry
+    verifier: TokenVerifier
+    hub: Hub
+    tool_watcher: ToolStateWatcher
+    jobs: JobRunner
+    ratelimit: RateLimiter
+    audit: AuditWriter
+    streams: OpenStreams
+    # The legacy eras' state (transport/legacy/).
+    sessions: SessionStore
+    events: EventLog
+    cancellations: CancelBoard
+
+    def start(self) -> None:
+        self.tool_watcher.start()
+        self.jobs.start()
+
+    def stop(self) -> None:
+        self.tool_watcher.stop()
+        self.jobs.stop()
+        self.streams.stop()
+        self.events.stop()
+
+
+def services(app: Flask | None = None) -> McpServices:
+    """The MCP server's services: of `app`, or of the app handling this request or job."""
+    found = shared_services.of(app)
+    if not isinstance(found, McpServices):
+        raise RuntimeError("not an MCP resource server app (mcp_resource.create_app)")
+    return found

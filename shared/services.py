@@ -1,0 +1,37 @@
+"""The typed holder of an app's long-lived services, one per app: the CLI's holds its Redis client
+only; each service's adds its own (mcp_resource/services.py, authserver/services.py). Services whose
+background loops must run in the process that serves are started by `start()`, which gunicorn's
+post_worker_init calls in each worker after the fork (serving/hooks.py), and ended by `stop()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import Flask, current_app
+
+# The one app.extensions key of ours; read it through `of`, or a service's typed accessor.
+EXTENSION = "drawbridge"
+
+
+@dataclass(eq=False)
+class Services:
+    """What every Drawbridge app holds: its Redis client, None on the embedded default."""
+
+    redis: redis.Redis | None
+
+    def start(self) -> None:
+        """Start the background loops, once per process, after any fork."""
+
+    def stop(self) -> None:
+        """Stop them (each ends at its next pause)."""
+
+
+def install(app: Flask, services: Services) -> None:
+    app.extensions[EXTENSION] = services
+
+
+def of(app: Flask | None = None) -> Services:
+    """The services of `app`, or of the app handling this request or command."""
+    found: Services = (app or current_app).extensions[EXTENSION]
+    return found
