@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import redis as drawbridge_redis
-from shared.services import EXTENSION, Services
 from shared.settings import SERVER_WORKERS_VARIABLE
+
+if TYPE_CHECKING:
+    from shared.services import Services
 
 
 def on_starting(server: Any) -> None:
@@ -41,6 +43,11 @@ def worker_exit(server: Any, worker: Any) -> None:
 
 def _services(worker: Any) -> Services | None:
     """The services of the worker's app: a Flask app of ours; tests also serve bare WSGI apps."""
+    # Imported here, in the worker after gevent patched it: the master reads this module with the
+    # configuration, and Flask imported there (its module-level logging handler) left a traceback
+    # in every worker's exit log (tests/serving/test_worker.py).
+    from shared.services import EXTENSION, Services
+
     found = getattr(worker.wsgi, "extensions", {}).get(EXTENSION)
     return found if isinstance(found, Services) else None
 
