@@ -20,7 +20,7 @@ from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
 from authserver.oauth.revocation import RevocationEndpoint
-from authserver.oauth.token_form import TokenRequest, token_request_form, urlencoded_form
+from authserver.oauth.token_form import TokenRequest, check_basic_credentials, token_request_form, urlencoded_form
 from authserver.oauth.transport import secure_transport_only
 from authserver.services import services
 from authserver.throttle import Counter
@@ -50,6 +50,7 @@ def allow_cross_origin(response: Response) -> Response:
 def token() -> Response:
     try:
         form = token_request_form()
+        check_basic_credentials()
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
     return authorization.create_token_response(TokenRequest(form))
