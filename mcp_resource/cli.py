@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 from rq import Worker
 
-from mcp_resource import job_runners, tool_states
+from mcp_resource import job_worker, tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
 from mcp_resource.guardrails import audit as audit_trail
 from mcp_resource.tools.lint import lint
@@ -98,7 +98,7 @@ def worker(check: bool) -> None:
             raise SystemExit(f"No job worker of {socket.gethostname()} is running and registered in Redis.")
         click.echo(f"Job workers of this host: {', '.join(here)}.")
         return
-    job_runners.work(client)
+    job_worker.work(client)
 
 
 def _running(pid: int | None) -> bool:

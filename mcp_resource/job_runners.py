@@ -1,8 +1,8 @@
 """Who runs jobs, and who notices when the process running one died.
 
-With Redis, rq (a well-kept Redis job library) queues them and `drawbridge worker` processes run
-them, so a restart of the web processes loses nothing. rq notices a work-horse that died under a
-living worker; a worker killed with its work-horse stops heart-beating, and rq's started-job
+With Redis, rq (a well-kept Redis job library) queues them and `drawbridge worker` processes
+(job_worker.py) run them, so a restart of the web processes loses nothing. rq notices a
+work-horse that died under a living worker; a worker killed with its work-horse stops heart-beating, and rq's started-job
 registry cleanup then fails its job, or queues it again once when the tool declares itself
 idempotent. The reaper, a loop in every MCP server process (one of them per interval does the
 work), runs that cleanup and writes each failed rq job's outcome on its row: within
@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import asdict
 from datetime import timedelta
 
 import redis
 import rq
 from flask import Flask
-from rq.exceptions import NoSuchJobError, StopRequested
+from rq.exceptions import NoSuchJobError
 from rq.job import Job as RqJob
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
@@ -53,7 +51,6 @@ JOB_TIMEOUT_SECONDS = 3600
 HEARTBEAT_SECONDS = 5
 HEARTBEAT_GRACE_SECONDS = 15
 REAP_INTERVAL_SECONDS = 5
-REDIS_RETRY_SECONDS = 1
 LOCAL_STALE_SECONDS = 15
 # /healthz is degraded when jobs are queued and no worker has beaten for this long.
 WORKER_SEEN_SECONDS = 30
@@ -94,87 +91,6 @@ class JobRunner(ABC):
             self._reaper.pause(REAP_INTERVAL_SECONDS)
 
 
-class HeartbeatWorker(rq.Worker):
-    """rq's forking worker, with a job's registry entry outliving its last heartbeat by
-    HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS, where rq's own allows 60 s more, and
-    `stop_requested` set once a signal asked it to stop."""
-
-    stop_requested = False
-
-    def get_heartbeat_ttl(self, job: RqJob, working_time: float = 0.0) -> int:
-        return HEARTBEAT_SECONDS + HEARTBEAT_GRACE_SECONDS
-
-    def request_stop(self, signum: int, frame: object) -> None:
-        self.stop_requested = True
-        super().request_stop(signum, frame)
-
-
-def worker(client: redis.Redis) -> HeartbeatWorker:
-    """`drawbridge worker`'s rq worker: it beats every HEARTBEAT_SECONDS while busy (the job
-    monitoring interval) and idle (rq waits worker_ttl - 15 s for a job between two beats). Its
-    app is built before rq forks a work-horse per job, so no job pays for it."""
-    _worker_app()
-    return HeartbeatWorker([QUEUE_NAME], connection=client, worker_ttl=HEARTBEAT_SECONDS + 15, job_monitoring_interval=HEARTBEAT_SECONDS)
-
-
-def work(client: redis.Redis) -> None:
-    """Run rq workers, one after another, until a signal asks to stop. rq's loop quits on a Redis
-    error met outside its wait for a job (Redis restarted or frozen while a job runs): once Redis
-    answers again a new worker takes over, and the reaper settles the job the old one watched."""
-    while True:
-        current = worker(client)
-        try:
-            current.work(with_scheduler=False)
-        except redis.RedisError:  # rq's own start or teardown, with Redis out
-            logger.warning("job_worker_lost_redis", exc_info=True)
-        if current.stop_requested:
-            return
-        logger.warning("job_worker_restarting", extra={"after": "rq's loop ended without a stop request"})
-        try:
-            while not _answers(client):
-                time.sleep(REDIS_RETRY_SECONDS)
-        except StopRequested:  # raised by rq's signal handler, still installed, while this waits
-            return
-
-
-def _answers(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-
-
-_app: Flask | None = None
-
-
-def _worker_app() -> Flask:
-    """The worker's own app (settings from the environment), made once per process; its database
-    answers are not bounded, since a report's statement may run longer than a request's."""
-    global _app
-    if _app is None:
-        from mcp_resource import create_app  # the package imports this module: import at use
-
-        _app = create_app(bound_answers=False)
-    return _app
-
-
-def execute(job_id: str) -> None:
-    """The worker's entry point (rq calls it by name, in a work-horse forked for the job). An
-    outcome the database would not take is kept in rq's job, for the reaper to write later."""
-    app = _worker_app()
-    with app.app_context():
-        # Connections inherited through fork belong to the parent: start this process's own.
-        db.engine.dispose(close=False)
-    try:
-        jobs.run(app, job_id)
-    except jobs.OutcomeNotRecorded as failure:
-        current = rq.get_current_job()
-        if current is not None:
-            current.meta[OUTCOME_META_KEY] = asdict(failure.outcome)
-            current.save_meta()
-        raise
-
-
 class RqRunner(JobRunner):
     def __init__(self, app: Flask, client: redis.Redis) -> None:
         super().__init__(app)
@@ -183,7 +99,7 @@ class RqRunner(JobRunner):
 
     def submit(self, job_id: str, retry: bool) -> None:
         self.queue.enqueue(
-            "mcp_resource.job_runners.execute",
+            "mcp_resource.job_worker.execute",
             job_id,
             job_id=job_id,
             job_timeout=JOB_TIMEOUT_SECONDS,

@@ -20,7 +20,7 @@ from rq.job_lifecycle import record_job_failure
 from sqlalchemy import text
 
 import mcp_resource
-from mcp_resource import job_runners, jobs, tasks
+from mcp_resource import job_runners, job_worker, jobs, tasks
 from mcp_resource.auth import Principal
 from mcp_resource.models import Job
 from mcp_resource.services import services
@@ -51,7 +51,7 @@ def row(tool: str, age: timedelta = timedelta(0)) -> str:
 def failed_in_rq(runner: job_runners.RqRunner, tool: str, exc_string: str = "", meta: dict | None = None) -> str:
     """A working row whose rq job failed as rq records it (with `exc_string`, or a kept outcome)."""
     job_id = row(tool)
-    rq_job = runner.queue.enqueue("mcp_resource.job_runners.execute", job_id, job_id=job_id)
+    rq_job = runner.queue.enqueue("mcp_resource.job_worker.execute", job_id, job_id=job_id)
     runner.queue.remove(rq_job)
     if meta:
         rq_job.meta.update(meta)
@@ -129,8 +129,8 @@ def test_a_progress_report_during_a_database_outage_is_skipped_and_the_worker_ha
     for name, value in fault_stack.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DRAWBRIDGE_DATABASE_TIMEOUT_SECONDS", "2")
-    monkeypatch.setattr(job_runners, "_app", None)
-    worker_app = job_runners._worker_app()
+    monkeypatch.setattr(job_worker, "_app", None)
+    worker_app = job_worker._worker_app()
     with worker_app.app_context():
         assert db.session.execute(text("SELECT pg_sleep(2.5), 1")).one()[1] == 1
         db.session.remove()
