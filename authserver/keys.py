@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -27,6 +29,8 @@ CURVE = "P-256"
 # Keys are read from the database at most this often per process, so a rotation made by
 # `drawbridge keys rotate` is signing tokens everywhere within this many seconds.
 KEY_CACHE_SECONDS = 30
+# An unknown kid reads the keys again at once, but at most this often: anyone may send one.
+KEY_RELOAD_MIN_SECONDS = 5
 
 
 class NoSigningKeyError(RuntimeError):
@@ -46,6 +50,7 @@ class KeyState:
     keyring: Keyring
     decrypted: dict[tuple[str, str], ECKey] = field(default_factory=dict)
     cache: RefreshingCache[int, _Loaded] = field(default_factory=lambda: RefreshingCache(_load, KEY_CACHE_SECONDS))
+    reloaded_at: float = -math.inf
 
 
 def rotate() -> SigningKey:
@@ -181,10 +186,12 @@ def published_key(kid: str, token_ttl_seconds: int) -> ECKey | None:
     """The key of that `kid` if the JWKS publishes it: what every token we signed that may still be
     alive was signed with (revocation and introspection check our tokens with it). An unknown kid
     reads the keys again at once, since another process may have rotated in a key this one has not
-    read yet; only authenticated clients reach here (oauth/token_lookup.py), one query each."""
+    read yet, at most every KEY_RELOAD_MIN_SECONDS (a public client may send any kid to /revoke)."""
     key = _loaded(token_ttl_seconds).by_kid.get(kid)
-    if key is None:
-        _state().cache.discard(token_ttl_seconds + KEY_CACHE_SECONDS)
+    state = _state()
+    if key is None and time.monotonic() - state.reloaded_at >= KEY_RELOAD_MIN_SECONDS:
+        state.reloaded_at = time.monotonic()
+        state.cache.discard(token_ttl_seconds + KEY_CACHE_SECONDS)
         key = _loaded(token_ttl_seconds).by_kid.get(kid)
     return key
 

@@ -9,7 +9,7 @@ from mcp_resource.auth import TokenVerifier
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.guardrails import audit, ratelimit, streams
 from mcp_resource.jwks import JwksCache
-from mcp_resource.services import McpServices
+from mcp_resource.services import McpServices, services
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http
 from mcp_resource.transport.legacy import cancellation, events, sessions, sse_pair
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
             cancellations=cancellation.for_client(redis_client),
         ),
     )
+    # Started after gunicorn's fork (serving/hooks.py); under any other server, by the first request.
+    app.before_request(services(app).start)
     app.register_blueprint(http.bp)
     app.register_blueprint(sse_pair.bp)
     app.register_blueprint(resource_metadata.bp)

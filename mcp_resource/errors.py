@@ -93,7 +93,8 @@ class Unavailable(JsonRpcError):
 
 
 class NeedsNewerProtocol(JsonRpcError):
-    """The call needs what only a newer protocol version than the client's can carry."""
+    """The call needs what only a newer protocol version than the client's can carry. A server
+    error by its status, as before, but its message is written for the client: it says what to do."""
 
     code, http_status = -32603, 500
 

@@ -91,6 +91,14 @@ class JobRunner(ABC):
             self._reaper.pause(REAP_INTERVAL_SECONDS)
 
 
+def execute(job_id: str) -> None:
+    """The entry point's name before job_worker.py: jobs the previous release queued name it, and a
+    rolling deploy must not fail them. Remove it in the release after next."""
+    from mcp_resource import job_worker  # it imports this module
+
+    job_worker.execute(job_id)
+
+
 class RqRunner(JobRunner):
     def __init__(self, app: Flask, client: redis.Redis) -> None:
         super().__init__(app)

@@ -81,7 +81,7 @@ def _worker_app() -> Flask:
     answers are not bounded, since a report's statement may run longer than a request's."""
     global _app
     if _app is None:
-        from mcp_resource import create_app  # the package imports this module: import at use
+        from mcp_resource import create_app  # the app's factory imports the job runners: import at use
 
         _app = create_app(bound_answers=False)
     return _app

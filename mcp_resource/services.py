@@ -1,7 +1,9 @@
 """McpServices: everything the MCP server keeps for the life of its app, typed, built once by
-create_app. `start()` runs in each gunicorn worker after the fork (serving/hooks.py): the tool-state
-watcher and the job reaper. Loops a request needs start on first use in the process serving it (a
-stream's lease renewals, the event log's wake-ups, the batchers), and `stop()` ends them too."""
+create_app. `start()` runs in each gunicorn worker after the fork (serving/hooks.py), or on the first
+request of a process that no such hook started (another WSGI server, an app in a test): the
+tool-state watcher and the job reaper. Loops a request needs start on first use in the process
+serving it (a stream's lease renewals, the event log's wake-ups), and `stop()` ends those too; the
+batchers (Redis pipeline, audit writer) drain on their own and die with the process."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ token from 688-751 to 621-661 us and per guarded tools/call from 836 to 727 us; 
 here rather than through the email parser took a further 4-8% off both. The cost is owning an
 HTTP/1.1 parser, where reading a message differently from the proxy in front is request smuggling.
 So the reader refuses any framing two parties could read two ways (RFC 9112), and it is proven, not
-trusted: tests/security/test_http_differential.py holds it to h11 on generated requests, and
+trusted: tests/unit/security/test_http_differential.py holds it to h11 on generated requests, and
 tests/security/test_http_framing.py checks the live workers over raw sockets. A change to the reader
 is a change to a parser, and comes with a case in those tests.
 
@@ -20,7 +20,8 @@ is a change to a parser, and comes with a case in those tests.
 - request_stream.py: the body stream (`wsgi.input`): strict chunked framing, a deadline
 - request_body.py: a whole body read within the app's size limit and its deadline
 - graceful_stop.py: the app's part in a stopping worker (streams end, work in flight, flushes)
-- hooks.py: gunicorn's server hooks: the worker count, gc.freeze after start-up, dead workers' metrics
+- hooks.py: gunicorn's server hooks: the worker count, the app's services started in each worker
+  after the fork and stopped at its exit, gc.freeze after start-up, dead workers' metrics
 - turns.py: each request yields once, so one keep-alive connection cannot hold a worker
 - cookie_sessions.py: no cookie parsing or signer for a request without cookies
 

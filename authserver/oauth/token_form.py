@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Payload, OAuth2Request
 from flask import request
-from werkzeug.datastructures import CombinedMultiDict, MultiDict
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import ClientDisconnected
 
 from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED
@@ -66,12 +66,12 @@ def urlencoded_form() -> MultiDict[str, str]:
 
 
 class TokenPayload(OAuth2Payload):
-    """The parameters Authlib's Flask payload reads, werkzeug's `request.values` (the query string's
-    before the body's), with the body's from the form already parsed."""
+    """The request's parameters as the grants read them: the form body's only, as RFC 6749 sends
+    them (sections 3.2, 4.1.3, 4.4.2, 6), where Authlib's Flask payload would put the query
+    string's first."""
 
     def __init__(self, form: MultiDict[str, str]) -> None:
-        # Token requests rarely have a query string; without one, `values` is the form itself.
-        self._data = CombinedMultiDict([request.args, form]) if request.query_string else form
+        self._data = form
 
     @property
     def data(self) -> MultiDict[str, str]:

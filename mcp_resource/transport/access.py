@@ -39,24 +39,29 @@ def check_revocation(principal: Principal) -> None:
 
 def answer_message(accept: Callable[[Principal, Message], Callable[[], Reply]], before: Callable[[], None] = lambda: None) -> Reply:
     """A POSTed JSON-RPC message, in order: the bearer token; `before` (content negotiation); the
-    message; its transport's `accept` (the era's envelope, a legacy session), which says how to
-    answer it; the token's revocation; the answer. A tools/call's revocation is checked with its
-    rate limit, in one Redis round trip (pipeline step 4); any other answer, an error included,
-    follows the check on its own, so a revoked token hears so before anything else. A JSON-RPC
-    error answers the message, with its id."""
+    message; the token's revocation; its transport's `accept` (the era's envelope, a legacy
+    session), which says how to answer it; the answer. A tools/call's revocation is checked later,
+    with its rate limit, in one Redis round trip (pipeline step 4), unless `accept` refuses it
+    first; so a revoked token hears so before anything else, and no session is renewed for it. A
+    JSON-RPC error answers the message, with its id."""
     principal = authenticate(check_revocation=False)
-    message: Message | None = None
     try:
         before()
         message = jsonrpc.parse(read_body())
+    except (JsonRpcError, HTTPException):
+        check_revocation(principal)
+        raise
+    guarded = pipeline.guards(message)
+    if not guarded:
+        check_revocation(principal)
+    try:
         answer = accept(principal, message)
     except (JsonRpcError, HTTPException) as error:
-        check_revocation(principal)
-        if message is None or not isinstance(error, JsonRpcError):
+        if guarded:
+            check_revocation(principal)
+        if not isinstance(error, JsonRpcError):
             raise
         return http_errors.json_rpc_response(error, message.id)
-    if not pipeline.guards(message):
-        check_revocation(principal)
     try:
         return answer()
     except JsonRpcError as error:
