@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import defaultdict
 from functools import cached_property
 from urllib.parse import parse_qsl
 
-from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload, OAuth2Request
 from flask import request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import ClientDisconnected
 
-from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED
 from authserver.unstorable_input import NUL, nul_in_form, nul_in_urlencoded
 from serving.request_body import read_body
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-
-def check_basic_credentials() -> None:
-    """A Basic Authorization header (RFC 7617) whose credentials are not UTF-8 names no client: 401
-    invalid_client, as every failed client authentication (RFC 6749 section 5.2). Authlib's reading
-    of the header lets the decoding error escape; credentials that are not base64 at all it already
-    reads as none."""
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return
-    try:
-        base64.b64decode(credentials.strip()).decode()
-    except binascii.Error:
-        return
-    except UnicodeDecodeError:
-        raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
 
 
 def token_request_form() -> MultiDict[str, str]:

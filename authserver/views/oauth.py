@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError
 from flask import Blueprint, Response, jsonify, request
@@ -15,12 +16,13 @@ from flask import Blueprint, Response, jsonify, request
 from authserver import clients, keys
 from authserver.extensions import authorization
 from authserver.oauth import initial_access_tokens, registration
+from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED
 from authserver.oauth.errors import describe
 from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
 from authserver.oauth.revocation import RevocationEndpoint
-from authserver.oauth.token_form import TokenRequest, check_basic_credentials, token_request_form, urlencoded_form
+from authserver.oauth.token_form import TokenRequest, token_request_form, urlencoded_form
 from authserver.oauth.transport import secure_transport_only
 from authserver.services import services
 from authserver.throttle import Counter
@@ -50,10 +52,14 @@ def allow_cross_origin(response: Response) -> Response:
 def token() -> Response:
     try:
         form = token_request_form()
-        check_basic_credentials()
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
-    return authorization.create_token_response(TokenRequest(form))
+    try:
+        return authorization.create_token_response(TokenRequest(form))
+    except UnicodeDecodeError:
+        # Authlib's reading of a Basic header (RFC 7617) whose credentials are not UTF-8 lets the
+        # error escape (the form is decoded already): it names no client, so invalid_client, 401.
+        return authorization.handle_error_response(None, InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED))
 
 
 @bp.post("/revoke")
