@@ -41,3 +41,18 @@ def test_stop_ends_the_loop_at_its_next_pause_and_start_runs_it_again():
     finally:
         loop.stop(wait_seconds=1)
     assert len(turns) > stopped_at
+
+
+def test_a_loop_stopped_without_waiting_ends_even_when_started_again_at_once():
+    """A stop that does not wait, then a start before the old thread's next pause: one loop runs."""
+    loop = looping([])
+    loop.start()
+    loop.stop()
+    loop.start()
+    try:
+        deadline = time.monotonic() + 5
+        while [t.name for t in threading.enumerate()].count("test-loop") > 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [t.name for t in threading.enumerate()].count("test-loop") == 1
+    finally:
+        loop.stop(wait_seconds=1)
