@@ -46,7 +46,7 @@ def void_access_tokens(kind: str, identifier: str, withdrawn_at: datetime) -> No
     it (Redis unreachable: redis.RedisError) can simply be run again."""
     span = _token_span_seconds()
     moment = revocation.epoch(withdrawn_at)
-    _revocations().void_issued_before(kind, identifier, moment + span, moment + 2 * span)
+    shared_services.of().revocations.void_issued_before(kind, identifier, moment + span, moment + 2 * span)
 
 
 def restore(kind: str, identifier: str, withdrawn_at: datetime) -> None:
@@ -55,7 +55,7 @@ def restore(kind: str, identifier: str, withdrawn_at: datetime) -> None:
     if wait > 0:
         time.sleep(wait)
     now = int(time.time())
-    _revocations().void_issued_before(kind, identifier, now, now + _token_span_seconds())
+    shared_services.of().revocations.void_issued_before(kind, identifier, now, now + _token_span_seconds())
 
 
 def _owned(model: type[Grant] | type[AuthorizationCode], kind: str, identifier: str) -> ColumnElement[bool]:
@@ -65,7 +65,3 @@ def _owned(model: type[Grant] | type[AuthorizationCode], kind: str, identifier: 
 def _token_span_seconds() -> int:
     """How long an access token can stay valid after it was issued."""
     return current_settings().access_token_ttl_seconds + REVOCATION_MARGIN_SECONDS
-
-
-def _revocations() -> revocation.Revocations:
-    return revocation.for_client(shared_services.of().redis)

@@ -6,9 +6,12 @@ post_worker_init calls in each worker after the fork (serving/hooks.py), and end
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import redis
 from flask import Flask, current_app
+
+from shared import revocation
 
 # The one app.extensions key of ours; read it through `of`, or a service's typed accessor.
 EXTENSION = "drawbridge"
@@ -19,6 +22,11 @@ class Services:
     """What every Drawbridge app holds: its Redis client, None on the embedded default."""
 
     redis: redis.Redis | None
+
+    @cached_property
+    def revocations(self) -> revocation.Revocations:
+        """The revocation set on this app's Redis, or its database without one."""
+        return revocation.for_client(self.redis)
 
     def start(self) -> None:
         """Start the background loops, once per process, after any fork."""

@@ -82,6 +82,6 @@ def revoke_grant(grant: Grant, reason: str) -> None:
         grant.revoked_at = utcnow()
         db.session.commit()
     until = revocation.epoch(grant.revoked_at) + settings.access_token_ttl_seconds + REVOCATION_MARGIN_SECONDS
-    revocation.for_client(shared_services.of().redis).revoke(revocation.GRANT, grant.id, until)
+    shared_services.of().revocations.revoke(revocation.GRANT, grant.id, until)
     if newly:
         logger.warning("grant_revoked", extra={"grant_id": grant.id, "reason": reason, "client_id": grant.client_id})

@@ -56,7 +56,7 @@ class RevocationEndpoint(rfc7009.RevocationEndpoint):
         if token.token_type == ACCESS_TOKEN:
             # Kept as long as the resource server could still accept the token (its clock leeway).
             until = token.expires_at + refresh_tokens.REVOCATION_MARGIN_SECONDS
-            revocation.for_client(shared_services.of().redis).revoke(revocation.TOKEN, token.token_id or "", until)
+            shared_services.of().revocations.revoke(revocation.TOKEN, token.token_id or "", until)
         elif token.grant is not None:
             refresh_tokens.revoke_grant(token.grant, reason="refresh_token_revoked")
         metrics.TOKENS_REVOKED.labels(token.token_type).inc()

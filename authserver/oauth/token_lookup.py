@@ -67,7 +67,7 @@ class FoundToken:
         if self.refresh_token is not None and self.grant is not None:
             return self.grant.revoked_at is not None or self.refresh_token.rotated_at is not None
         entries = revocation.entries_of(self.token_id or "", self.client_id, self.subject, self.grant_id)
-        return revocation.for_client(shared_services.of().redis).any_revoked(entries, self.issued_at)
+        return shared_services.of().revocations.any_revoked(entries, self.issued_at)
 
 
 def presented(form: MultiDict[str, str]) -> tuple[str, str | None]:
