@@ -43,11 +43,11 @@ def authenticate_endpoint_client(server: AuthorizationServer, request: OAuth2Req
     """The client of a revocation or introspection request, by one of `methods` (Authlib's client
     authentication, reading the client each time). Every failure is 401 invalid_client with a Basic
     challenge (RFC 6749 section 5.2), whatever went wrong: an unknown id, a wrong secret, a method the
-    client may not use, or a Basic header that is not UTF-8 (which Authlib does not catch)."""
+    client may not use, or a Basic header that is not UTF-8 (server.py)."""
     try:
         # Authlib's stubs name any ClientMixin; query_client gives ours, a Client, which has its methods.
         client: Client = server.authenticate_client(request, methods, endpoint)  # type: ignore[assignment]
-    except (InvalidClientError, UnicodeDecodeError):
+    except InvalidClientError:
         raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
     request.client = client  # type: ignore[assignment]  # as above
     return client

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.oauth2 import OAuth2Error, rfc9207
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from flask import Flask, Response
 
-from authserver.oauth.client_lookup import query_client
+from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED, query_client
 from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.pkce import S256CodeChallenge
@@ -33,6 +33,14 @@ class AuthorizationServer(FlaskAuthorizationServer):
         """The request a caller made already (the token view's TokenRequest, token_form.py), else
         Authlib's over Flask's request."""
         return request if isinstance(request, OAuth2Request) else super().create_oauth2_request(request)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Authlib's client authentication, with a Basic header (RFC 7617) whose credentials are not
+        UTF-8 failing as every other: 401 invalid_client (Authlib lets the decoding error escape)."""
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except UnicodeDecodeError:
+            raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
 
     def create_authorization_error_response(self, error: OAuth2Error) -> Response:
         """The redirect for an authorization request refused before a grant could answer it

@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError
 from flask import Blueprint, Response, jsonify, request
@@ -16,7 +15,6 @@ from flask import Blueprint, Response, jsonify, request
 from authserver import clients, keys
 from authserver.extensions import authorization
 from authserver.oauth import initial_access_tokens, registration
-from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED
 from authserver.oauth.errors import describe
 from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.metadata import authorization_server_metadata
@@ -54,12 +52,7 @@ def token() -> Response:
         form = token_request_form()
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
-    try:
-        return authorization.create_token_response(TokenRequest(form))
-    except UnicodeDecodeError:
-        # Authlib's reading of a Basic header (RFC 7617) whose credentials are not UTF-8 lets the
-        # error escape (the form is decoded already): it names no client, so invalid_client, 401.
-        return authorization.handle_error_response(None, InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED))
+    return authorization.create_token_response(TokenRequest(form))
 
 
 @bp.post("/revoke")

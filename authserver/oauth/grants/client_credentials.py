@@ -43,8 +43,11 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     def authenticate_token_endpoint_client(self) -> Client:  # type: ignore[override]
         """The client by client_secret_basic, else client_secret_post (RFC 6749 section 2.3.1). Every
         failure is the same 401 invalid_client, so a caller cannot tell unknown ids from wrong secrets."""
-        # Authlib reads the headers with .get; types-authlib asks for a dict where any mapping does.
-        client_id, secret = extract_basic_authorization(self.request.headers)  # type: ignore[arg-type]
+        try:
+            # Authlib reads the headers with .get; types-authlib asks for a dict where any mapping does.
+            client_id, secret = extract_basic_authorization(self.request.headers)  # type: ignore[arg-type]
+        except UnicodeDecodeError:  # Basic credentials that are not UTF-8 name no client (RFC 7617)
+            raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
         method = "client_secret_basic"
         if client_id is None:
             form = self.request.form
