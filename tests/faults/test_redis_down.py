@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from authserver.cli import disable
+from authserver.cli.clients import disable
 from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from tests.faults.outage import CALL, assert_jsonrpc_unavailable, assert_page_unavailable, token_request, warm_stack
 
