@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 
 from authserver import errors, keys, security, throttle, unstorable_input
 from authserver.cutoffs import CLIENT_CACHE_SECONDS
@@ -14,6 +14,7 @@ from authserver.oauth.server import config_oauth
 from authserver.oauth.tokens import AccessTokenIssuer
 from authserver.services import AuthServices
 from authserver.views import account, consent, documentation, oauth
+from serving.context import current_request
 from serving.request_body import read_body
 from shared import hosts
 from shared import redis as drawbridge_redis
@@ -67,5 +68,6 @@ def read_page_body() -> None:
     """Pages parse forms through werkzeug (and Flask-WTF's CSRF check): their body is read whole
     first, so a slow, cut or malformed one is 408, 400 or 413 instead of an OSError inside the form
     parser. The OAuth endpoints read their own bodies and answer OAuth errors."""
-    if request.method == "POST" and request.blueprint != oauth.bp.name:
+    this_request = current_request()
+    if this_request.method == "POST" and this_request.blueprint != oauth.bp.name:
         read_body()

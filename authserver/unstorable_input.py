@@ -15,11 +15,12 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6750 import InvalidTokenError
-from flask import Flask, Response, request
+from flask import Flask, Response
 from werkzeug.datastructures import MultiDict
 
 from authserver.extensions import authorization
 from authserver.views.pages import error_page
+from serving.context import current_request
 from shared.unstorable import storable
 
 NUL = "The request holds a NUL character, which no value here may contain."
@@ -31,14 +32,15 @@ def init_app(app: Flask, api_blueprint: str, registration_endpoint: str) -> None
     the others are pages. `registration_endpoint` is RFC 7592's, whose path names a client."""
 
     def refuse_unstorable_input() -> Response | tuple[str, int] | None:
-        in_path = "\x00" in request.path
-        page = request.blueprint != api_blueprint
-        page_form = page and request.method == "POST" and nul_in_form(request.form)
-        if not (in_path or nul_in_urlencoded(request.query_string) or page_form):
+        this_request = current_request()
+        in_path = "\x00" in this_request.path
+        page = this_request.blueprint != api_blueprint
+        page_form = page and this_request.method == "POST" and nul_in_form(this_request.form)
+        if not (in_path or nul_in_urlencoded(this_request.query_string) or page_form):
             return None
         if page:
             return error_page("This request is not valid", NUL)
-        if in_path and request.endpoint == registration_endpoint:
+        if in_path and this_request.endpoint == registration_endpoint:
             # RFC 7592 §2.1: a client that does not exist is answered 401, as a bad token is.
             return authorization.handle_error_response(None, InvalidTokenError("The registration access token is not valid."))
         return authorization.handle_error_response(None, InvalidRequestError(NUL))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 
-from flask import current_app, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge, RequestTimeout
+
+from serving.context import current_flask_app, current_request
 
 
 def read_body() -> bytes:
@@ -18,9 +19,10 @@ def read_body() -> bytes:
     Unreadable (malformed chunks, a client gone mid-body) or shorter than its Content-Length: 400,
     werkzeug's ClientDisconnected. The body is put back, so `request.form` and `get_data` still
     work afterwards."""
-    environ = request.environ
-    limit: int = current_app.config["MAX_CONTENT_LENGTH"]
-    length = request.content_length
+    this_request = current_request()
+    environ = this_request.environ
+    limit: int = current_flask_app().config["MAX_CONTENT_LENGTH"]
+    length = this_request.content_length
     if length is None and not environ.get("wsgi.input_terminated"):
         return b""  # no length, and a server that does not end the stream itself: read nothing
     if length is not None and length > limit:

@@ -6,11 +6,12 @@ import functools
 import sqlite3
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from serving.context import current_flask_app
 from serving.cookie_sessions import CookieSessionInterface
 from serving.turns import take_turns
 from shared import logging as drawbridge_logging
@@ -65,7 +66,7 @@ def configure_app(app: Flask, settings: Settings, service: str, connections_outs
 
 def current_settings() -> Settings:
     """The Settings of the app handling this request or command."""
-    return current_app.config["SETTINGS"]
+    return current_flask_app().config["SETTINGS"]
 
 
 def sqlalchemy_url(database_url: str) -> str:

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import redis
-from flask import Flask, current_app
+from flask import Flask
 
+from serving.context import current_flask_app
 from shared import revocation
 
 # The one app.extensions key of ours; read it through `of`, or a service's typed accessor.
@@ -41,5 +42,5 @@ def install(app: Flask, services: Services) -> None:
 
 def of(app: Flask | None = None) -> Services:
     """The services of `app`, or of the app handling this request or command."""
-    found: Services = (app or current_app).extensions[EXTENSION]
+    found: Services = (app or current_flask_app()).extensions[EXTENSION]
     return found

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import ClientDisconnected
 
 from authserver.unstorable_input import NUL, nul_in_form, nul_in_urlencoded
+from serving.context import current_request
 from serving.request_body import read_body
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -22,10 +23,11 @@ def token_request_form() -> MultiDict[str, str]:
     over the size limit it is 413; one that cannot be read whole, or whose bytes or %-escapes are not
     UTF-8, or that holds a NUL (which no client id, code or scope can), is invalid_request. Other
     content types go to werkzeug's parser (`request.form`)."""
-    if request.mimetype != FORM_CONTENT_TYPE:
-        if nul_in_form(request.form):
+    this_request = current_request()
+    if this_request.mimetype != FORM_CONTENT_TYPE:
+        if nul_in_form(this_request.form):
             raise InvalidRequestError(NUL)
-        return request.form
+        return this_request.form
     try:
         body = read_body()
     except ClientDisconnected as error:
@@ -75,8 +77,9 @@ class TokenRequest(OAuth2Request):
     """
 
     def __init__(self, form: MultiDict[str, str]) -> None:
-        self.method = request.method
-        self.headers = request.headers  # type: ignore[assignment]  # werkzeug Headers: a mapping the stubs do not name
+        this_request = current_request()
+        self.method = this_request.method
+        self.headers = this_request.headers  # type: ignore[assignment]  # werkzeug Headers: a mapping the stubs do not name
         self.payload = TokenPayload(form)
         self._form = form
         self._body = None

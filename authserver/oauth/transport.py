@@ -9,9 +9,9 @@ from typing import Any
 from authlib.common.security import is_secure_transport
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
-from flask import request
 
 from authserver.extensions import authorization
+from serving.context import current_request
 
 HTTPS_REQUIRED = "HTTPS is required; plain http is served on loopback addresses only."
 
@@ -25,7 +25,8 @@ def require_secure_transport() -> None:
     development issuer, http://127.0.0.1:8000, is one. AUTHLIB_INSECURE_TRANSPORT lifts the rule.
     Behind a TLS-terminating proxy, DRAWBRIDGE_TRUSTED_PROXY_COUNT makes X-Forwarded-Proto count.
     """
-    if not _secure(request.scheme, request.host):
+    this_request = current_request()
+    if not _secure(this_request.scheme, this_request.host):
         raise InvalidRequestError(HTTPS_REQUIRED)
 
 
