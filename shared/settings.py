@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import logging
 import os
 import re
@@ -24,6 +25,8 @@ ENVIRONMENTS = ("development", "production")
 KEY_ENCRYPTION_KEY_BYTES = 32
 DEV_KEY_ENCRYPTION_KEY = b"drawbridge development only KEK!"
 SERVER_WORKERS_VARIABLE = "DRAWBRIDGE_SERVER_WORKERS"
+# A host name or IPv4 address as a URL's host spells it (no scheme, port or path); IPv6 is parsed.
+_HOST_NAME = re.compile(r"[a-z0-9.-]+")
 # The variable a problem is about: every problem's message starts with it.
 VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
@@ -59,6 +62,10 @@ class Settings:
     trusted_proxy_count: int = 0
     registrations_per_ip_per_hour: int = 60
     unused_client_days: int = 90
+    # Client ID Metadata Documents (authserver/oauth/cimd.py): hosts whose documents may be fetched
+    # although they resolve to a private, loopback or link-local address; and the longest a fetch may take.
+    cimd_allowed_hosts: tuple[str, ...] = ()
+    cimd_fetch_timeout_seconds: int = 5
     allowed_origins: tuple[str, ...] = ()
     sse_keepalive_seconds: int = 15
     max_streams_per_client: int = 20
@@ -112,6 +119,8 @@ class Settings:
             "trusted_proxy_count": reader.integer("DRAWBRIDGE_TRUSTED_PROXY_COUNT", 0, 0, 5),
             "registrations_per_ip_per_hour": reader.integer("DRAWBRIDGE_REGISTRATIONS_PER_IP_PER_HOUR", 60, 1, 100000),
             "unused_client_days": reader.integer("DRAWBRIDGE_UNUSED_CLIENT_DAYS", 90, 1, 3650),
+            "cimd_allowed_hosts": tuple(reader.host_list("DRAWBRIDGE_CIMD_ALLOWED_HOSTS")),
+            "cimd_fetch_timeout_seconds": reader.integer("DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS", 5, 1, 30),
             "allowed_origins": tuple(u.rstrip("/") for u in reader.url_list("DRAWBRIDGE_ALLOWED_ORIGINS")),
             "sse_keepalive_seconds": reader.integer("DRAWBRIDGE_SSE_KEEPALIVE_SECONDS", 15, 1, 3600),
             "max_streams_per_client": reader.integer("DRAWBRIDGE_MAX_STREAMS_PER_CLIENT", 20, 1, 1_000_000),
@@ -257,6 +266,15 @@ class _Reader:
             return default
         return tuple(key for key in keys if key is not None) or default
 
+    def host_list(self, name: str) -> list[str]:
+        """Host names or IP addresses, as a URL's host reads them (lower case, IPv6 without brackets)."""
+        values = [v.lower().removeprefix("[").removesuffix("]") for v in self.text(name, "").replace(",", " ").split()]
+        bad = [v for v in values if not _is_host(v)]
+        if bad:
+            self.problems.append(f"{name} holds values that are not host names or IP addresses: {', '.join(bad)}.")
+            return []
+        return values
+
     def url_list(self, name: str) -> list[str]:
         values = self.text(name, "").split()
         bad = [v for v in values if not _is_absolute_http_url(v)]
@@ -264,6 +282,16 @@ class _Reader:
             self.problems.append(f"{name} holds values that are not absolute http(s) URLs: {', '.join(bad)}.")
             return []
         return values
+
+
+def _is_host(value: str) -> bool:
+    if ":" not in value:
+        return _HOST_NAME.fullmatch(value) is not None
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def origin_of(url: str) -> str:

@@ -81,3 +81,20 @@ def test_production_with_real_settings_starts():
     )
 
     assert settings.is_production
+
+
+def test_client_metadata_document_hosts_are_read_as_a_url_host_reads():
+    settings = Settings.from_env({"DRAWBRIDGE_CIMD_ALLOWED_HOSTS": "Docs.Internal, [::1] 10.0.0.7", "DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS": "3"})
+
+    assert settings.cimd_allowed_hosts == ("docs.internal", "::1", "10.0.0.7")
+    assert settings.cimd_fetch_timeout_seconds == 3
+
+
+def test_client_metadata_document_hosts_that_are_not_hosts_are_named():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DRAWBRIDGE_CIMD_ALLOWED_HOSTS": "https://docs.internal/x ok.example ::1::2", "DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS": "0"})
+
+    assert raised.value.problems == [
+        "DRAWBRIDGE_CIMD_ALLOWED_HOSTS holds values that are not host names or IP addresses: https://docs.internal/x, ::1::2.",
+        "DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS=0 must be between 1 and 30.",
+    ]
