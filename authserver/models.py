@@ -11,6 +11,11 @@ from authserver.oauth import client_secrets, redirect_uris
 from shared import scopes
 from shared.db import Model, UTCDateTime, utcnow
 
+# A client_id is ours (random, short) or the https URL of the client's metadata document (CIMD).
+MAX_CLIENT_ID_LENGTH = 255
+# registered_via of a client known from its metadata document (oauth/cimd.py), not registered.
+FROM_METADATA_DOCUMENT = "cimd"
+
 
 class Client(Model):
     """An OAuth client (RFC 6749 section 2), with the scopes and grants it may use."""
@@ -18,7 +23,7 @@ class Client(Model):
     __tablename__ = "oauth_clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(MAX_CLIENT_ID_LENGTH), unique=True)
     client_secret_hash: Mapped[str | None] = mapped_column(String(64))
     client_name: Mapped[str] = mapped_column(String(200))
     scope: Mapped[str] = mapped_column(Text, default="")
@@ -28,7 +33,8 @@ class Client(Model):
     response_types: Mapped[str] = mapped_column(Text, default="")
     # RFC 7591 metadata as registered (client_uri, contacts, software_id, ...), for RFC 7592 reads.
     client_metadata: Mapped[dict] = mapped_column(JSON, default=dict)
-    # "cli", "dcr"...: where the client came from; only registered clients are pruned.
+    # "cli", "dcr", "cimd": where the client came from; only registered ones and those known from
+    # a metadata document are pruned.
     registered_via: Mapped[str] = mapped_column(String(20), default="cli")
     registration_token_hash: Mapped[str | None] = mapped_column(String(64))
     # Tool calls per minute at the resource server; None means the deployment's default.
@@ -39,10 +45,17 @@ class Client(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A client known from its metadata document: until when the copy here is fresh (its cache headers).
+    document_fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
+
+    @property
+    def from_metadata_document(self) -> bool:
+        """Its client_id is the URL of a document the client publishes; nobody here vouched for it."""
+        return self.registered_via == FROM_METADATA_DOCUMENT
 
     # Authlib's ClientMixin protocol, as the grants and client authentication call it.
 

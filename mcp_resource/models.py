@@ -26,7 +26,7 @@ class Job(Model):
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(255), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     tool: Mapped[str] = mapped_column(String(128))
     arguments: Mapped[dict] = mapped_column(JSON)
@@ -60,7 +60,7 @@ class AuditRecord(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(255), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     tool: Mapped[str] = mapped_column(String(128), index=True)
     # The arguments object; past DRAWBRIDGE_AUDIT_MAX_ARGUMENT_BYTES a JSON string, the first that

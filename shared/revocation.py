@@ -36,7 +36,7 @@ class RevokedEntry(Model):
 
     __tablename__ = "revocations"
 
-    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "client:" and a client_id
     expires_at: Mapped[int] = mapped_column(Integer, index=True)
     valid_from: Mapped[int] = mapped_column(Integer)
 
