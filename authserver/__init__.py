@@ -9,6 +9,7 @@ from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from authserver.extensions import authorization, csrf
 from authserver.key_encryption import Keyring
 from authserver.login_throttle import LoginThrottle
+from authserver.oauth.cimd_fetch import DocumentFetcher
 from authserver.oauth.client_lookup import read_enabled_client
 from authserver.oauth.server import config_oauth
 from authserver.oauth.tokens import AccessTokenIssuer
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             keys=keys.KeyState(Keyring.from_settings(settings)),
             counter=throttle.for_client(redis_client),
             login_throttle=LoginThrottle.for_client(redis_client),
+            client_documents=DocumentFetcher(settings.cimd_allowed_hosts, settings.cimd_fetch_timeout_seconds),
         ),
     )
     config_oauth(app, authorization)

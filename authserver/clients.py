@@ -13,7 +13,7 @@ import redis
 from sqlalchemy import and_, or_, select, update
 
 from authserver import cutoffs
-from authserver.models import Client, InitialAccessToken
+from authserver.models import FROM_METADATA_DOCUMENT, Client, InitialAccessToken
 from authserver.oauth import client_secrets, initial_access_tokens
 from authserver.oauth.registration import DESCRIPTIVE_FIELDS
 from authserver.services import AuthServices
@@ -205,11 +205,12 @@ def mark_used(client: Client) -> bool:
 
 
 def prune_unused(days: int) -> int:
-    """Delete registered clients not used for `days` days (never used counts from registration)."""
+    """Delete registered clients, and those known from a metadata document, not used for `days`
+    days (never used counts from registration); a document's client comes back at its next use."""
     cutoff = utcnow() - timedelta(days=days)
     stale = db.session.scalars(
         select(Client).where(
-            Client.registered_via == "dcr",
+            Client.registered_via.in_(("dcr", FROM_METADATA_DOCUMENT)),
             or_(
                 and_(Client.last_used_at.is_(None), Client.created_at < cutoff),
                 Client.last_used_at < cutoff,
@@ -240,12 +241,21 @@ def _forget(client_id: str) -> None:
         found.recent_clients.discard(client_id)
 
 
+def metadata_columns(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A client's columns as RFC 7591 metadata (held to registration.within) sets them: a
+    registration's, or a client metadata document's (oauth/cimd.py)."""
+    return {
+        "client_name": metadata.get("client_name") or "Unnamed application",
+        "redirect_uris": list(metadata.get("redirect_uris", [])),
+        "token_endpoint_auth_method": metadata["token_endpoint_auth_method"],
+        "grant_types": " ".join(metadata["grant_types"]),
+        "response_types": " ".join(metadata["response_types"]),
+        # Resolved by registration.within: no default here, so no path can give a client every scope.
+        "scope": " ".join(scopes.parse(metadata["scope"])),
+        "client_metadata": {k: metadata[k] for k in DESCRIPTIVE_FIELDS if k in metadata},
+    }
+
+
 def _apply_metadata(client: Client, metadata: dict[str, Any]) -> None:
-    client.client_name = metadata.get("client_name") or "Unnamed application"
-    client.redirect_uris = list(metadata.get("redirect_uris", []))
-    client.token_endpoint_auth_method = metadata["token_endpoint_auth_method"]
-    client.grant_types = " ".join(metadata["grant_types"])
-    client.response_types = " ".join(metadata["response_types"])
-    # Resolved by registration.within: no default here, so no path can give a client every scope.
-    client.scope = " ".join(scopes.parse(metadata["scope"]))
-    client.client_metadata = {k: metadata[k] for k in DESCRIPTIVE_FIELDS if k in metadata}
+    for column, value in metadata_columns(metadata).items():
+        setattr(client, column, value)

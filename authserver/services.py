@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # these modules read their services through `services()`: no 
     from authserver.keys import KeyState
     from authserver.login_throttle import LoginThrottle
     from authserver.models import Client
+    from authserver.oauth.cimd_fetch import DocumentFetcher
     from authserver.oauth.tokens import AccessTokenIssuer
     from authserver.throttle import Counter
     from shared.cache import RefreshingCache
@@ -28,6 +29,8 @@ class AuthServices(shared_services.Services):
     # The token endpoint's per-client counts (throttle.py) and the login form's (login_throttle.py).
     counter: Counter
     login_throttle: LoginThrottle
+    # Client metadata documents, fetched only from public addresses (oauth/cimd_fetch.py).
+    client_documents: DocumentFetcher
 
 
 def services(app: Flask | None = None) -> AuthServices:

@@ -11,8 +11,6 @@ so only a NUL can reach a query; JSON's `\\uXXXX` escapes can also give an unpai
 
 from __future__ import annotations
 
-from typing import Any
-
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Flask, Response
@@ -56,15 +54,3 @@ def nul_in_urlencoded(raw: bytes) -> bool:
 def nul_in_form(form: MultiDict[str, str]) -> bool:
     """Whether a parsed form holds a NUL in a name or a value (werkzeug decodes with replacement)."""
     return any(not storable(name) or not storable(value) for name, value in form.items(multi=True))
-
-
-def storable_json(document: Any) -> bool:
-    """Whether every string of a parsed JSON document, names included, can be stored."""
-    if isinstance(document, str):
-        return storable(document)
-    if isinstance(document, list):
-        return all(storable_json(item) for item in document)
-    if isinstance(document, dict):
-        return all(storable(name) and storable_json(value) for name, value in document.items())
-    return True
-

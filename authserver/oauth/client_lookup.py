@@ -6,6 +6,7 @@ from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidClientError, OAut
 from sqlalchemy import select
 
 from authserver.models import Client
+from authserver.oauth import cimd
 from authserver.services import services
 from shared.db import db
 from shared.unstorable import storable
@@ -16,7 +17,10 @@ CLIENT_AUTHENTICATION_FAILED = "Client authentication failed."
 
 def query_client(client_id: str) -> Client | None:
     """An enabled client by id, as Authlib asks for it (/authorize, the code and refresh grants):
-    read each time, so a client disabled or deleted is refused at once."""
+    read each time, so a client disabled or deleted is refused at once. An https URL names a client
+    metadata document (cimd.py): its client as the document describes it, or ClientDocumentError."""
+    if cimd.names_document(client_id):
+        return cimd.client(client_id)
     return read_enabled_client(client_id)
 
 

@@ -33,7 +33,8 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
         "code_challenge_methods_supported": [PKCE_METHOD],
         # RFC 9207: authorization responses carry `iss`.
         "authorization_response_iss_parameter_supported": True,
-        "client_id_metadata_document_supported": False,
+        # A client_id may be the https URL of the client's metadata document (oauth/cimd.py).
+        "client_id_metadata_document_supported": True,
         # Who may register what: open registration for clients that act for a person, an
         # initial access token from the operator for machine clients (RFC 7591 section 3).
         "service_documentation": f"{base}/docs/registration",

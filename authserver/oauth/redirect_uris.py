@@ -14,7 +14,7 @@ import ada_url
 # lower case exactly as written, an optional port, and the rest compared byte for byte.
 _LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|\[::1\]|localhost)(?::(\d{1,5}))?(/[^#]*)?$")
 # RFC 3986 section 2: unreserved and reserved characters, and percent-encodings.
-_URI_CHARACTERS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+URI_CHARACTERS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 
 
 class RedirectUriError(ValueError):
@@ -28,7 +28,7 @@ def is_loopback(uri: str) -> bool:
 def check_registrable(uri: str) -> None:
     """https anywhere, or http on a loopback host (RFC 8252 7.3); never a fragment (RFC 6749 3.1.2);
     only RFC 3986 characters, and a host browsers read as we do."""
-    if not _URI_CHARACTERS.fullmatch(uri):
+    if not URI_CHARACTERS.fullmatch(uri):
         raise RedirectUriError(
             f"{uri} has characters RFC 3986 does not allow: spaces, backslashes, control or non-ASCII "
             "characters, or a % without two hex digits."

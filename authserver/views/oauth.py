@@ -24,10 +24,11 @@ from authserver.oauth.token_form import TokenRequest, token_request_form, urlenc
 from authserver.oauth.transport import secure_transport_only
 from authserver.services import services
 from authserver.throttle import Counter
-from authserver.unstorable_input import UNSTORABLE_JSON, storable_json
+from authserver.unstorable_input import UNSTORABLE_JSON
 from serving.request_body import read_body
 from shared import json_limits
 from shared.app import current_settings
+from shared.unstorable import storable_json
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("oauth", __name__)
