@@ -61,8 +61,9 @@ def _refuse(error: OAuth2Error) -> Response | tuple[str, int]:
     """Errors go back to the client only once its redirect URI is known to be its own."""
     if error.redirect_uri:
         return authorization.create_authorization_error_response(error)
-    # Authlib's errors all carry an error code; the base class alone may not.
-    return error_page("This sign-in request is not valid", error.description or error.error or "invalid_request")
+    # Authlib's errors all carry an error code; the base class alone may not. Their status is 400,
+    # but for one that says otherwise (too many client metadata documents fetched: 429).
+    return error_page("This sign-in request is not valid", error.description or error.error or "invalid_request", error.status_code)
 
 
 def _refuse_form(form: ConsentForm, requested: list[str]) -> tuple[str, int]:
@@ -82,15 +83,19 @@ def _consent_page(form: ConsentForm, grant, user: User, requested: list[str], er
         for s in scopes.SCOPES
         if s.name in requested
     ]
+    client: Client = grant.client
     redirect_uri = grant.request.payload.redirect_uri or grant.client.get_default_redirect_uri()
     page = render_template(
         "consent.html",
         form=form,
-        client=grant.client,
+        client=client,
         user=user,
         requested=described,
         redirect_host=host_of(redirect_uri),
         loopback=is_loopback(redirect_uri),
+        # A client known from its metadata document names itself: the person sees whose site says so
+        # (draft-ietf-oauth-client-id-metadata-document-01 section 6.4; MCP 2025-11-25, "Trust Policies").
+        document_host=host_of(client.client_id) if client.from_metadata_document else None,
         error=error,
     )
     return page, 200 if error is None else 400
