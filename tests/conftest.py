@@ -26,6 +26,7 @@ from shared.cli import MIGRATIONS_DIR, create_cli_app
 from shared.db import db
 from shared.settings import Settings
 from tests import live
+from tests.client_host import ALLOWED_HOST, ClientHost, TestCA, make_test_ca
 from tests.services import Services, ServiceUnavailable, find_services, with_path
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -100,6 +101,20 @@ def live_ports() -> Iterator[list[socket.socket]]:
 
 
 @pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    """The CA of client_host's certificate, which the live authorization server trusts."""
+    return make_test_ca(tmp_path_factory.mktemp("client-host-ca"))
+
+
+@pytest.fixture
+def client_host(test_ca: TestCA) -> Iterator[ClientHost]:
+    """A client's web host serving its metadata documents (tests/client_host.py)."""
+    host = ClientHost(test_ca)
+    yield host
+    host.stop()
+
+
+@pytest.fixture(scope="session")
 def settings(services: Services, database: str, live_ports: list[socket.socket]) -> Settings:
     """The settings of in-process apps and of the live services, which answer at its issuer and
     resource URL only once a test asks for `live_services`."""
@@ -114,11 +129,14 @@ def settings(services: Services, database: str, live_ports: list[socket.socket])
         sse_keepalive_seconds=1,
         report_step_ms=200,
         log_level="INFO",
+        # client_host's documents: on 127.0.0.1, so their host must be allowed; a slow one fails fast.
+        cimd_allowed_hosts=(ALLOWED_HOST,),
+        cimd_fetch_timeout_seconds=2,
     )
 
 
 @pytest.fixture(scope="session")
-def live_services(settings: Settings, live_ports: list[socket.socket]) -> Iterator[Live]:
+def live_services(settings: Settings, live_ports: list[socket.socket], test_ca: TestCA) -> Iterator[Live]:
     """Both services under gunicorn + gevent, and the job worker, on the session's database: for
     the tests that talk to a live server (HTTP to its port, a job run by the worker)."""
     env = {
@@ -130,6 +148,10 @@ def live_services(settings: Settings, live_ports: list[socket.socket]) -> Iterat
         "DRAWBRIDGE_SSE_KEEPALIVE_SECONDS": str(int(settings.sse_keepalive_seconds)),
         "DRAWBRIDGE_REPORT_STEP_MS": str(settings.report_step_ms),
         "DRAWBRIDGE_LOG_LEVEL": settings.log_level,
+        "DRAWBRIDGE_CIMD_ALLOWED_HOSTS": " ".join(settings.cimd_allowed_hosts),
+        "DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS": str(settings.cimd_fetch_timeout_seconds),
+        # OpenSSL's own variable: the authorization server trusts client_host's test CA (only it).
+        "SSL_CERT_FILE": str(test_ca.ca_file),
     }
     auth_port, mcp_port = (port.getsockname()[1] for port in live_ports)
     for port in live_ports:

@@ -122,7 +122,7 @@ def _url_problem(client_id: str) -> str | None:
         return "it has a fragment"
     if "@" in parts.netloc:
         return "it carries user information"
-    if not parts.hostname or browser_host(client_id) != parts.hostname:
+    if not parts.hostname or (browser_host(client_id) or "").strip("[]") != parts.hostname:
         return "its host is not one a browser reads the same way"
     if parts.path in ("", "/"):
         return "it has no path"

@@ -153,7 +153,7 @@ class DocumentFetcher:
         except httpcore.TimeoutException:
             raise _too_slow(seconds) from None
         except httpcore.ConnectError as error:
-            if isinstance(error.__cause__, ssl.SSLError):
+            if any(isinstance(reason, ssl.SSLError) for reason in (error.__cause__, error.__context__, *error.args)):
                 raise FetchError("could not be fetched: its host's TLS certificate could not be verified", transient=False) from None
             raise FetchError("could not be fetched: its host could not be reached", transient=True) from None
         except (httpcore.NetworkError, httpcore.RemoteProtocolError):

@@ -1,0 +1,124 @@
+"""Client ID Metadata Documents make this server fetch a URL a stranger names: it must never be
+turned against the network it stands in (SSRF), follow a redirect, trust an unverified host or
+fetch without bound (draft-ietf-oauth-client-id-metadata-document-01 sections 4 and 6.5)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+import authserver
+from authserver.oauth.cimd_fetch import DocumentFetcher, FetchError
+from tests.client_host import ADDRESS, ALLOWED_HOST, Answer, ClientHost
+from tests.factories import pkce_pair
+
+REDIRECT_URI = "http://127.0.0.1:8765/callback"
+
+
+def authorize_url(settings, client_id: str) -> str:
+    _, challenge = pkce_pair()
+    params = {
+        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI, "scope": "posts:read",
+        "state": "s", "resource": settings.resource_url, "code_challenge": challenge, "code_challenge_method": "S256",
+    }
+    return f"{settings.issuer}/authorize?{urlencode(params)}"
+
+
+def document(url: str) -> dict:
+    return {"client_id": url, "client_name": "Documented client", "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}
+
+
+@pytest.mark.parametrize(
+    ("host", "kind", "address"),
+    [
+        (ADDRESS, "a loopback address", ADDRESS),
+        ("[::1]", "a loopback address", "::1"),
+        ("[::ffff:7f00:1]", "a loopback address", "::ffff:127.0.0.1"),
+        ("169.254.169.254", "a link-local address", "169.254.169.254"),
+        ("10.0.0.1", "a private address", "10.0.0.1"),
+        ("0.0.0.0", "a private address", "0.0.0.0"),
+        ("100.64.0.1", "a special-use address", "100.64.0.1"),
+    ],
+)
+def test_documents_on_special_use_addresses_are_never_fetched(settings, live_services, client_host: ClientHost, host, kind, address):
+    """draft-ietf-oauth-client-id-metadata-document-01 section 6.5: "Authorization servers MUST
+    validate that the Client ID Metadata Document URL does not resolve to special-use IP addresses
+    as defined in RFC 6890". Only hosts in DRAWBRIDGE_CIMD_ALLOWED_HOSTS (here: localhost) are
+    exempt; the same document on 127.0.0.1 is refused, and no request reaches the host."""
+    path = client_host.new_path()
+    url = client_host.url(path, host=host)
+    client_host.serve_document(path, document(url))
+
+    response = httpx.get(authorize_url(settings, url), timeout=10)
+
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert (
+        f"The client metadata document at {url} is on {kind} ({address}); this server fetches client metadata "
+        "documents only from public addresses."
+    ) in html.unescape(response.text)
+    assert client_host.hits == {}
+
+
+def test_a_name_resolving_to_a_loopback_address_is_refused_where_the_connection_is_made(client_host: ClientHost):
+    """Section 6.5 again, against DNS rebinding: the addresses are checked in the step that
+    connects, and the connection goes to an address checked, so no second lookup can swap a public
+    answer for a private one. `localhost` is a name; without the operator's leave, it is refused."""
+    path = client_host.new_path()
+    client_host.serve_document(path, document(client_host.url(path)))
+
+    with pytest.raises(FetchError) as refused:
+        DocumentFetcher(allowed_hosts=(), timeout_seconds=2).fetch(ALLOWED_HOST, client_host.port, path)
+
+    assert refused.value.reason.startswith("is on a loopback address (")
+    assert not refused.value.transient
+    assert client_host.hits == {}
+
+
+def test_the_hosts_certificate_is_verified(client_host: ClientHost):
+    """An allowed host still needs a certificate the server trusts: this process trusts only the
+    system's CAs, not the test CA the live server is given (SSL_CERT_FILE)."""
+    path = client_host.new_path()
+    client_host.serve_document(path, document(client_host.url(path)))
+
+    with pytest.raises(FetchError) as refused:
+        DocumentFetcher(allowed_hosts=(ALLOWED_HOST,), timeout_seconds=2).fetch(ALLOWED_HOST, client_host.port, path)
+
+    assert refused.value.reason == "could not be fetched: its host's TLS certificate could not be verified"
+    assert client_host.hits == {}
+
+
+def test_redirects_are_never_followed(settings, live_services, client_host: ClientHost):
+    """Section 4: "The authorization server MUST NOT automatically follow HTTP redirects when
+    retrieving the client registration information." A redirect could lead past the address check."""
+    path, target = client_host.new_path(), client_host.new_path()
+    url = client_host.url(path)
+    client_host.serve(path, Answer(b"", 307, {"Location": client_host.url(target)}))
+    client_host.serve_document(target, document(url))
+
+    response = httpx.get(authorize_url(settings, url), timeout=10)
+
+    assert response.status_code == 400
+    assert "its host answered 307, a redirect, which is not followed." in html.unescape(response.text)
+    assert client_host.hits == {path: 1}
+
+
+def test_fetches_made_for_one_address_are_limited(settings):
+    """Each document fetched is a request this server sends for whoever asked: they count against
+    the asking address with DRAWBRIDGE_REGISTRATIONS_PER_IP_PER_HOUR, then 429."""
+    app = authserver.create_app(replace(settings, registrations_per_ip_per_hour=2))
+    browser = app.test_client()
+    asker = {"REMOTE_ADDR": "192.0.2.77"}  # TEST-NET-1: no other test asks from it
+
+    answers = [
+        browser.get(authorize_url(settings, f"https://10.0.0.1/{n}/client.json"), environ_base=asker).get_data(as_text=True)
+        for n in range(2)
+    ]
+    third = browser.get(authorize_url(settings, "https://10.0.0.1/2/client.json"), environ_base=asker)
+
+    assert all("is on a private address (10.0.0.1)" in answer for answer in answers)
+    assert third.status_code == 429
+    assert "Too many client metadata documents were fetched for this address; retry later." in third.get_data(as_text=True)
