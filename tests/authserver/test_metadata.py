@@ -25,6 +25,7 @@ def test_metadata_advertises_every_endpoint_grant_and_method(auth_app, settings,
     assert document["scopes_supported"] == sorted(scopes.SCOPE_NAMES)
     assert set(document["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post", "none"}
     assert document["authorization_response_iss_parameter_supported"] is True
+    assert document["client_id_metadata_document_supported"] is True
     # RFC 7009 and RFC 7662, as RFC 8414 section 2 names them: public clients revoke by client_id
     # alone; only confidential clients introspect.
     assert document["revocation_endpoint"] == f"{settings.issuer}/revoke"
