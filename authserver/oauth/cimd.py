@@ -83,6 +83,9 @@ def client(client_id: str) -> Client | None:
         return known
     host, port, target = document_url(client_id)
     _count_fetch()
+    # The fetch may take the whole time-out: the request's database connection goes back to the
+    # pool meanwhile (nothing is pending yet), so slow hosts cannot tie up every connection.
+    db.session.commit()
     try:
         fetched = services().client_documents.fetch(host, port, target)
     except FetchError as error:
