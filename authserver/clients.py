@@ -5,9 +5,11 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 import redis
 from sqlalchemy import and_, or_, select, update
@@ -86,19 +88,48 @@ def create_client(
     )
     db.session.add(client)
     db.session.flush()  # a taken client_id fails here, before its limit is published
-    policy.publish_limit(_redis(), client.client_id, rate_limit_per_minute)
+    policy.publish_limits(_redis(), client.client_id, client.rate_limits)
     db.session.commit()
     return NewClient(client=client, client_secret=secret)
 
 
-def set_rate_limit(client_id: str, per_minute: int | None) -> Client:
-    """A client's own tool-call limit (None: the default). With Redis, every resource server applies
-    it from the next call; without, within policy.CACHE_SECONDS. Redis unreachable: nothing changes
-    (redis.RedisError)."""
+class Keep(Enum):
+    """A limit `set_rate_limit` leaves as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+def set_rate_limit(
+    client_id: str,
+    per_minute: int | None | Literal[Keep.KEEP] = KEEP,
+    *,
+    person: int | None | Literal[Keep.KEEP] = KEEP,
+    tools: Mapping[str, int | None] | None = None,
+) -> Client:
+    """A client's own tool-call limits, per minute (shared/policy.py); None puts one back to the
+    deployment's default: its calls (`per_minute`), a person's calls through it across all their
+    clients (`person`), each caller's calls of a tool (`tools`, by name). With Redis, every resource
+    server applies them from the next call; without, within policy.CACHE_SECONDS. Redis unreachable:
+    nothing changes (redis.RedisError)."""
+    changes = [limit for limit in (per_minute, person, *(tools or {}).values()) if isinstance(limit, int)]
+    if any(limit < 1 for limit in changes):
+        raise ClientSpecError("A rate limit is at least 1 call per minute.")
+    known = scopes.tool_names()
+    if unknown := sorted(set(tools or {}) - set(known)):
+        raise ClientSpecError(f"No tool named {', '.join(unknown)}. Tools: {' '.join(known)}.")
     client = _find(client_id)
-    client.rate_limit_per_minute = per_minute
+    if per_minute is not KEEP:
+        client.rate_limit_per_minute = per_minute
+    if person is not KEEP:
+        client.person_rate_limit_per_minute = person
+    if tools:
+        merged = {**(client.tool_rate_limits or {}), **tools}
+        client.tool_rate_limits = {name: limit for name, limit in sorted(merged.items()) if limit is not None}
     db.session.flush()
-    policy.publish_limit(_redis(), client_id, per_minute)
+    policy.publish_limits(_redis(), client_id, client.rate_limits)
     db.session.commit()
     return client
 
@@ -152,7 +183,7 @@ def delete_client(client: Client) -> None:
     client_id = client.client_id
     cutoffs.void_access_tokens(revocation.CLIENT, client_id, utcnow())  # first: without Redis nothing changes (503)
     cutoffs.withdraw(revocation.CLIENT, client_id)
-    policy.forget_limit(_redis(), client_id)
+    policy.forget_limits(_redis(), client_id)
     db.session.delete(client)
     db.session.commit()
     _forget(client_id)

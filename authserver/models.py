@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from authserver.oauth import client_secrets, redirect_uris
 from shared import scopes
 from shared.db import Model, UTCDateTime, utcnow
+from shared.policy import ClientLimits
 
 # A client_id is ours (random, short) or the https URL of the client's metadata document (CIMD).
 MAX_CLIENT_ID_LENGTH = 255
@@ -37,8 +38,12 @@ class Client(Model):
     # a metadata document are pruned.
     registered_via: Mapped[str] = mapped_column(String(20), default="cli")
     registration_token_hash: Mapped[str | None] = mapped_column(String(64))
-    # Tool calls per minute at the resource server; None means the deployment's default.
+    # Tool calls per minute at the resource server (shared/policy.py); None means the deployment's
+    # default: this client's calls; a person's calls through it, across all their clients; per tool,
+    # by name, each caller's calls of it.
     rate_limit_per_minute: Mapped[int | None]
+    person_rate_limit_per_minute: Mapped[int | None]
+    tool_rate_limits: Mapped[dict[str, int] | None] = mapped_column(JSON, default=dict)
     # A resource server's own credentials: it may introspect any access token (RFC 7662 section 4),
     # not only its own. Set by an operator only (`drawbridge clients create --introspect`).
     may_introspect: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -47,6 +52,10 @@ class Client(Model):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A client known from its metadata document: until when the copy here is fresh (its cache headers).
     document_fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def rate_limits(self) -> ClientLimits:
+        return ClientLimits(self.rate_limit_per_minute, self.person_rate_limit_per_minute, dict(self.tool_rate_limits or {}))
 
     @property
     def is_public(self) -> bool:

@@ -13,7 +13,7 @@ from marshmallow import Schema, fields
 
 import mcp_resource
 from mcp_resource.auth import Principal
-from mcp_resource.guardrails.ratelimit import UNCOUNTED, Decision
+from mcp_resource.guardrails.ratelimit import UNCOUNTED, Charge, Decision
 from mcp_resource.services import services
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
 from mcp_resource.tools.registry import ToolRegistry
@@ -61,7 +61,7 @@ class _NoAuth:
 
 
 class _NoLimit:
-    def admit(self, client_id: str, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
+    def admit(self, revocations: list[tuple[str, str]], issued_at: int, charge: Charge | None) -> Decision:
         return UNCOUNTED
 
 

@@ -16,7 +16,7 @@ from mcp_resource.transport.legacy import cancellation, events, sessions, sse_pa
 from shared import hosts, revocation
 from shared import redis as drawbridge_redis
 from shared.app import configure_app
-from shared.policy import ClientPolicies
+from shared.policy import ClientPolicies, Defaults
 from shared.services import install
 from shared.settings import Settings
 
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
     watcher = notifications.ToolStateWatcher(app, tools, hub)
     watcher.refresh()  # switched-off tools are hidden from the first request on
     session_store = sessions.for_client(redis_client, pipeline, settings.max_sessions_per_client)
-    policies = ClientPolicies(settings.rate_limit_per_minute)
+    policies = ClientPolicies(Defaults.of(settings))
     install(
         app,
         McpServices(

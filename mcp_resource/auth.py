@@ -33,6 +33,12 @@ class Principal:
     grant_id: str | None = None
     issued_at: int = 0
 
+    @property
+    def person(self) -> str | None:
+        """The person the token acts for: the `sub` of a token with a grant (RFC 9068 section 2.2);
+        None for a client acting for itself, whose `sub` is the client."""
+        return self.subject if self.grant_id else None
+
 
 class TokenVerifier:
     """Checks signature, `typ`, issuer, audience and expiry without calling the authorization server."""

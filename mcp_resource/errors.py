@@ -100,10 +100,15 @@ class NeedsNewerProtocol(JsonRpcError):
 
 
 class RateLimited(JsonRpcError):
-    """The client's calls per minute are used up. One application code for both protocol eras,
-    outside -32768..-32000, which JSON-RPC and MCP 2026-07-28 reserve."""
+    """A rate limit is reached; `limited_by` names which, when it is one of the tool-call limits
+    (guardrails/ratelimit.py). One application code for both protocol eras, outside -32768..-32000,
+    which JSON-RPC and MCP 2026-07-28 reserve."""
 
     code, http_status = -31429, 429
+
+    def __init__(self, message: str, limited_by: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limited_by = limited_by
 
 
 class SessionNotFound(JsonRpcError):

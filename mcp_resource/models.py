@@ -70,6 +70,8 @@ class AuditRecord(Model):
     arguments_sha256: Mapped[str | None] = mapped_column(String(64))  # its SHA-256, when `arguments` is cut
     # ok, tool_error, refused (scope), rate_limited, invalid (unknown tool...), task_created, failed
     outcome: Mapped[str] = mapped_column(String(20))
+    # For `rate_limited`, the limit the call was over: client, person or tool (shared/policy.py).
+    rate_limit: Mapped[str | None] = mapped_column(String(10))
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float]
     ip: Mapped[str | None] = mapped_column(String(64))

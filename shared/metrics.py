@@ -26,7 +26,9 @@ TOOL_SECONDS = Histogram(
     "drawbridge_tool_call_seconds", "Time from admission to answer, per tool.", ["tool"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-RATE_LIMITED = Counter("drawbridge_rate_limit_hits", "Tool calls refused by the rate limit, per client.", ["client_id"])
+RATE_LIMITED = Counter(
+    "drawbridge_rate_limit_hits", "Tool calls refused by a rate limit, per client and limit (client, person, tool).", ["client_id", "limit"]
+)
 RATE_LIMIT_BACKEND_FAILURES = Counter("drawbridge_rate_limit_backend_failures", "Rate-limit checks that found Redis unreachable.")
 OPEN_STREAMS = Gauge("drawbridge_open_sse_streams", "SSE responses open right now.", multiprocess_mode="livesum")
 TOKENS_ISSUED = Counter("drawbridge_tokens_issued", "Access tokens issued, per grant.", ["grant"])

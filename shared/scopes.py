@@ -48,6 +48,11 @@ def unknown(names: list[str]) -> list[str]:
     return [n for n in names if n not in SCOPE_NAMES]
 
 
+def tool_names() -> list[str]:
+    """Every installed tool's name, sorted."""
+    return sorted(name for names in tools_by_scope().values() for name in names)
+
+
 @cache
 def tools_by_scope() -> dict[str, tuple[str, ...]]:
     """Tool names per scope. Each tool declares its scope; tools are found by entry point name."""

@@ -72,7 +72,12 @@ class Settings:
     max_sessions_per_client: int = 100
     tools_payload_budget_bytes: int = 16384
     report_step_ms: int = 500
+    # Tool calls per sliding minute (shared/policy.py): per client, per person across their clients,
+    # per caller and tool (0: none) for every tool and for tools not annotated read-only.
     rate_limit_per_minute: int = 120
+    person_rate_limit_per_minute: int = 240
+    tool_rate_limit_per_minute: int = 0
+    mutation_rate_limit_per_minute: int = 30
     rate_limit_on_redis_failure: str = "fail-open"
     audit_retention_days: int = 90
     audit_max_argument_bytes: int = 16384
@@ -128,6 +133,9 @@ class Settings:
             "tools_payload_budget_bytes": reader.integer("DRAWBRIDGE_TOOLS_PAYLOAD_BUDGET_BYTES", 16384, 1024, 10_000_000),
             "report_step_ms": reader.integer("DRAWBRIDGE_REPORT_STEP_MS", 500, 0, 60_000),
             "rate_limit_per_minute": reader.integer("DRAWBRIDGE_RATE_LIMIT_PER_MINUTE", 120, 1, 1_000_000),
+            "person_rate_limit_per_minute": reader.integer("DRAWBRIDGE_PERSON_RATE_LIMIT_PER_MINUTE", 240, 1, 1_000_000),
+            "tool_rate_limit_per_minute": reader.integer("DRAWBRIDGE_TOOL_RATE_LIMIT_PER_MINUTE", 0, 0, 1_000_000),
+            "mutation_rate_limit_per_minute": reader.integer("DRAWBRIDGE_MUTATION_RATE_LIMIT_PER_MINUTE", 30, 0, 1_000_000),
             "audit_retention_days": reader.integer("DRAWBRIDGE_AUDIT_RETENTION_DAYS", 90, 1, 36500),
             "audit_max_argument_bytes": reader.integer("DRAWBRIDGE_AUDIT_MAX_ARGUMENT_BYTES", 16384, 0, 1024 * 1024),
             "database_timeout_seconds": reader.integer("DRAWBRIDGE_DATABASE_TIMEOUT_SECONDS", 5, 2, 300),

@@ -9,9 +9,9 @@ BEGIN;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"mcp";
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM :"mcp";
 
--- shared/policy.py: a client's own rate limit. Never its secret hashes (a disabled client's tokens
+-- shared/policy.py: a client's own rate limits. Never its secret hashes (a disabled client's tokens
 -- are refused through revocations, below).
-GRANT SELECT (client_id, rate_limit_per_minute) ON oauth_clients TO :"mcp";
+GRANT SELECT (client_id, rate_limit_per_minute, person_rate_limit_per_minute, tool_rate_limits) ON oauth_clients TO :"mcp";
 -- shared/revocation.py (without Redis): read; the authorization server writes it.
 GRANT SELECT ON revocations TO :"mcp";
 -- mcp_resource/tool_states.py and notifications.py: read; operators switch tools as the owner.

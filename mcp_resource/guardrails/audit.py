@@ -39,7 +39,7 @@ REDACTED = "[redacted]"
 ROW_ERRORS = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded, DataError, IntegrityError, ValueError)
 COLUMNS = (
     "at", "client_id", "subject", "tool", "arguments", "arguments_bytes", "arguments_sha256",
-    "outcome", "error", "duration_ms", "ip", "session_id", "request_id",
+    "outcome", "rate_limit", "error", "duration_ms", "ip", "session_id", "request_id",
 )
 # Calls refused before they ran keep no argument values, only their size: their arguments were
 # never accepted by any tool, and refusals cost the caller nothing (not even its rate limit).
@@ -81,7 +81,7 @@ class AuditWriter:
     """Group commit: rows from concurrent calls share one statement (one fsync), and each call
     waits until its own row is committed, so no answer goes out before its record is durable."""
 
-    MAX_BATCH = 200  # rows x 13 columns stays under SQLite's limit on bound parameters (32766 since 3.32)
+    MAX_BATCH = 200  # rows x 14 columns stays under SQLite's limit on bound parameters (32766 since 3.32)
     WAIT_SECONDS = 10.0
 
     def __init__(self, app: Flask) -> None:
@@ -180,11 +180,18 @@ def _insert_in_one_statement(connection: Connection, rows: list[dict[str, Any]])
 
 
 def record(
-    caller: Caller, tool_name: str, tool: Tool | None, arguments: Any, outcome: str, duration_ms: float, error: str | None = None
+    caller: Caller,
+    tool_name: str,
+    tool: Tool | None,
+    arguments: Any,
+    outcome: str,
+    duration_ms: float,
+    error: str | None = None,
+    rate_limit: str | None = None,
 ) -> None:
     """Make the record durable: through the MCP server's group-commit writer, or directly in
     another app (the CLI's)."""
-    made = row(caller, tool_name, tool, arguments, outcome, duration_ms, error)
+    made = row(caller, tool_name, tool, arguments, outcome, duration_ms, error, rate_limit)
     found = shared_services.of()
     if isinstance(found, McpServices):
         found.audit.write(made)
@@ -197,10 +204,18 @@ def record(
 
 
 def row(
-    caller: Caller, tool_name: str, tool: Tool | None, arguments: Any, outcome: str, duration_ms: float, error: str | None = None
+    caller: Caller,
+    tool_name: str,
+    tool: Tool | None,
+    arguments: Any,
+    outcome: str,
+    duration_ms: float,
+    error: str | None = None,
+    rate_limit: str | None = None,
 ) -> dict[str, Any]:
     """The record of one call as any database takes it: what the caller chose made storable, the
-    arguments within DRAWBRIDGE_AUDIT_MAX_ARGUMENT_BYTES, none of their values for a refused call."""
+    arguments within DRAWBRIDGE_AUDIT_MAX_ARGUMENT_BYTES, none of their values for a refused call,
+    and for a `rate_limited` one the limit it was over (client, person or tool)."""
     kept = storable.arguments(
         redact(tool, arguments) if tool is not None else arguments,
         outcome not in REFUSED_BEFORE_RUNNING,
@@ -215,6 +230,7 @@ def row(
         "arguments_bytes": kept.size_bytes,
         "arguments_sha256": kept.sha256,
         "outcome": outcome,
+        "rate_limit": rate_limit,
         "error": storable.text(error[:ERROR_MAX_CHARS]) if error is not None else None,
         "duration_ms": round(duration_ms, 3),
         "ip": caller.ip,

@@ -1,17 +1,24 @@
-"""Per-client rate limits over a sliding one-minute window: exactly N calls in any 60 seconds.
+"""Rate limits over a sliding one-minute window: exactly N calls in any 60 seconds, per limit.
+
+Three limits count every tool call (shared/policy.py has their defaults and a client's own): its
+client's; its person's, across all the clients they use (tokens that act for a person only, so a
+client registered again starts no new bucket); and its tool's, per caller (the person, or the client
+acting for itself), tighter by default for tools not annotated read-only. A call is counted in all
+of them or in none: one over any limit is refused and consumes nothing from the others. When several
+are full, the refusal names the one with the longest wait, and Retry-After is that wait, when all of
+them have room again.
 
 With Redis, one Lua script per call decides atomically, so concurrent workers and instances never
-let more through than the limit. The script reads the client's limit where the command that changes
-it writes it (shared/policy.py), so a lowered limit holds from the next call everywhere, and it first
-looks up the caller's revocation entries: a tools/call costs one Redis round trip for all three.
-The embedded default keeps the same window in process, with each client's limit read from the
-database every few seconds. When Redis is unreachable the setting decides: fail-open (a local
-window per process, logged) or fail-closed (503, logged).
+let more through than a limit. The script reads the client's limits where the command that changes
+them writes them (shared/policy.py), so a lowered limit holds from the next call everywhere, and it
+first looks up the caller's revocation entries: a tools/call costs one Redis round trip for all of
+it. The embedded default keeps the same windows in process, with each client's limits read from the
+database every few seconds. When Redis is unreachable the setting decides: fail-open (local windows
+per process, logged) or fail-closed (503, logged).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
@@ -27,6 +34,7 @@ from mcp_resource.auth import REVOKED, Principal, revocation_entries
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.errors import InvalidToken, RateLimited
 from mcp_resource.services import services
+from mcp_resource.tools.base import Tool
 from shared import metrics, policy, revocation
 from shared import redis as drawbridge_redis
 from shared.policy import ClientPolicies
@@ -37,63 +45,124 @@ logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 FAIL_OPEN = "fail-open"
 FAIL_CLOSED = "fail-closed"
+# The limits, as refusals, audit rows and metrics name them; the script's windows are in this order.
+CLIENT, TOOL, PERSON = "client", "tool", "person"
+LIMITS = (CLIENT, TOOL, PERSON)
 
-# KEYS[1] the client's window, KEYS[2] its limit (shared/policy.py), KEYS[3..] the caller's revocation
-# entries; ARGV: window in ms, the deployment's default limit, a unique member for this call, 1 to
-# count the call (0: only the revocation check), the token's `iat` (an entry voids the tokens issued
-# before the moment it holds, or all of them when it holds 1, as entries written before they carried
-# a moment do: shared/revocation.voids), and the client's own limit as the database records it, or ''.
-# The limit is read here, in the same step as the count, so a changed limit holds from the next call
-# on every worker; a missing one (Redis restarted) answers UNKNOWN_LIMIT until a caller brings it.
+# KEYS: the caller's revocation entries (ARGV[1] of them); then, for a counted call, the client's
+# limits (a hash: shared/policy.py) and the windows of LIMITS in order, the person's only for a
+# token that acts for one. ARGV: 1 the number of revocation entries, 2 the token's `iat` (an entry
+# voids the tokens issued before the moment it holds, or all of them when it holds 1, as entries
+# written before they carried a moment do: shared/revocation.voids); for a counted call, 3 the window
+# in ms, 4 a unique member for this call, 5-7 the deployment's client, person and tool defaults (the
+# tool's: 0 for none), 8 the tool's field in the hash, 9.. the client's record as field-value pairs,
+# or nothing. The limits are read in the same step as the count, so a changed limit holds from the
+# next call on every worker; a missing hash (Redis restarted) answers UNKNOWN_LIMITS until a caller
+# brings the record. Every window is checked before any is counted: a refusal consumes nothing.
 # Redis's own clock is used, so instances with drifting clocks still share one window.
-SLIDING_WINDOW = """
-if #KEYS > 2 then
-  local issued_at = tonumber(ARGV[5])
-  for _, valid_from in ipairs(redis.call('MGET', unpack(KEYS, 3))) do
+# Returns {status, the limit (index into LIMITS) that decided, its limit, calls left, ms to wait}.
+SLIDING_WINDOWS = """
+local entries = tonumber(ARGV[1])
+if entries > 0 then
+  local issued_at = tonumber(ARGV[2])
+  for _, valid_from in ipairs(redis.call('MGET', unpack(KEYS, 1, entries))) do
     if valid_from and (valid_from == '1' or issued_at < tonumber(valid_from)) then
-      return {-1, 0, 0, 0}
+      return {-1}
     end
   end
 end
-if ARGV[4] == '0' then
-  return {1, 0, 0, 0}
+if #KEYS == entries then
+  return {1}
 end
-local own = redis.call('GET', KEYS[2])
-if not own then
-  if ARGV[6] == '' then
-    return {-2, 0, 0, 0}
+local own_key = KEYS[entries + 1]
+local own = redis.call('HMGET', own_key, 'client', 'person', ARGV[8])
+if not own[1] then
+  if #ARGV < 9 then
+    return {-2}
   end
-  own = ARGV[6]
-  redis.call('SET', KEYS[2], own)
+  redis.call('HSET', own_key, unpack(ARGV, 9))
+  own = redis.call('HMGET', own_key, 'client', 'person', ARGV[8])
 end
-local limit = tonumber(own)
-if limit == 0 then
-  limit = tonumber(ARGV[2])
+local limits = {tonumber(own[1]), tonumber(own[3] or ARGV[7]), tonumber(own[2] or 0)}
+if limits[1] == 0 then
+  limits[1] = tonumber(ARGV[5])
+end
+if limits[3] == 0 then
+  limits[3] = tonumber(ARGV[6])
 end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local window = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return {1, limit - count - 1, 0, limit}
+local window = tonumber(ARGV[3])
+local windows = #KEYS - entries - 1
+local full, wait, tightest, left = 0, -1, 1, -1
+for i = 1, windows do
+  local limit = limits[i]
+  if limit > 0 then
+    local key = KEYS[entries + 1 + i]
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    local count = redis.call('ZCARD', key)
+    if count >= limit then
+      local freed = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+      local room_in = tonumber(freed[2]) + window - now
+      if room_in > wait then
+        full, wait = i, room_in
+      end
+    elseif left < 0 or limit - count - 1 < left then
+      tightest, left = i, limit - count - 1
+    end
+  end
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, 0, tonumber(oldest[2]) + window - now, limit}
+if full > 0 then
+  return {0, full, limits[full], 0, wait}
+end
+for i = 1, windows do
+  if limits[i] > 0 then
+    local key = KEYS[entries + 1 + i]
+    redis.call('ZADD', key, now, ARGV[4])
+    redis.call('PEXPIRE', key, window)
+  end
+end
+return {1, tightest, limits[tightest], left, 0}
 """
 REVOKED_STATUS = -1
-UNKNOWN_LIMIT = -2
+UNKNOWN_LIMITS = -2
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One tools/call to count: its client, the person its token acts for (None: the client acts
+    for itself), and its tool with what the tool declares of its limit."""
+
+    client_id: str
+    person: str | None
+    tool: str
+    read_only: bool = True
+    declared: int | None = None
+
+    @classmethod
+    def of(cls, principal: Principal, tool: Tool) -> Charge:
+        return cls(principal.client_id, principal.person, tool.name, tool.annotations.read_only, tool.rate_limit_per_minute)
+
+    def window_keys(self) -> list[str]:
+        """The windows of LIMITS, in order; the tool's and the person's are per caller."""
+        caller = ("person", self.person) if self.person is not None else ("client", self.client_id)
+        keys = [drawbridge_redis.key("ratelimit", self.client_id), drawbridge_redis.key("ratelimit-tool", self.tool, *caller)]
+        if self.person is not None:
+            keys.append(drawbridge_redis.key("ratelimit-person", self.person))
+        return keys
 
 
 @dataclass(frozen=True)
 class Decision:
+    """Whether a call may run; `limited_by` names the limit that decided (the one that refused it,
+    or the one with the fewest calls left), `limit` is that limit's size and `remaining` its calls left."""
+
     allowed: bool
     limit: int
     remaining: int
     retry_after_seconds: float
     revoked: bool = False
+    limited_by: str = CLIENT
 
 
 UNCOUNTED = Decision(True, 0, 0, 0.0)
@@ -106,10 +175,10 @@ class LimiterUnavailable(Exception):
 
 class RateLimiter(ABC):
     @abstractmethod
-    def admit(self, client_id: str, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
+    def admit(self, revocations: list[tuple[str, str]], issued_at: int, charge: Charge | None) -> Decision:
         """Refuse if any of the caller's revocation entries voids its token, issued at `issued_at`;
-        else, when `count`, count one call if the client's window has room under its limit, and say
-        when to retry if not."""
+        else, given a `charge`, count one call in each of its limits if every one has room, and say
+        which limit is full and when to retry if not."""
 
 
 class RedisRateLimiter(RateLimiter):
@@ -119,32 +188,31 @@ class RedisRateLimiter(RateLimiter):
         self.client = client
         self.policies = policies
         self.pipeline = pipeline or PipelinedRedis(client)
-        self.sha = hashlib.sha1(SLIDING_WINDOW.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+        self.script = client.register_script(SLIDING_WINDOWS)
 
-    def admit(self, client_id: str, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
-        keys = [drawbridge_redis.key("ratelimit", client_id), policy.limit_key(client_id)]
-        keys += [revocation.redis_key(kind, identifier) for kind, identifier in revocations]
-        status, remaining, retry_ms, limit = self._run(keys, issued_at, count, "")
-        if status == UNKNOWN_LIMIT:  # the first call since Redis started: bring the record's limit
-            own = self.policies.own_limit(client_id)
-            status, remaining, retry_ms, limit = self._run(keys, issued_at, count, str(own or policy.DEFAULT_LIMIT))
-        if status == REVOKED_STATUS:
+    def admit(self, revocations: list[tuple[str, str]], issued_at: int, charge: Charge | None) -> Decision:
+        keys = [revocation.redis_key(kind, identifier) for kind, identifier in revocations]
+        args: list[str | int] = [len(keys), issued_at]
+        if charge is not None:
+            defaults = self.policies.defaults
+            keys += [policy.limits_key(charge.client_id), *charge.window_keys()]
+            tool_default = defaults.for_tool(charge.read_only, charge.declared)
+            args += [WINDOW_SECONDS * 1000, uuid.uuid4().hex, defaults.client, defaults.person, tool_default, policy.TOOL_FIELD_PREFIX + charge.tool]
+        reply = self.pipeline.run_script(self.script, keys, args)
+        if reply[0] == UNKNOWN_LIMITS:  # the first call since Redis started: bring the client's record
+            assert charge is not None  # noqa: S101 - only a counted call reads limits
+            record = self.policies.record(charge.client_id).redis_fields()
+            reply = self.pipeline.run_script(self.script, keys, [*args, *(item for pair in record.items() for item in pair)])
+        if reply[0] == REVOKED_STATUS:
             return REVOKED_DECISION
-        return Decision(status == 1, int(limit), int(remaining), int(retry_ms) / 1000) if count else UNCOUNTED
-
-    def _run(self, keys: list[str], issued_at: int, count: bool, own_limit: str) -> list[int]:
-        window_ms = WINDOW_SECONDS * 1000
-        default = self.policies.default_rate_limit_per_minute
-        command = ("EVALSHA", self.sha, len(keys), *keys, window_ms, default, uuid.uuid4().hex, int(count), issued_at, own_limit)
-        try:
-            return self.pipeline.execute(*command)
-        except redis.exceptions.NoScriptError:  # Redis restarted since: load the script again
-            self.pipeline.execute("SCRIPT LOAD", SLIDING_WINDOW)  # with the other calls that need it
-            return self.pipeline.execute(*command)
+        if charge is None:
+            return UNCOUNTED
+        status, which, limit, remaining, wait_ms = reply
+        return Decision(status == 1, int(limit), int(remaining), int(wait_ms) / 1000, limited_by=LIMITS[int(which) - 1])
 
 
 class LocalRateLimiter(RateLimiter):
-    """The same window in this process, next to each client's limit as the database records it
+    """The same windows in this process, next to each client's limits as the database records them
     (read again every few seconds): the embedded default, and fail-open's fallback."""
 
     def __init__(self, revocations: Revocations, policies: ClientPolicies) -> None:
@@ -153,22 +221,41 @@ class LocalRateLimiter(RateLimiter):
         self._calls: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def admit(self, client_id: str, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
+    def admit(self, revocations: list[tuple[str, str]], issued_at: int, charge: Charge | None) -> Decision:
         if self.revocations.any_revoked(revocations, issued_at):
             return REVOKED_DECISION
-        return self.count(client_id) if count else UNCOUNTED
+        return self.count(charge) if charge is not None else UNCOUNTED
 
-    def count(self, client_id: str) -> Decision:
-        limit = self.policies.rate_limit_per_minute(client_id)
+    def count(self, charge: Charge) -> Decision:
+        """As the script does: every window checked, then the call counted in all or in none."""
+        keyed = zip(LIMITS, charge.window_keys(), self._limits(charge), strict=False)  # no person's window: two
+        windows = [(name, key, limit) for name, key, limit in keyed if limit > 0]
         now = time.monotonic()
         with self._lock:
-            calls = self._calls.setdefault(client_id, deque())
-            while calls and calls[0] <= now - WINDOW_SECONDS:
-                calls.popleft()
-            if len(calls) < limit:
-                calls.append(now)
-                return Decision(True, limit, limit - len(calls), 0.0)
-            return Decision(False, limit, 0, calls[0] + WINDOW_SECONDS - now)
+            full: Decision | None = None
+            tightest: Decision | None = None
+            for name, key, limit in windows:
+                calls = self._calls.setdefault(key, deque())
+                while calls and calls[0] <= now - WINDOW_SECONDS:
+                    calls.popleft()
+                if len(calls) >= limit:
+                    wait = calls[len(calls) - limit] + WINDOW_SECONDS - now
+                    if full is None or wait > full.retry_after_seconds:
+                        full = Decision(False, limit, 0, wait, limited_by=name)
+                elif tightest is None or limit - len(calls) - 1 < tightest.remaining:
+                    tightest = Decision(True, limit, limit - len(calls) - 1, 0.0, limited_by=name)
+            if full is not None:
+                return full
+            for _, key, _ in windows:
+                self._calls[key].append(now)
+        assert tightest is not None  # noqa: S101 - the client's limit is always at least 1
+        return tightest
+
+    def _limits(self, charge: Charge) -> tuple[int, int, int]:
+        """The client's, the tool's and the person's limits, in the order of LIMITS (0: none)."""
+        own, defaults = self.policies.cached(charge.client_id), self.policies.defaults
+        tool = own.tools.get(charge.tool) or defaults.for_tool(charge.read_only, charge.declared)
+        return own.client or defaults.client, tool, own.person or defaults.person
 
 
 class ResilientRateLimiter(RateLimiter):
@@ -177,21 +264,21 @@ class ResilientRateLimiter(RateLimiter):
     def __init__(self, primary: RedisRateLimiter, on_failure: str) -> None:
         self.primary = primary
         self.on_failure = on_failure
-        # Only its window is used: revocations are never checked without Redis (see `admit`).
+        # Only its windows are used: revocations are never checked without Redis (see `admit`).
         self.fallback = LocalRateLimiter(DatabaseRevocations(), primary.policies)
         self.failures = 0
 
-    def admit(self, client_id: str, revocations: list[tuple[str, str]], issued_at: int, count: bool) -> Decision:
+    def admit(self, revocations: list[tuple[str, str]], issued_at: int, charge: Charge | None) -> Decision:
         try:
-            return self.primary.admit(client_id, revocations, issued_at, count)
+            return self.primary.admit(revocations, issued_at, charge)
         except redis.RedisError:
             if revocations:
                 raise  # the revocation set lives in Redis: no answer without it (503), whatever the setting
             self._failed()
-            return self.fallback.count(client_id) if count else UNCOUNTED
+            return self.fallback.count(charge) if charge is not None else UNCOUNTED
 
     def _failed(self) -> None:
-        """Logged and counted; fail-closed refuses (503), fail-open goes on with the local window."""
+        """Logged and counted; fail-closed refuses (503), fail-open goes on with the local windows."""
         self.failures += 1
         metrics.RATE_LIMIT_BACKEND_FAILURES.inc()
         logger.warning("ratelimit_redis_unavailable", extra={"behaviour": self.on_failure})
@@ -205,26 +292,40 @@ def for_client(client: redis.Redis | None, policies: ClientPolicies, on_failure:
     return ResilientRateLimiter(RedisRateLimiter(client, policies, pipeline), on_failure)
 
 
-def admit(principal: Principal, count: bool = True) -> Decision:
-    """The caller's token is not revoked (else 401), and, when `count`, one tool call is counted
-    against its client's limit (else 429 and when to retry)."""
-    client_id = principal.client_id
+def admit(principal: Principal, tool: Tool | None = None) -> Decision:
+    """The caller's token is not revoked (else 401), and, given the `tool` it calls, one call is
+    counted against its limits (else 429 naming the limit that is full, and when to retry)."""
+    charge = Charge.of(principal, tool) if tool is not None else None
     limiter: RateLimiter = services().ratelimit
-    decision = limiter.admit(client_id, revocation_entries(principal), principal.issued_at, count)
+    decision = limiter.admit(revocation_entries(principal), principal.issued_at, charge)
     if decision.revoked:
         raise InvalidToken(REVOKED)
     if not decision.allowed:
-        metrics.RATE_LIMITED.labels(client_id).inc()
+        assert tool is not None  # noqa: S101 - only a counted call is refused for its rate
+        metrics.RATE_LIMITED.labels(principal.client_id, decision.limited_by).inc()
         retry = max(1, math.ceil(decision.retry_after_seconds))
+        data = {"limitedBy": decision.limited_by, "limit": decision.limit, "windowSeconds": WINDOW_SECONDS, "retryAfterSeconds": retry}
+        if decision.limited_by == TOOL:
+            data["tool"] = tool.name
         raise RateLimited(
-            f"Rate limit of {decision.limit} tool calls per minute reached; retry in {retry} seconds.",
-            data={"limit": decision.limit, "windowSeconds": WINDOW_SECONDS, "retryAfterSeconds": retry},
+            refusal(decision, tool.name, retry), limited_by=decision.limited_by, data=data,
             headers={"Retry-After": str(retry), **headers(decision)},
         )
     return decision
 
 
+def refusal(decision: Decision, tool: str, retry: int) -> str:
+    """The refusal's message: which limit is full, in words a person or a model acts on."""
+    if decision.limited_by == PERSON:
+        reached = f"The person's rate limit of {decision.limit} tool calls per minute, across all the clients they use, is reached"
+    elif decision.limited_by == TOOL:
+        reached = f"The rate limit of {decision.limit} calls per minute to the tool {tool} is reached"
+    else:
+        reached = f"This client's rate limit of {decision.limit} tool calls per minute is reached"
+    return f"{reached}; retry in {retry} seconds."
+
+
 def headers(decision: Decision) -> dict[str, str]:
-    """RateLimit header fields (IETF httpapi draft), on refusals and on answered calls alike."""
+    """RateLimit header fields (IETF httpapi draft), of the limit that decided."""
     reset = max(0, math.ceil(decision.retry_after_seconds))
     return {"RateLimit-Limit": str(decision.limit), "RateLimit-Remaining": str(decision.remaining), "RateLimit-Reset": str(reset)}

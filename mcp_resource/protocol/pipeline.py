@@ -4,9 +4,10 @@
     1. find_tool                    -32602: no such tool, or arguments that are not an object
     2. require_scope                403 insufficient_scope: a step-up challenge naming the scope
     3. require_client_capabilities  -32021 (2026-07-28): capabilities the tool needs, undeclared
-    4. admit                        401 a revoked token, 429 over the client's limit, 503 Redis away:
-                                    one Redis round trip; a revoked token hears so before any
-                                    refusal of steps 1-3, and a refused call is not counted
+    4. admit                        401 a revoked token, 429 over the client's, the person's or the
+                                    tool's limit (named), 503 Redis away: one Redis round trip; a
+                                    revoked token hears so before any refusal of steps 1-3, and a
+                                    refused call is not counted
     5. run                          the tool, or a task for it (2026-07-28 tasks extension)
     6. audit                        one row per call, whatever its outcome, written by `_audit`
 
@@ -114,9 +115,9 @@ def admission(ctx: Context, params: dict[str, Any]) -> Admitted:
             for check in CHECKS:
                 check(ctx, call)
         except REFUSAL_TYPES:
-            ratelimit.admit(ctx.principal, count=False)  # step 4 for a refused call: revocation only
+            ratelimit.admit(ctx.principal)  # step 4 for a refused call: revocation only
             raise
-        ratelimit.admit(ctx.principal)
+        ratelimit.admit(ctx.principal, call.tool)
     except Exception as refusal:
         _audit_failure(ctx, call, refusal)
         raise
@@ -189,7 +190,8 @@ def _audit_failure(ctx: Context, call: Call, failure: Exception) -> None:
         return
     outage = unavailable.reason(failure)
     try:
-        _audit(ctx, call, *_failure_outcome(failure, outage))
+        rate_limit = failure.limited_by if isinstance(failure, RateLimited) else None
+        _audit(ctx, call, *_failure_outcome(failure, outage), rate_limit)
     except audit.AuditUnavailable as unrecorded:
         unavailable.unaudited(str(call.name), unrecorded)
         if outage is None:
@@ -209,8 +211,9 @@ def _failure_outcome(failure: Exception, outage: str | None) -> tuple[str, str]:
     return "failed", "internal error"
 
 
-def _audit(ctx: Context, call: Call, outcome: str, error: str | None) -> None:
-    """Step 6: the one place a tools/call's audit row is written."""
+def _audit(ctx: Context, call: Call, outcome: str, error: str | None, rate_limit: str | None = None) -> None:
+    """Step 6: the one place a tools/call's audit row is written; `rate_limit` names the limit a
+    `rate_limited` call was over."""
     caller = audit.Caller(ctx.principal.client_id, ctx.principal.subject, ctx.request_id, ctx.ip, ctx.session_id)
     elapsed_ms = (time.perf_counter() - ctx.started) * 1000
-    audit.record(caller, str(call.name), call.tool, call.arguments, outcome, elapsed_ms, error)
+    audit.record(caller, str(call.name), call.tool, call.arguments, outcome, elapsed_ms, error, rate_limit)

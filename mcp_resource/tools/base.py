@@ -103,6 +103,9 @@ class Tool:
     #: Optional: the shape of the result, published as outputSchema; results then carry structuredContent.
     Output: ClassVar[type[Schema] | None] = None
     annotations: ClassVar[Annotations] = Annotations()
+    #: Optional: calls per minute per caller, tighter than the deployment's default for the tool
+    #: (shared/policy.py Defaults.for_tool); a client's own limit for the tool still overrides it.
+    rate_limit_per_minute: ClassVar[int | None] = None
     #: Answer on an SSE stream even without a progress token (a long call that may close it early).
     streams: ClassVar[bool] = False
     #: Client capabilities the tool cannot work without (e.g. "sampling"); undeclared -> -32021.

@@ -160,15 +160,15 @@ def created_client_id(runner) -> str:
 
 def test_clients_limit_writes_the_record_and_the_copy_every_limiter_reads(runner, redis_client):
     client_id = created_client_id(runner)
-    assert redis_client.get(policy.limit_key(client_id)) == b"50"
+    assert redis_client.hget(policy.limits_key(client_id), "client") == b"50"
 
     assert invoke(runner, "clients", "limit", client_id, "7").exit_code == 0
     assert db.session.scalar(select(Client.rate_limit_per_minute).where(Client.client_id == client_id)) == 7
-    assert redis_client.get(policy.limit_key(client_id)) == b"7"
+    assert redis_client.hget(policy.limits_key(client_id), "client") == b"7"
 
     assert invoke(runner, "clients", "limit", client_id).exit_code == 0
     assert db.session.scalar(select(Client.rate_limit_per_minute).where(Client.client_id == client_id)) is None
-    assert redis_client.get(policy.limit_key(client_id)) == b"0"  # the deployment's default
+    assert redis_client.hget(policy.limits_key(client_id), "client") == b"0"  # the deployment's default
 
 
 def test_clients_limit_changes_nothing_while_redis_is_unreachable(runner, fresh_auth_app, redis_client):
@@ -183,7 +183,7 @@ def test_clients_limit_changes_nothing_while_redis_is_unreachable(runner, fresh_
     assert "Traceback" not in result.output
     db.session.expire_all()
     assert db.session.scalar(select(Client.rate_limit_per_minute).where(Client.client_id == client_id)) == 50
-    assert redis_client.get(policy.limit_key(client_id)) == b"50"
+    assert redis_client.hget(policy.limits_key(client_id), "client") == b"50"
 
 
 def test_clients_demo_and_prune_say_what_was_kept_while_redis_is_unreachable(runner, fresh_auth_app):

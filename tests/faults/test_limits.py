@@ -24,7 +24,7 @@ from tests.mcp_http import modern_body, modern_headers, rpc
 N = 30
 LOWERED = 200
 TWO_WORKERS = {"GUNICORN_CMD_ARGS": "--workers 2"}
-LIMIT_LOOKUP = "SELECT rate_limit_per_minute FROM oauth_clients%"
+LIMIT_LOOKUP = "SELECT rate_limit_per_minute, person_rate_limit_per_minute, tool_rate_limits FROM oauth_clients%"
 
 
 def burst(url: str, token: str, calls: int, concurrency: int = 30) -> Counter[int]:

@@ -75,7 +75,9 @@ def test_a_rate_limited_call_is_recorded(app, settings, auth_context):
     answers = [call(http, token, "list_posts", {}) for _ in range(3)]
 
     assert answers[-1].status_code == 429
-    assert records(app, answers[-1].headers["X-Request-Id"])[0].outcome == "rate_limited"
+    (row,) = records(app, answers[-1].headers["X-Request-Id"])
+    assert (row.outcome, row.rate_limit) == ("rate_limited", "client")
+    assert records(app, answers[0].headers["X-Request-Id"])[0].rate_limit is None
 
 
 @pytest.mark.parametrize("name", ["list_posts", "create_post", "no_such_tool"], ids=["in-scope", "outside-scopes", "unknown-tool"])

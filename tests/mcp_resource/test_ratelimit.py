@@ -19,6 +19,7 @@ from authserver.clients import set_rate_limit
 from mcp_resource.guardrails.ratelimit import (
     FAIL_CLOSED,
     FAIL_OPEN,
+    Charge,
     Decision,
     LimiterUnavailable,
     LocalRateLimiter,
@@ -27,7 +28,7 @@ from mcp_resource.guardrails.ratelimit import (
     ResilientRateLimiter,
 )
 from shared import cache, policy, revocation
-from shared.policy import ClientPolicies
+from shared.policy import ClientLimits, ClientPolicies, Defaults
 from shared.revocation import DatabaseRevocations, RedisRevocations
 from tests import live
 from tests.conftest import ARTIFACTS
@@ -35,10 +36,12 @@ from tests.factories import fetch_token, make_client, sign, valid_claims
 from tests.mcp_http import modern_body, modern_headers, rpc
 from tests.staleness import Clock
 
+DEFAULTS = Defaults(client=120, person=240)
+
 
 @pytest.fixture(params=["redis", "local"])
 def limiter(request, redis_client, auth_context):
-    policies = ClientPolicies(default_rate_limit_per_minute=120)
+    policies = ClientPolicies(DEFAULTS)
     return RedisRateLimiter(redis_client, policies) if request.param == "redis" else LocalRateLimiter(DatabaseRevocations(), policies)
 
 
@@ -49,9 +52,9 @@ def revoke(limiter, redis_client):
     return lambda kind, identifier: revocations.revoke(kind, identifier, int(time.time()) + 60)
 
 
-def hit(limiter: RateLimiter, client_id: str) -> Decision:
+def hit(limiter: RateLimiter, client_id: str, person: str | None = None, tool: str = "list_posts", read_only: bool = True) -> Decision:
     """One counted call, no revocation entries."""
-    return limiter.admit(client_id, [], 0, count=True)
+    return limiter.admit([], 0, Charge(client_id, person, tool, read_only))
 
 
 def client_with_limit(per_minute: int | None) -> str:
@@ -59,7 +62,7 @@ def client_with_limit(per_minute: int | None) -> str:
 
 
 def test_the_script_is_loaded_again_after_redis_forgot_it(redis_client, auth_context):
-    limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=120))
+    limiter = RedisRateLimiter(redis_client, ClientPolicies(DEFAULTS))
     redis_client.script_flush()  # what a Redis restart does
 
     assert hit(limiter, client_with_limit(5)).remaining == 4
@@ -70,13 +73,14 @@ def test_admission_checks_revocation_first_and_counts_only_when_asked(limiter, r
     entries = [(revocation.TOKEN, f"jti-{uuid.uuid4().hex}"), (revocation.GRANT, f"grant-{uuid.uuid4().hex}")]
     client = client_with_limit(3)
 
-    assert limiter.admit(client, entries, issued_at, count=False).allowed
-    assert [limiter.admit(client, entries, issued_at, count=True).allowed for _ in range(2)] == [True, True]
+    charge = Charge(client, None, "list_posts")
+    assert limiter.admit(entries, issued_at, None).allowed
+    assert [limiter.admit(entries, issued_at, charge).allowed for _ in range(2)] == [True, True]
     revoke(*entries[1])
-    refused = limiter.admit(client, entries, issued_at, count=True)
+    refused = limiter.admit(entries, issued_at, charge)
 
     assert (refused.allowed, refused.revoked) == (False, True)
-    assert limiter.admit(client, entries[:1], issued_at, count=True).remaining == 0  # the revoked attempt was not counted
+    assert limiter.admit(entries[:1], issued_at, charge).remaining == 0  # the revoked attempt was not counted
 
 
 def test_exactly_the_limit_gets_through_then_a_retry_time(limiter):
@@ -92,33 +96,33 @@ def test_exactly_the_limit_gets_through_then_a_retry_time(limiter):
 
 def test_a_limit_written_to_redis_holds_from_the_next_call(redis_client, auth_context):
     """Every worker and instance reads the limit in the script that counts the call: nothing to go stale."""
-    limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=120))
+    limiter = RedisRateLimiter(redis_client, ClientPolicies(DEFAULTS))
     client = client_with_limit(10)
     assert all(hit(limiter, client).allowed for _ in range(3))
 
-    policy.publish_limit(redis_client, client, 3)
+    policy.publish_limits(redis_client, client, ClientLimits(3))
     assert not hit(limiter, client).allowed
-    policy.publish_limit(redis_client, client, 5)
+    policy.publish_limits(redis_client, client, ClientLimits(5))
     assert hit(limiter, client).remaining == 1
-    policy.publish_limit(redis_client, client, None)  # the deployment's default again
+    policy.publish_limits(redis_client, client, ClientLimits())  # the deployment's default again
     assert hit(limiter, client).limit == 120
 
 
 def test_a_limit_redis_lost_is_filled_from_the_database(redis_client, auth_context):
-    limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=7))
+    limiter = RedisRateLimiter(redis_client, ClientPolicies(Defaults(client=7, person=240)))
     own, default = client_with_limit(4), client_with_limit(None)
     redis_client.flushdb()  # what a Redis restart does
 
     assert hit(limiter, own).limit == 4
     assert hit(limiter, default).limit == 7
     assert hit(limiter, "not-a-registered-client").limit == 7
-    assert redis_client.mget([policy.limit_key(own), policy.limit_key(default)]) == [b"4", b"0"]
+    assert [redis_client.hget(policy.limits_key(c), "client") for c in (own, default)] == [b"4", b"0"]
 
 
 def test_the_in_process_limiter_applies_a_changed_limit_within_seconds(auth_context, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(cache, "time", clock)
-    limiter = LocalRateLimiter(DatabaseRevocations(), ClientPolicies(default_rate_limit_per_minute=120))
+    limiter = LocalRateLimiter(DatabaseRevocations(), ClientPolicies(DEFAULTS))
     client = client_with_limit(5)
     assert hit(limiter, client).remaining == 4
 
@@ -147,8 +151,8 @@ def test_over_the_limit_is_429_with_retry_after_ratelimit_headers_and_a_json_rpc
     assert refused.headers["RateLimit-Remaining"] == "0"
     error = refused.json["error"]
     assert error["code"] == -31429
-    assert error["message"].startswith("Rate limit of 3 tool calls per minute reached; retry in ")
-    assert error["data"]["limit"] == 3
+    assert error["message"].startswith("This client's rate limit of 3 tool calls per minute is reached; retry in ")
+    assert (error["data"]["limitedBy"], error["data"]["limit"]) == ("client", 3)
 
 
 @pytest.mark.usefixtures("live_services")
@@ -218,7 +222,7 @@ def _stop(client: redis.Redis) -> None:
 @pytest.mark.parametrize("behaviour", [FAIL_OPEN, FAIL_CLOSED])
 def test_redis_stopped_mid_test_gives_the_configured_behaviour_and_recovers(own_redis, behaviour, auth_context):
     port, client = own_redis
-    limiter = ResilientRateLimiter(RedisRateLimiter(client, ClientPolicies(default_rate_limit_per_minute=10)), behaviour)
+    limiter = ResilientRateLimiter(RedisRateLimiter(client, ClientPolicies(Defaults(client=10, person=240))), behaviour)
     assert hit(limiter, "c").allowed
 
     _stop(client)

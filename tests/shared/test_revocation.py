@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from mcp_resource.guardrails.ratelimit import RedisRateLimiter
+from mcp_resource.guardrails.ratelimit import Charge, RedisRateLimiter
 from shared.db import db
-from shared.policy import ClientPolicies
+from shared.policy import ClientPolicies, Defaults
 from shared.revocation import CLIENT, GRANT, TOKEN, DatabaseRevocations, RedisRevocations, RevokedEntry, redis_key
 
 NOW = int(time.time())
@@ -55,7 +55,7 @@ def test_an_entry_written_before_entries_carried_a_moment_still_voids_every_toke
     both in the check here and in the resource server's admission script."""
     jti = f"jti-{time.time_ns()}"
     redis_client.set(redis_key(TOKEN, jti), 1, ex=60)
-    limiter = RedisRateLimiter(redis_client, ClientPolicies(default_rate_limit_per_minute=10))
+    limiter = RedisRateLimiter(redis_client, ClientPolicies(Defaults(client=10, person=10)))
 
     assert RedisRevocations(redis_client).any_revoked([(TOKEN, jti)], NOW)
-    assert limiter.admit(f"client-{jti}", [(TOKEN, jti)], NOW, count=True).revoked
+    assert limiter.admit([(TOKEN, jti)], NOW, Charge(f"client-{jti}", None, "list_posts")).revoked
