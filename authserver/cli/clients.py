@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import click
+from click.core import ParameterSource
 from flask.cli import with_appcontext
 
 from authserver.cli.common import PRUNE_STOPPED, REDIS_UNREACHABLE, REVOCATION_NOT_WRITTEN, explains_redis_errors
 from authserver.clients import (
+    KEEP,
     ClientSpecError,
     NewClient,
     create_client,
@@ -17,6 +19,7 @@ from authserver.clients import (
     set_rate_limit,
 )
 from shared.app import current_settings
+from shared.policy import ClientLimits, Defaults
 
 
 @click.group(help="Manage OAuth clients.")
@@ -43,18 +46,48 @@ def create(name: str, scope: str | None, grants: tuple[str, ...], rate_limit: in
     _print_credentials(new)
 
 
+class Limit(click.ParamType):
+    """Tool calls per minute, at least 1, or `default`: the deployment's (None)."""
+
+    name = "N|default"
+
+    def convert(self, value: str | int | None, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or value == "default":
+            return None
+        if not str(value).isdigit() or int(value) < 1:
+            self.fail(f"{value!r} is not a whole number of at least 1, nor 'default'.", param, ctx)
+        return int(value)
+
+
 @clients.command("limit")
 @click.argument("client_id")
-@click.argument("per_minute", type=click.IntRange(min=1), required=False)
+@click.argument("per_minute", type=Limit(), required=False)
+@click.option("--person", type=Limit(), metavar="N|default", help="A person's calls through this client, counted across every client they use.")
+@click.option("--tool", "tools", type=(str, Limit()), multiple=True, metavar="NAME N|default", help="Each caller's calls of one tool; repeatable.")
 @with_appcontext
 @explains_redis_errors(REDIS_UNREACHABLE)
-def limit(client_id: str, per_minute: int | None) -> None:
-    """Set a client's tool calls per minute (leave it out for the deployment's default)."""
+def limit(client_id: str, per_minute: int | None, person: int | None, tools: tuple[tuple[str, int | None], ...]) -> None:
+    """Set a client's tool calls per minute (PER_MINUTE) and, with the options, its limits per person
+    and per tool; `default` puts one back to the deployment's. Without PER_MINUTE or any option, the
+    client's own limit goes back to the default."""
+    given = {name for name in ("per_minute", "person") if click.get_current_context().get_parameter_source(name) is not ParameterSource.DEFAULT}
     try:
-        set_rate_limit(client_id, per_minute)
+        client = set_rate_limit(
+            client_id,
+            per_minute if "per_minute" in given or not (tools or "person" in given) else KEEP,
+            person=person if "person" in given else KEEP,
+            tools=dict(tools),
+        )
     except ClientSpecError as error:
         raise click.UsageError(str(error)) from error
-    click.echo(f"{client_id}: {per_minute or 'default'} tool calls per minute.")
+    click.echo(f"{client_id}: {_describe(client.rate_limits, Defaults.of(current_settings()))}.")
+
+
+def _describe(limits: ClientLimits, defaults: Defaults) -> str:
+    client = f"{limits.client}" if limits.client else f"{defaults.client} (default)"
+    person = f"{limits.person}" if limits.person else f"{defaults.person} (default)"
+    tools = ", ".join(f"{name} {limit}" for name, limit in limits.tools.items()) or "their defaults"
+    return f"{client} tool calls per minute; per person {person}; per caller and tool: {tools}"
 
 
 @clients.command("disable")

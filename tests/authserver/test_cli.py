@@ -171,6 +171,44 @@ def test_clients_limit_writes_the_record_and_the_copy_every_limiter_reads(runner
     assert redis_client.hget(policy.limits_key(client_id), "client") == b"0"  # the deployment's default
 
 
+def test_clients_limit_sets_the_limits_per_person_and_per_tool_and_puts_each_back(runner, redis_client):
+    client_id = created_client_id(runner)
+
+    result = invoke(runner, "clients", "limit", client_id, "--person", "90", "--tool", "create_post", "5", "--tool", "cancel_order", "2")
+
+    assert result.output == f"{client_id}: 50 tool calls per minute; per person 90; per caller and tool: cancel_order 2, create_post 5.\n"
+    stored = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    assert (stored.rate_limit_per_minute, stored.person_rate_limit_per_minute, stored.tool_rate_limits) == (50, 90, {"cancel_order": 2, "create_post": 5})
+    assert redis_client.hgetall(policy.limits_key(client_id)) == {
+        b"client": b"50", b"person": b"90", b"tool:cancel_order": b"2", b"tool:create_post": b"5",
+    }
+
+    result = invoke(runner, "clients", "limit", client_id, "default", "--person", "default", "--tool", "cancel_order", "default")
+
+    assert result.output == f"{client_id}: 120 (default) tool calls per minute; per person 240 (default); per caller and tool: create_post 5.\n"
+    assert redis_client.hgetall(policy.limits_key(client_id)) == {b"client": b"0", b"person": b"0", b"tool:create_post": b"5"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tool", "no_such_tool", "5"], "No tool named no_such_tool. Tools: cancel_order check_job_status create_order"),
+        (["--person", "0"], "'0' is not a whole number of at least 1, nor 'default'."),
+        (["0"], "'0' is not a whole number of at least 1, nor 'default'."),
+        (["--tool", "create_post"], "Option '--tool' requires 2 arguments."),
+    ],
+    ids=["unknown-tool", "person-zero", "client-zero", "tool-without-limit"],
+)
+def test_clients_limit_refuses_an_unknown_tool_or_a_limit_under_one_and_changes_nothing(runner, redis_client, args, message):
+    client_id = created_client_id(runner)
+
+    result = runner.invoke(cli, ["clients", "limit", client_id, *args])
+
+    assert result.exit_code == 2
+    assert message in result.output
+    assert redis_client.hgetall(policy.limits_key(client_id)) == {b"client": b"50", b"person": b"0"}
+
+
 def test_clients_limit_changes_nothing_while_redis_is_unreachable(runner, fresh_auth_app, redis_client):
     client_id = created_client_id(runner)
     unreachable = create_cli_app(replace(fresh_auth_app.config["SETTINGS"], redis_url=f"redis://127.0.0.1:{live.free_port()}/0"))
