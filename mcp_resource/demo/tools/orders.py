@@ -118,6 +118,7 @@ class CancelOrder(Tool):
     description = "Cancel a placed order and put its items back in stock."
     scope = "orders:write"
     annotations = Annotations(destructive=True, idempotent=True)
+    rate_limit_per_minute = 10  # destructive: tighter than the default for tools that change data
     Input = GetOrderInput
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
