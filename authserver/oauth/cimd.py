@@ -191,7 +191,7 @@ def fresh_seconds(headers: Mapping[str, str], now: datetime) -> int:
     else:
         lifetime = CACHE_DEFAULT_SECONDS
     age = headers.get("age", "")
-    lifetime -= int(age) if age.isdigit() else 0
+    lifetime -= int(age) if age.isascii() and age.isdigit() else 0  # 1*DIGIT: "²" is a digit to Python
     return int(max(CACHE_MIN_SECONDS, min(CACHE_MAX_SECONDS, lifetime)))
 
 

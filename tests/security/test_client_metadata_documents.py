@@ -122,3 +122,17 @@ def test_fetches_made_for_one_address_are_limited(settings):
     assert all("is on a private address (10.0.0.1)" in answer for answer in answers)
     assert third.status_code == 429
     assert "Too many client metadata documents were fetched for this address; retry later." in third.get_data(as_text=True)
+
+
+def test_a_malformed_age_header_is_ignored_not_a_server_error(settings, live_services, client_host: ClientHost):
+    """RFC 9111 section 5.1: "Age = delta-seconds", and section 1.2.2: "delta-seconds = 1*DIGIT",
+    ASCII digits only (RFC 5234 appendix B.1). A host that sends another digit (the header is read
+    as latin-1, where "²" is a digit to Python) is the one a stranger names: its answer must never
+    make a 500 ("no 500 for anything a client can send"). The value is ignored, as any unreadable Age."""
+    path = client_host.new_path()
+    url = client_host.url(path)
+    client_host.serve_document(path, document(url), **{"Cache-Control": "max-age=600", "Age": "\u00b2"})
+
+    response = httpx.get(authorize_url(settings, url), timeout=10)
+
+    assert response.status_code == 302 and "/login" in response.headers["Location"], response.text
