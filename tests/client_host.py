@@ -81,6 +81,8 @@ class Answer:
     delay_seconds: float = 0.0
     # False: no Content-Length; the body ends when the connection closes (HTTP/1.0).
     declare_length: bool = True
+    # Above 0: the status line and headers are sent a byte at a time, this long apart (slow loris).
+    trickle_seconds: float = 0.0
 
 
 class ClientHost:
@@ -102,7 +104,16 @@ class ClientHost:
                     self.send_header(name, value)
                 if answer.declare_length:
                     self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
+                if answer.trickle_seconds:
+                    head, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n", []
+                    try:
+                        for byte in head:
+                            self.wfile.write(bytes([byte]))
+                            time.sleep(answer.trickle_seconds)
+                    except OSError:  # the fetcher gave up: as it should
+                        return
+                else:
+                    self.end_headers()
                 self.wfile.write(answer.body)
 
             def log_message(self, format: str, *args: Any) -> None:

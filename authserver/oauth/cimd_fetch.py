@@ -127,8 +127,14 @@ class DocumentFetcher:
     @cached_property
     def pool(self) -> httpcore.ConnectionPool:
         # Made at the first fetch, in the worker process (after gevent has patched ssl and socket).
+        # No cap on connections (httpcore's default is 10): a fetch waiting for another's connection
+        # would read as its own host being slow, so a stranger's slow hosts could make any host look
+        # down and its old copy stand in. Each fetch is one request's, so requests bound them.
         return httpcore.ConnectionPool(
-            ssl_context=ssl.create_default_context(), network_backend=self.backend, max_keepalive_connections=0
+            ssl_context=ssl.create_default_context(),
+            network_backend=self.backend,
+            max_connections=None,
+            max_keepalive_connections=0,
         )
 
     def fetch(self, host: str, port: int, target: str) -> Fetched:

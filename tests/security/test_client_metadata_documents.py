@@ -5,31 +5,57 @@ fetch without bound (draft-ietf-oauth-client-id-metadata-document-01 sections 4 
 from __future__ import annotations
 
 import html
+import threading
+import time
 from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 import authserver
+from authserver.models import Client
 from authserver.oauth.cimd_fetch import DocumentFetcher, FetchError
+from shared.db import db, utcnow
 from tests.client_host import ADDRESS, ALLOWED_HOST, Answer, ClientHost
 from tests.factories import pkce_pair
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 
-def authorize_url(settings, client_id: str) -> str:
+def authorize_url(settings, client_id: str, redirect_uri: str = REDIRECT_URI) -> str:
     _, challenge = pkce_pair()
     params = {
-        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI, "scope": "posts:read",
+        "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": "posts:read",
         "state": "s", "resource": settings.resource_url, "code_challenge": challenge, "code_challenge_method": "S256",
     }
     return f"{settings.issuer}/authorize?{urlencode(params)}"
 
 
-def document(url: str) -> dict:
-    return {"client_id": url, "client_name": "Documented client", "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}
+def document(url: str, redirect_uri: str = REDIRECT_URI) -> dict:
+    return {"client_id": url, "client_name": "Documented client", "redirect_uris": [redirect_uri], "token_endpoint_auth_method": "none"}
+
+
+def hold_fetches(settings, client_host: ClientHost, count: int) -> None:
+    """`count` requests naming documents whose hosts send their answers a byte at a time (slow
+    loris), left running; returns once at least ten of them have reached the host."""
+    paths = [client_host.new_path() for _ in range(count)]
+    for path in paths:
+        client_host.serve(path, Answer(b"{}", trickle_seconds=0.5))
+
+    def ask(path: str) -> None:
+        try:
+            httpx.get(authorize_url(settings, client_host.url(path)), timeout=3)
+        except httpx.HTTPError:  # given up on, or cut when the session's server stops
+            pass
+
+    for path in paths:
+        threading.Thread(target=ask, args=(path,), daemon=True).start()
+    deadline = time.monotonic() + 10
+    while sum(client_host.hits.get(path, 0) for path in paths) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(
@@ -136,3 +162,26 @@ def test_a_malformed_age_header_is_ignored_not_a_server_error(settings, live_ser
     response = httpx.get(authorize_url(settings, url), timeout=10)
 
     assert response.status_code == 302 and "/login" in response.headers["Location"], response.text
+
+
+def test_slow_document_hosts_cannot_make_another_host_look_down(settings, live_services, auth_context, client_host: ClientHost):
+    """Section 4.4 lets a copy be kept; here it stands in only while its host cannot be reached
+    (a FetchError marked transient). The copy of a document whose owner has since removed a
+    redirect URI must not come back into force because a stranger's slow hosts hold every
+    connection this server would fetch with: the answer is the current document's, and that
+    redirect URI is refused (MCP 2025-11-25: the server "MUST validate redirect URIs presented in an
+    authorization request against those in the metadata document")."""
+    path = client_host.new_path()
+    url = client_host.url(path)
+    client_host.serve_document(path, document(url), **{"Cache-Control": "max-age=600"})
+    kept = httpx.get(authorize_url(settings, url), timeout=10)
+    assert kept.status_code == 302 and "/login" in kept.headers["Location"], kept.text
+    client_host.serve_document(path, document(url, redirect_uri="http://127.0.0.1:8765/new-callback"))
+    db.session.execute(update(Client).where(Client.client_id == url).values(document_fresh_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    hold_fetches(settings, client_host, 12)
+
+    response = httpx.get(authorize_url(settings, url), timeout=10)
+
+    assert response.status_code == 400, response.headers.get("Location")
+    assert "The redirect_uri is not registered for this client." in html.unescape(response.text)
