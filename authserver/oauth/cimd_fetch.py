@@ -20,6 +20,7 @@ import typing
 from dataclasses import dataclass
 from functools import cached_property
 
+import gevent
 import httpcore
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,15 @@ class DocumentFetcher:
         headers = [(b"Accept", b"application/json"), (b"User-Agent", USER_AGENT)]
         timeouts = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
         try:
-            with self.pool.stream("GET", url, headers=headers, extensions={"timeout": timeouts}) as response:
+            # One bound on the whole fetch: httpcore's time-outs are per operation, so a host sending
+            # its answer a byte at a time (slow loris) could hold it for as long as it liked. Under
+            # gevent (the services' workers) the Timeout interrupts any wait: the name's lookup, the
+            # connection, the TLS handshake, each read. Elsewhere (an app in a test's process) the
+            # per-operation time-outs and the deadline below are what bounds it.
+            with (
+                gevent.Timeout(seconds, _too_slow(seconds)),
+                self.pool.stream("GET", url, headers=headers, extensions={"timeout": timeouts}) as response,
+            ):
                 found = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers}
                 _check_answer(response.status, found)
                 body = bytearray()

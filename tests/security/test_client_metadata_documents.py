@@ -5,6 +5,7 @@ fetch without bound (draft-ietf-oauth-client-id-metadata-document-01 sections 4 
 from __future__ import annotations
 
 import html
+import json
 import threading
 import time
 from dataclasses import replace
@@ -185,3 +186,21 @@ def test_slow_document_hosts_cannot_make_another_host_look_down(settings, live_s
 
     assert response.status_code == 400, response.headers.get("Location")
     assert "The redirect_uri is not registered for this client." in html.unescape(response.text)
+
+
+def test_a_host_sending_its_answer_a_byte_at_a_time_is_cut_off_at_the_time_out(settings, live_services, client_host: ClientHost):
+    """Section 6.6: the server limits what it fetches "to avoid denial of service attacks against the
+    authorization server by consuming excessive resources"; the MCP specification (2025-11-25,
+    "Authorization Server Abuse Protection") warns that it fetches URLs "from an unknown client". A
+    time-out per read lets a host that sends a byte just within it (slow loris) hold the request,
+    its connection and the fetch for as long as it likes: the whole fetch is bounded instead."""
+    path = client_host.new_path()
+    url = client_host.url(path)
+    client_host.serve(path, Answer(json.dumps(document(url)).encode(), trickle_seconds=0.5))
+    started = time.monotonic()
+
+    response = httpx.get(authorize_url(settings, url), timeout=60)
+
+    assert time.monotonic() - started < settings.cimd_fetch_timeout_seconds + 2  # a margin for a loaded machine
+    assert response.status_code == 400
+    assert f"could not be fetched: its host did not answer within {settings.cimd_fetch_timeout_seconds} s." in html.unescape(response.text)
