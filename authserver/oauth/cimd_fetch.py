@@ -34,8 +34,11 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 class FetchError(Exception):
     """Why no document came back, as the rest of a sentence naming the document. `transient`: the
-    host may well answer again soon (unreachable, too slow, 429 or 5xx), so a copy kept from before
-    may stand in for a while; anything else means the document as it is cannot be used."""
+    host could not be reached (no address, no connection, too slow, the connection broken), so a
+    copy kept from before may stand in for a while, as RFC 9111 section 4.2.4 lets a disconnected
+    cache; anything else means the document as it is cannot be used. A host that answers is not
+    disconnected, even with 429 or 5xx: that answer can be a stranger's doing (a host limiting this
+    server's address after a stranger's requests here made it fetch many of its URLs)."""
 
     def __init__(self, reason: str, transient: bool) -> None:
         super().__init__(reason)
@@ -186,8 +189,7 @@ def _check_answer(status: int, headers: dict[str, str]) -> None:
     if 300 <= status < 400:
         raise FetchError(f"could not be fetched: its host answered {status}, a redirect, which is not followed", transient=False)
     if status != 200:
-        busy = status == 429 or status >= 500
-        raise FetchError(f"could not be fetched: its host answered {status} instead of 200", transient=busy)
+        raise FetchError(f"could not be fetched: its host answered {status} instead of 200", transient=False)
     media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
         raise FetchError(f"is served as {media_type or 'no content type'}, not as application/json", transient=False)

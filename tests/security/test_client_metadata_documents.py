@@ -165,13 +165,9 @@ def test_a_malformed_age_header_is_ignored_not_a_server_error(settings, live_ser
     assert response.status_code == 302 and "/login" in response.headers["Location"], response.text
 
 
-def test_slow_document_hosts_cannot_make_another_host_look_down(settings, live_services, auth_context, client_host: ClientHost):
-    """Section 4.4 lets a copy be kept; here it stands in only while its host cannot be reached
-    (a FetchError marked transient). The copy of a document whose owner has since removed a
-    redirect URI must not come back into force because a stranger's slow hosts hold every
-    connection this server would fetch with: the answer is the current document's, and that
-    redirect URI is refused (MCP 2025-11-25: the server "MUST validate redirect URIs presented in an
-    authorization request against those in the metadata document")."""
+def keep_then_remove_redirect_uri(settings, client_host: ClientHost) -> str:
+    """A document's URL whose copy is kept here, no longer fresh, while the document itself has
+    since dropped REDIRECT_URI (its owner no longer trusts it): only the old copy allows it."""
     path = client_host.new_path()
     url = client_host.url(path)
     client_host.serve_document(path, document(url), **{"Cache-Control": "max-age=600"})
@@ -180,12 +176,40 @@ def test_slow_document_hosts_cannot_make_another_host_look_down(settings, live_s
     client_host.serve_document(path, document(url, redirect_uri="http://127.0.0.1:8765/new-callback"))
     db.session.execute(update(Client).where(Client.client_id == url).values(document_fresh_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
+    return url
+
+
+def test_slow_document_hosts_cannot_make_another_host_look_down(settings, live_services, auth_context, client_host: ClientHost):
+    """Section 4.4 lets a copy be kept; here it stands in only while its host cannot be reached
+    (a FetchError marked transient). The copy of a document whose owner has since removed a
+    redirect URI must not come back into force because a stranger's slow hosts hold every
+    connection this server would fetch with: the answer is the current document's, and that
+    redirect URI is refused (MCP 2025-11-25: the server "MUST validate redirect URIs presented in an
+    authorization request against those in the metadata document")."""
+    url = keep_then_remove_redirect_uri(settings, client_host)
     hold_fetches(settings, client_host, 12)
 
     response = httpx.get(authorize_url(settings, url), timeout=10)
 
     assert response.status_code == 400, response.headers.get("Location")
     assert "The redirect_uri is not registered for this client." in html.unescape(response.text)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_an_error_answer_never_brings_back_an_old_copy(settings, live_services, auth_context, client_host: ClientHost, status):
+    """RFC 9111 section 4.2.4 (the draft's section 4.4: the server "SHOULD respect HTTP cache
+    headers"): "A cache MUST NOT send stale responses unless it is disconnected or doing so is
+    explicitly permitted by the client or origin server". A host that answers is not disconnected;
+    and 429 or 503 is what a rate-limiting host or its firewall answers this server once a stranger's
+    requests here made it fetch enough of that host's URLs. The draft's section 4.3: "If fetching
+    the metadata document fails, the authorization server SHOULD abort the authorization request"."""
+    url = keep_then_remove_redirect_uri(settings, client_host)
+    client_host.serve(url.removeprefix(client_host.url("")), Answer(b"busy", status, {"Content-Type": "text/plain"}))
+
+    response = httpx.get(authorize_url(settings, url), timeout=10)
+
+    assert response.status_code == 400, response.headers.get("Location")
+    assert f"could not be fetched: its host answered {status} instead of 200." in html.unescape(response.text)
 
 
 def test_a_host_sending_its_answer_a_byte_at_a_time_is_cut_off_at_the_time_out(settings, live_services, client_host: ClientHost):
