@@ -237,11 +237,15 @@ def mark_used(client: Client) -> bool:
 
 def prune_unused(days: int) -> int:
     """Delete registered clients, and those known from a metadata document, not used for `days`
-    days (never used counts from registration); a document's client comes back at its next use."""
+    days (never used counts from registration); a document's client comes back at its next use,
+    so a disabled one is kept: its row is what keeps its URL disabled."""
     cutoff = utcnow() - timedelta(days=days)
     stale = db.session.scalars(
         select(Client).where(
-            Client.registered_via.in_(("dcr", FROM_METADATA_DOCUMENT)),
+            or_(
+                Client.registered_via == "dcr",
+                and_(Client.registered_via == FROM_METADATA_DOCUMENT, Client.disabled_at.is_(None)),
+            ),
             or_(
                 and_(Client.last_used_at.is_(None), Client.created_at < cutoff),
                 Client.last_used_at < cutoff,

@@ -19,6 +19,7 @@ from sqlalchemy import update
 import authserver
 from authserver.models import Client
 from authserver.oauth.cimd_fetch import DocumentFetcher, FetchError
+from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
 from tests.client_host import ADDRESS, ALLOWED_HOST, Answer, ClientHost
 from tests.factories import pkce_pair
@@ -228,3 +229,28 @@ def test_a_host_sending_its_answer_a_byte_at_a_time_is_cut_off_at_the_time_out(s
     assert time.monotonic() - started < settings.cimd_fetch_timeout_seconds + 2  # a margin for a loaded machine
     assert response.status_code == 400
     assert f"could not be fetched: its host did not answer within {settings.cimd_fetch_timeout_seconds} s." in html.unescape(response.text)
+
+
+def test_a_disabled_client_stays_disabled_through_clients_prune(settings, live_services, auth_context, client_host: ClientHost):
+    """MCP 2025-11-25, "Trust Policies": "Servers maintain full control over their access policies";
+    the draft's section 6.8 lets the server have "its own heuristics and policies around the trust of
+    domain names used as client IDs". `drawbridge clients disable` is that control for a client known
+    from its document. Pruning removes unused clients, and one known from a document comes back at
+    its next use: a disabled one, unused since it was disabled, must not come back enabled."""
+    path = client_host.new_path()
+    url = client_host.url(path)
+    client_host.serve_document(path, document(url))
+    first = httpx.get(authorize_url(settings, url), timeout=10)
+    assert first.status_code == 302 and "/login" in first.headers["Location"], first.text
+    runner = create_cli_app(settings).test_cli_runner()
+    assert runner.invoke(cli, ["clients", "disable", url], catch_exceptions=False).exit_code == 0
+    db.session.execute(update(Client).where(Client.client_id == url).values(created_at=utcnow() - timedelta(days=91)))
+    db.session.commit()
+
+    pruned = runner.invoke(cli, ["clients", "prune", "--unused-days", "90"], catch_exceptions=False)
+    response = httpx.get(authorize_url(settings, url), timeout=10)
+
+    assert pruned.exit_code == 0
+    assert response.status_code == 400, response.headers.get("Location")
+    assert "Location" not in response.headers
+    assert "The client does not exist on this server." in html.unescape(response.text)
