@@ -40,7 +40,7 @@ def authorize() -> Response | tuple[str, int] | str:
     # WTForms takes plain values as choices (each its own label); types-wtforms admits only pairs.
     form.granted.choices = requested  # type: ignore[assignment]
     if request.method == "GET":
-        if set(requested) <= _remembered(user, client, resource):
+        if set(requested) <= _remembered(user, client, resource) and not _impersonable(client, grant):
             return authorization.create_authorization_response(grant_user=user, grant=grant)
         return _consent_page(form, grant, user, requested)
     if not form.validate_on_submit():
@@ -99,6 +99,15 @@ def _consent_page(form: ConsentForm, grant, user: User, requested: list[str], er
         error=error,
     )
     return page, 200 if error is None else 400
+
+
+def _impersonable(client: Client, grant) -> bool:
+    """Whether anyone could be asking as this client: one known from its metadata document (a public
+    URL) sending the code to a loopback port, which any program on the person's computer can listen
+    on (MCP 2025-11-25, "Localhost Redirect URI Risks"). RFC 8252 section 8.6: unless the client's
+    identity can be assured, a request is processed "as if no previous request had been approved"."""
+    redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri()
+    return client.from_metadata_document and redirect_uri is not None and is_loopback(redirect_uri)
 
 
 def _consent(user: User, client: Client, resource: str) -> Consent | None:

@@ -21,8 +21,9 @@ from authserver.models import Client
 from authserver.oauth.cimd_fetch import DocumentFetcher, FetchError
 from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
+from tests.browser_forms import FormBrowser, query
 from tests.client_host import ADDRESS, ALLOWED_HOST, Answer, ClientHost
-from tests.factories import pkce_pair
+from tests.factories import PASSWORD, make_user, pkce_pair
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
@@ -254,3 +255,27 @@ def test_a_disabled_client_stays_disabled_through_clients_prune(settings, live_s
     assert response.status_code == 400, response.headers.get("Location")
     assert "Location" not in response.headers
     assert "The client does not exist on this server." in html.unescape(response.text)
+
+
+def test_a_remembered_consent_never_sends_a_code_to_a_loopback_port_unasked(settings, live_services, auth_context, client_host: ClientHost):
+    """MCP 2025-11-25, "Localhost Redirect URI Risks": "An attacker can claim to be any client by:
+    Providing the legitimate client's metadata URL as their client_id; Binding to any localhost port,
+    and providing that address as the redirect_uri"; the server "SHOULD display additional warnings
+    for localhost-only redirect URIs". RFC 8252 section 8.6: the server "SHOULD NOT process
+    authorization requests automatically without user consent or interaction, except when the
+    identity of the client can be assured. This includes the case where the user has previously
+    approved an authorization request for a given client id". A document's URL is public: any
+    program on the person's computer can name it, so the person is asked again, warned."""
+    path = client_host.new_path()
+    url = client_host.url(path)
+    client_host.serve_document(path, document(url), **{"Cache-Control": "max-age=600"})
+    browser = FormBrowser(make_user().email, PASSWORD)
+    assert "code" in query(browser.consent(authorize_url(settings, url)))
+
+    impostor = browser.http.get(authorize_url(settings, url, redirect_uri="http://127.0.0.1:47999/callback"))
+    again = browser.http.get(authorize_url(settings, url))
+
+    for page in (impostor, again):
+        assert page.status_code == 200, page.headers.get("Location")
+        assert 'name="granted"' in page.text
+        assert "That address is on your own computer: allow this only if you started the app yourself." in page.text
