@@ -30,6 +30,14 @@ MAX_DOCUMENT_BYTES = 5 * 1024
 USER_AGENT = b"Drawbridge (OAuth client metadata document fetch)"
 # The NAT64 well-known prefix (RFC 6052): its addresses reach the IPv4 address they embed.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# A public host's IPv6 address is global unicast, in 2000::/3 (RFC 4291 section 2.4). Outside it lie
+# blocks that some Pythons' ipaddress calls global (3.11.7 does): local-use NAT64 64:ff9b:1::/48 (RFC
+# 8215, reaching the operator's own IPv4 network), the IPv4-compatible ::/96 and IPv4-translated
+# ::ffff:0:0:0/96 forms, site-local fec0::/10 (RFC 3879), SRv6 5f00::/16 (RFC 9602).
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+# Within it, blocks IANA's special-purpose registry marks not global that such Pythons do not know:
+# 6to4 (RFC 3056, deprecated by RFC 7526) and documentation (RFC 9637).
+_NOT_GLOBAL_UNICAST = (ipaddress.IPv6Network("2002::/16"), ipaddress.IPv6Network("3fff::/20"))
 
 
 class FetchError(Exception):
@@ -73,6 +81,8 @@ def special_use(address: str) -> str | None:
     if ip.is_private:
         return "a private address"
     if ip.is_multicast or not ip.is_global:
+        return "a special-use address"
+    if isinstance(ip, ipaddress.IPv6Address) and (ip not in _GLOBAL_UNICAST or any(ip in block for block in _NOT_GLOBAL_UNICAST)):
         return "a special-use address"
     return None
 

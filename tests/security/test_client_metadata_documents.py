@@ -71,6 +71,17 @@ def hold_fetches(settings, client_host: ClientHost, count: int) -> None:
         ("10.0.0.1", "a private address", "10.0.0.1"),
         ("0.0.0.0", "a private address", "0.0.0.0"),
         ("100.64.0.1", "a special-use address", "100.64.0.1"),
+        # Not global although some Pythons' ipaddress says so (3.11.7 does): the local-use NAT64
+        # prefix (RFC 8215), which reaches the operator's own IPv4 network; the IPv4-compatible and
+        # IPv4-translated forms; site-local (RFC 3879); 6to4 (RFC 7526); documentation (RFC 9637);
+        # SRv6 (RFC 9602). A public host has a global unicast address, in 2000::/3 (RFC 4291 2.4).
+        ("[64:ff9b:1::a00:1]", "a special-use address", "64:ff9b:1::a00:1"),
+        ("[::7f00:1]", "a special-use address", "::127.0.0.1"),
+        ("[::ffff:0:7f00:1]", "a special-use address", "::ffff:0:7f00:1"),
+        ("[fec0::1]", "a special-use address", "fec0::1"),
+        ("[2002:a00:1::]", "a special-use address", "2002:a00:1::"),
+        ("[3fff::1]", "a special-use address", "3fff::1"),
+        ("[5f00::1]", "a special-use address", "5f00::1"),
     ],
 )
 def test_documents_on_special_use_addresses_are_never_fetched(settings, live_services, client_host: ClientHost, host, kind, address):
