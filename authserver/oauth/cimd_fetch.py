@@ -114,6 +114,9 @@ class PublicAddressBackend(httpcore.SyncBackend):
     def addresses(self, host: str, port: int) -> list[str]:
         """The addresses of `host`, each of them public unless the host is allowed; else FetchError."""
         try:
+            # As getaddrinfo encodes it: an empty label or one over 63 characters fails here, not in
+            # gevent's resolver thread, which would print a traceback for it.
+            host.encode("idna")
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError):
             raise FetchError(f"could not be fetched: its host {host} could not be resolved", transient=True) from None

@@ -290,3 +290,19 @@ def test_a_remembered_consent_never_sends_a_code_to_a_loopback_port_unasked(sett
         assert page.status_code == 200, page.headers.get("Location")
         assert 'name="granted"' in page.text
         assert "That address is on your own computer: allow this only if you started the app yourself." in page.text
+
+
+@pytest.mark.parametrize("host", ["app..example.com", ".example.com", "x" * 64 + ".example.com"])
+def test_a_host_name_that_cannot_be_looked_up_is_refused_without_a_traceback(settings, live_services, host):
+    """RFC 1035 section 2.3.4: labels are "63 octets or less", and none is empty but the root's; a
+    browser still reads such a host (WHATWG URL). Refused as a name that does not resolve, with
+    nothing but our JSON lines in the log (DESIGN: "JSON logs with request ids"): no traceback
+    printed by gevent's resolver thread, which a stranger could have us write on every request."""
+    url = f"https://{host}/client.json"
+    logged_before = len(live_services.auth.log_path.read_text())
+
+    response = httpx.get(authorize_url(settings, url), timeout=10)
+
+    assert response.status_code == 400
+    assert f"The client metadata document at {url} could not be fetched: its host {host} could not be resolved." in html.unescape(response.text)
+    assert "Traceback" not in live_services.auth.log_path.read_text()[logged_before:]
