@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -15,6 +15,14 @@ import redis
 from sqlalchemy import and_, or_, select, update
 
 from authserver import cutoffs
+from authserver.client_specs import (
+    MACHINE,
+    ClientKind,
+    ClientSpecError,
+    checked_name,
+    checked_redirect_uris,
+    checked_scopes,
+)
 from authserver.models import FROM_METADATA_DOCUMENT, Client, InitialAccessToken
 from authserver.oauth import client_secrets, initial_access_tokens
 from authserver.oauth.registration import DESCRIPTIVE_FIELDS
@@ -25,7 +33,6 @@ from shared.db import db, utcnow
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_GRANT_TYPES = ("client_credentials",)
 CLIENT_ID_BYTES = 18
 DEMO_CLIENT_ID = "demo-agent"
 # A client's last use is written at most this often, so busy clients cost no write per token.
@@ -38,16 +45,12 @@ def new_client_id() -> str:
     return "c" + secrets.token_urlsafe(CLIENT_ID_BYTES)
 
 
-class ClientSpecError(ValueError):
-    """The requested client cannot be created; the message says what to change."""
-
-
 @dataclass(frozen=True)
 class NewClient:
-    """A created client and its secret, which is shown once and never stored in clear."""
+    """A created client and its secret (None for a public app), which is shown once and never stored in clear."""
 
     client: Client
-    client_secret: str
+    client_secret: str | None
 
 
 @dataclass(frozen=True)
@@ -62,27 +65,30 @@ class RegisteredClient:
 def create_client(
     name: str,
     scope: str,
-    grant_types: list[str],
+    kind: ClientKind = MACHINE,
+    redirect_uris: Sequence[str] = (),
     client_id: str | None = None,
     rate_limit_per_minute: int | None = None,
     may_introspect: bool = False,
 ) -> NewClient:
-    """Create a confidential client; `client_id` is random unless one is given. `may_introspect`
-    makes it a resource server's credentials: it may introspect any access token (RFC 7662 section 4)."""
-    requested = scopes.parse(scope)
-    if unknown := scopes.unknown(requested):
-        raise ClientSpecError(f"Unknown scopes: {' '.join(unknown)}. Known: {' '.join(sorted(scopes.SCOPE_NAMES))}.")
-    if bad := [g for g in grant_types if g not in SUPPORTED_GRANT_TYPES]:
-        raise ClientSpecError(f"Unsupported grant types: {' '.join(bad)}. Supported: {' '.join(SUPPORTED_GRANT_TYPES)}.")
-    if not name.strip():
-        raise ClientSpecError("A client needs a name.")
-    secret = client_secrets.generate()
+    """Create a client of `kind` (client_specs.py): a machine holds `scope`, an app may ask a person
+    for it and sends them back to one of `redirect_uris`. `client_id` is random unless one is given.
+    `may_introspect` makes a machine a resource server's credentials: it may introspect any access
+    token (RFC 7662 section 4), and needs no scope of its own."""
+    if may_introspect and kind is not MACHINE:
+        raise ClientSpecError("Only a machine client may introspect: a resource server's credentials act on their own.")
+    requested = checked_scopes(scope, may_introspect)
+    uris = checked_redirect_uris(kind, redirect_uris)
+    secret = client_secrets.generate() if kind.has_secret else None
     client = Client(
         client_id=client_id or new_client_id(),
-        client_secret_hash=client_secrets.hash_secret(secret),
-        client_name=name.strip(),
+        client_secret_hash=client_secrets.hash_secret(secret) if secret else None,
+        client_name=checked_name(name),
         scope=" ".join(requested),
-        grant_types=" ".join(grant_types),
+        grant_types=" ".join(kind.grant_types),
+        token_endpoint_auth_method=kind.token_endpoint_auth_method,
+        response_types=" ".join(kind.response_types),
+        redirect_uris=uris,
         rate_limit_per_minute=rate_limit_per_minute,
         may_introspect=may_introspect,
     )
@@ -120,7 +126,7 @@ def set_rate_limit(
     known = scopes.tool_names()
     if unknown := sorted(set(tools or {}) - set(known)):
         raise ClientSpecError(f"No tool named {', '.join(unknown)}. Tools: {' '.join(known)}.")
-    client = _find(client_id)
+    client = find_client(client_id)
     if per_minute is not KEEP:
         client.rate_limit_per_minute = per_minute
     if person is not KEEP:
@@ -146,7 +152,7 @@ def demo_client() -> NewClient:
     """The demo agent of the quick-start, created once and given a fresh secret on every call."""
     client = db.session.scalar(select(Client).where(Client.client_id == DEMO_CLIENT_ID))
     if client is None:
-        return create_client("Demo agent", " ".join(sorted(scopes.SCOPE_NAMES)), ["client_credentials"], DEMO_CLIENT_ID)
+        return create_client("Demo agent", " ".join(sorted(scopes.SCOPE_NAMES)), client_id=DEMO_CLIENT_ID)
     return reset_secret(client)
 
 
@@ -194,7 +200,7 @@ def disable_client(client_id: str) -> Client:
     """Stop a client: the token endpoint refuses it and every token it holds fails at once. The
     database change is committed first; if Redis then cannot take the access tokens' revocation
     (redis.RedisError), the client stays disabled and running this again writes the revocation."""
-    client = _find(client_id)
+    client = find_client(client_id)
     if client.disabled_at is None:
         cutoffs.withdraw(revocation.CLIENT, client_id)
         client.disabled_at = utcnow()
@@ -207,7 +213,7 @@ def disable_client(client_id: str) -> Client:
 
 def enable_client(client_id: str) -> Client:
     """Let a disabled client get tokens again; those it held before stay void."""
-    client = _find(client_id)
+    client = find_client(client_id)
     if client.disabled_at is not None:
         cutoffs.restore(revocation.CLIENT, client_id, client.disabled_at)
         client.disabled_at = None
@@ -257,7 +263,8 @@ def prune_unused(days: int) -> int:
     return len(stale)
 
 
-def _find(client_id: str) -> Client:
+def find_client(client_id: str) -> Client:
+    """The client with this id, or ClientSpecError saying there is none."""
     client = db.session.scalar(select(Client).where(Client.client_id == client_id))
     if client is None:
         raise ClientSpecError(f"No client with id {client_id}.")

@@ -11,6 +11,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from authserver import keys
+from authserver.client_specs import MACHINE, ClientKind
 from authserver.clients import NewClient, RegisteredClient, create_client, register_client
 from authserver.models import User
 from authserver.oauth import refresh_tokens
@@ -23,13 +24,15 @@ from shared.settings import Settings
 
 def make_client(
     scope: str = "posts:read posts:write",
-    grant_types: tuple[str, ...] = ("client_credentials",),
+    kind: ClientKind = MACHINE,
+    redirect_uris: tuple[str, ...] = (),
     rate_limit: int | None = None,
     may_introspect: bool = False,
 ) -> NewClient:
-    """A confidential client (needs an app context); `may_introspect`: a resource server's credentials."""
+    """A client an operator made, a machine unless `kind` says otherwise (needs an app context);
+    `may_introspect`: a resource server's credentials."""
     return create_client(
-        f"test client {secrets.token_hex(3)}", scope, list(grant_types), rate_limit_per_minute=rate_limit, may_introspect=may_introspect
+        f"test client {secrets.token_hex(3)}", scope, kind, redirect_uris, rate_limit_per_minute=rate_limit, may_introspect=may_introspect
     )
 
 
@@ -64,6 +67,7 @@ def make_person_tokens(settings: Settings, client_id: str, person: User | None =
 def fetch_token(settings: Settings, client: NewClient, **form: str) -> str:
     """An access token from the live authorization server's token endpoint."""
     data = {"grant_type": "client_credentials", "resource": settings.resource_url, **form}
+    assert client.client_secret is not None, "a machine client has a secret"
     response = httpx.post(
         f"{settings.issuer}/token", data=data, auth=(client.client.client_id, client.client_secret), timeout=10
     )

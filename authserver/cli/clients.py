@@ -1,15 +1,19 @@
-"""`drawbridge clients ...`: create, limit, disable, enable and prune OAuth clients."""
+"""`drawbridge clients ...`: create, list, show, limit, disable, enable and prune OAuth clients."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import click
 from click.core import ParameterSource
 from flask.cli import with_appcontext
 
-from authserver.cli.common import PRUNE_STOPPED, REDIS_UNREACHABLE, REVOCATION_NOT_WRITTEN, explains_redis_errors
+from authserver.cli.common import PRUNE_STOPPED, REDIS_UNREACHABLE, REVOCATION_NOT_WRITTEN, explains_redis_errors, refused
+from authserver.cli.output import json_option, print_fields, print_json, print_table
+from authserver.client_specs import KINDS, MACHINE, ClientSpecError
+from authserver.client_summaries import ClientSummary, describe_client, list_clients, summary
 from authserver.clients import (
     KEEP,
-    ClientSpecError,
     NewClient,
     create_client,
     demo_client,
@@ -21,29 +25,66 @@ from authserver.clients import (
 from shared.app import current_settings
 from shared.policy import ClientLimits, Defaults
 
+KIND_HELP = "; ".join(f"{kind.name}: {kind.title}" for kind in KINDS.values())
 
-@click.group(help="Manage OAuth clients.")
+
+@click.group(help="Manage OAuth clients: the machines and apps that get tokens.")
 def clients() -> None:
     pass
 
 
 @clients.command("create")
-@click.option("--name", required=True, help="A name people will recognise.")
-@click.option("--scopes", "scope", help='Space-separated scopes, e.g. "posts:read posts:write" (required without --introspect).')
-@click.option("--grant", "grants", multiple=True, default=["client_credentials"], show_default=True)
+@click.option("--name", required=True, help="A name people will recognise (shown on the consent page).")
+@click.option("--kind", type=click.Choice(list(KINDS)), default=MACHINE.name, show_default=True, help=KIND_HELP + ".")
+@click.option(
+    "--scopes", "scope", default="",
+    help='Space-separated scopes: what a machine holds, or what an app may ask a person for, e.g. "posts:read posts:write".',
+)
+@click.option(
+    "--redirect-uri", "redirect_uris", multiple=True, metavar="URI",
+    help="Where an app sends people back after consent (repeat for several): https, or http on 127.0.0.1, [::1] or localhost.",
+)
 @click.option("--rate-limit", type=click.IntRange(min=1), help="Tool calls per minute (default: the deployment's).")
-@click.option("--introspect", is_flag=True, help="A resource server's credentials: it may introspect any access token at /introspect.")
+@click.option("--introspect", is_flag=True, help="A resource server's credentials (machine): it may introspect any access token at /introspect; no scopes needed.")
+@json_option
 @with_appcontext
 @explains_redis_errors(REDIS_UNREACHABLE)
-def create(name: str, scope: str | None, grants: tuple[str, ...], rate_limit: int | None, introspect: bool) -> None:
-    """Create a confidential client and print its id and secret (shown this once only)."""
-    if scope is None and not introspect:
-        raise click.UsageError("Missing option '--scopes' (only a client made with --introspect may have none).")
-    try:
-        new = create_client(name, scope or "", list(grants), rate_limit_per_minute=rate_limit, may_introspect=introspect)
-    except ClientSpecError as error:
-        raise click.UsageError(str(error)) from error
-    _print_credentials(new)
+def create(name: str, kind: str, scope: str, redirect_uris: tuple[str, ...], rate_limit: int | None, introspect: bool, as_json: bool) -> None:
+    """Create a client and print its id and secret (shown this once only; a public app has none).
+
+    \b
+    drawbridge clients create --name "CI bot" --scopes "posts:read"
+    drawbridge clients create --name "Blog" --kind web --scopes "posts:read posts:write" --redirect-uri https://blog.example.com/callback
+    drawbridge clients create --name "Desktop app" --kind public --scopes posts:read --redirect-uri http://127.0.0.1/callback
+    """
+    with refused(ClientSpecError):
+        new = create_client(name, scope, KINDS[kind], redirect_uris, rate_limit_per_minute=rate_limit, may_introspect=introspect)
+    _print_credentials(new, as_json)
+
+
+@clients.command("list")
+@click.option("--kind", type=click.Choice(list(KINDS)), help="Only clients of this kind.")
+@json_option
+@with_appcontext
+def list_command(kind: str | None, as_json: bool) -> None:
+    """List clients, newest first (never their secrets)."""
+    found = list_clients(kind)
+    if as_json:
+        print_json(found)
+        return
+    rows = [(c.client_id, c.kind, "disabled" if c.disabled_at else "enabled", c.name, c.scopes, c.last_used_at) for c in found]
+    print_table(("CLIENT ID", "KIND", "STATE", "NAME", "SCOPES", "LAST USED"), rows, empty="No clients.")
+
+
+@clients.command("show")
+@click.argument("client_id")
+@json_option
+@with_appcontext
+def show(client_id: str, as_json: bool) -> None:
+    """Show everything about one client but its secret."""
+    with refused(ClientSpecError):
+        found = describe_client(client_id)
+    _print_summary(found, as_json)
 
 
 class Limit(click.ParamType):
@@ -71,15 +112,13 @@ def limit(client_id: str, per_minute: int | None, person: int | None, tools: tup
     and per tool; `default` puts one back to the deployment's. Without PER_MINUTE or any option, the
     client's own limit goes back to the default."""
     given = {name for name in ("per_minute", "person") if click.get_current_context().get_parameter_source(name) is not ParameterSource.DEFAULT}
-    try:
+    with refused(ClientSpecError):
         client = set_rate_limit(
             client_id,
             per_minute if "per_minute" in given or not (tools or "person" in given) else KEEP,
             person=person if "person" in given else KEEP,
             tools=dict(tools),
         )
-    except ClientSpecError as error:
-        raise click.UsageError(str(error)) from error
     click.echo(f"{client_id}: {_describe(client.rate_limits, Defaults.of(current_settings()))}.")
 
 
@@ -98,10 +137,8 @@ def _describe(limits: ClientLimits, defaults: Defaults) -> str:
 )
 def disable(client_id: str) -> None:
     """Stop a client: it gets no more tokens, and the ones it holds (access and refresh) stop working at once."""
-    try:
+    with refused(ClientSpecError):
         disable_client(client_id)
-    except ClientSpecError as error:
-        raise click.UsageError(str(error)) from error
     click.echo(f"{client_id}: disabled; its tokens no longer work.")
 
 
@@ -111,10 +148,8 @@ def disable(client_id: str) -> None:
 @explains_redis_errors("{client_id}: " + REDIS_UNREACHABLE)
 def enable(client_id: str) -> None:
     """Let a disabled client get tokens again (the tokens it held before stay void)."""
-    try:
+    with refused(ClientSpecError):
         enable_client(client_id)
-    except ClientSpecError as error:
-        raise click.UsageError(str(error)) from error
     click.echo(f"{client_id}: enabled.")
 
 
@@ -123,13 +158,7 @@ def enable(client_id: str) -> None:
 @explains_redis_errors(REDIS_UNREACHABLE)
 def demo() -> None:
     """Create the quick-start's demo client, or give it a new secret, and print its credentials."""
-    _print_credentials(demo_client())
-
-
-def _print_credentials(new: NewClient) -> None:
-    click.echo(f"client_id: {new.client.client_id}")
-    click.echo(f"client_secret: {new.client_secret}")
-    click.echo("Store the secret now: only its hash is kept.", err=True)
+    _print_credentials(demo_client(), as_json=False)
 
 
 @clients.command("prune")
@@ -141,3 +170,25 @@ def prune(unused_days: int | None) -> None:
     days = unused_days or current_settings().unused_client_days
     removed = prune_unused(days)
     click.echo(f"Removed {removed} registered clients unused for {days} days.")
+
+
+def _print_credentials(new: NewClient, as_json: bool) -> None:
+    """The new client's id and secret: the secret this once only, and a reminder on stderr."""
+    if as_json:
+        created = dataclasses.asdict(summary(new.client, live_grants=0))
+        print_json({"client_id": new.client.client_id, "client_secret": new.client_secret, **created})
+    else:
+        click.echo(f"client_id: {new.client.client_id}")
+        if new.client_secret is not None:
+            click.echo(f"client_secret: {new.client_secret}")
+    if new.client_secret is not None:
+        click.echo("Store the secret now: only its hash is kept.", err=True)
+    else:
+        click.echo("A public app has no secret: it proves each authorization with PKCE.", err=True)
+
+
+def _print_summary(found: ClientSummary, as_json: bool) -> None:
+    if as_json:
+        print_json(found)
+    else:
+        print_fields(dataclasses.asdict(found))

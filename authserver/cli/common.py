@@ -1,9 +1,10 @@
-"""What every operator command shares: Redis failures said in words, and durations such as 7d."""
+"""What every operator command shares: refusals and Redis failures said in words, and durations such as 7d."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -23,6 +24,16 @@ REDIS_UNREACHABLE = "Redis is unreachable, so nothing was changed; run the comma
 PRUNE_STOPPED = "Redis is unreachable, so the clients not yet removed were kept; run the command again once it answers."
 
 
+@contextmanager
+def refused(*errors: type[Exception]) -> Iterator[None]:
+    """A service's refusal (an unknown id, a bad value: its message says what to change) as a usage
+    error: the message, exit status 2, no traceback."""
+    try:
+        yield
+    except errors as error:
+        raise click.UsageError(str(error)) from error
+
+
 def explains_redis_errors(message: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """A command that says `message` (formatted with the command's arguments) when Redis cannot be
     reached, instead of printing a traceback."""
@@ -38,7 +49,6 @@ def explains_redis_errors(message: str) -> Callable[[Callable[..., None]], Calla
         return run
 
     return decorate
-
 
 
 class Duration(click.ParamType):

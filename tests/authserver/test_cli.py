@@ -1,4 +1,4 @@
-"""`drawbridge clients create`, `clients limit` and `keys rotate` as an operator runs them."""
+"""`drawbridge clients create`, `clients limit`, `users` and `keys rotate` as an operator runs them."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def invoke(runner, *args: str):
 
 
 def test_clients_create_prints_the_id_and_secret_once_and_stores_a_hash(runner):
-    result = invoke(runner, "clients", "create", "--name", "CI bot", "--scopes", "posts:read", "--grant", "client_credentials")
+    result = invoke(runner, "clients", "create", "--name", "CI bot", "--scopes", "posts:read")
 
     assert result.exit_code == 0
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
@@ -59,7 +59,7 @@ def test_clients_create_introspect_makes_a_resource_servers_credentials(runner):
 def test_a_new_clients_id_can_be_given_to_every_command(runner, monkeypatch):
     """A random id starting with "-" would be read as an option by `drawbridge clients disable ID`."""
     monkeypatch.setattr(secrets, "token_urlsafe", lambda size: "-Rq" + "x" * (size - 3))
-    created = invoke(runner, "clients", "create", "--name", "CI bot", "--scopes", "posts:read", "--grant", "client_credentials")
+    created = invoke(runner, "clients", "create", "--name", "CI bot", "--scopes", "posts:read")
     client_id = dict(line.split(": ", 1) for line in created.stdout.splitlines())["client_id"]
 
     result = runner.invoke(cli, ["clients", "disable", client_id])
@@ -71,11 +71,11 @@ def test_a_new_clients_id_can_be_given_to_every_command(runner, monkeypatch):
     ("args", "message"),
     [
         (["--scopes", "posts:read root:all"], "Unknown scopes: root:all"),
-        (["--scopes", "posts:read", "--grant", "password"], "Unsupported grant types: password"),
+        (["--scopes", "posts:read", "--kind", "password"], "Invalid value for '--kind': 'password' is not one of 'machine', 'web', 'public'."),
         (["--scopes", "posts:read", "--name", "  "], "A client needs a name."),
-        ([], "Missing option '--scopes'"),
+        ([], "A client needs at least one scope"),
     ],
-    ids=["unknown-scope", "unsupported-grant", "blank-name", "no-scopes"],
+    ids=["unknown-scope", "unknown-kind", "blank-name", "no-scopes"],
 )
 def test_clients_create_refuses_bad_input_with_a_usage_error(runner, args, message):
     base = ["clients", "create", "--name", "x"]

@@ -13,6 +13,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 import authserver
+from authserver.client_specs import WEB_APP
 from authserver.clients import NewClient
 from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from authserver.oauth import client_lookup
@@ -246,7 +247,7 @@ def test_a_disabled_client_is_refused_within_seconds_even_after_recent_tokens(ht
 
 def test_a_client_without_the_grant_is_an_unauthorized_client(http, db_session):
     """RFC 6749 section 5.2: unauthorized_client, the client may not use this grant type."""
-    no_grant = make_client(grant_types=())
+    no_grant = make_client(kind=WEB_APP, redirect_uris=("https://app.example.com/callback",))
 
     response = request_token(http, no_grant)
 

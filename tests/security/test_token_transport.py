@@ -43,7 +43,7 @@ def test_token_requests_over_plain_http_are_invalid_requests(http, auth_context,
     clear-text credentials (in the HTTP request and response), the authorization server MUST require
     the use of TLS". Section 5.2: invalid_request is for a request that "is otherwise malformed";
     every grant answers it (400, JSON), none a 500."""
-    client = make_client(grant_types=("client_credentials",))
+    client = make_client()
 
     response = http.post("/token", data=grant, headers=basic(client.client.client_id, client.client_secret), base_url=PLAIN_HTTP)
 
@@ -58,7 +58,7 @@ def test_revocation_and_introspection_over_plain_http_are_invalid_requests(http,
     [RFC6749], Section 3.1. Clients MUST verify that the URL is an HTTPS URL"; RFC 7662 section 4
     holds the introspection endpoint to TLS as well. Both carry client credentials and tokens, so
     both keep the token endpoint's rule (RFC 6749 section 3.2): over plain http, invalid_request."""
-    client = make_client(grant_types=("client_credentials",))
+    client = make_client()
 
     response = http.post(path, data={"token": "a-token"}, headers=basic(client.client.client_id, client.client_secret), base_url=PLAIN_HTTP)
 
@@ -101,7 +101,7 @@ def test_https_and_loopback_http_reach_the_grant(http, auth_context, base_url):
     """TLS, or plain http to a loopback host (the development issuer is http://127.0.0.1:8000), get
     past the transport check to the grant itself: here, a client without the refresh_token grant is
     unauthorized_client."""
-    client = make_client(grant_types=("client_credentials",))
+    client = make_client()
     form = {"grant_type": "refresh_token", "refresh_token": "not-a-refresh-token"}
 
     response = http.post("/token", data=form, headers=basic(client.client.client_id, client.client_secret), base_url=base_url)

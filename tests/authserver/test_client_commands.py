@@ -1,0 +1,172 @@
+"""`drawbridge clients create|list|show|update|delete` as an operator runs them: every kind of
+client, what is stored and printed, and what each refusal says.
+
+That the tokens of a deleted or narrowed client then fail at the MCP server is tested end to end,
+on the live services, in tests/security/test_taking_access_back.py.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from authserver import keys
+from authserver.client_specs import MACHINE, WEB_APP
+from authserver.models import Client
+from authserver.oauth.client_secrets import hash_secret
+from shared.cli import cli, create_cli_app
+from shared.db import db, utcnow
+from tests import live
+from tests.factories import make_client
+
+REDIRECT_URI = "https://app.example.com/callback"
+
+
+@pytest.fixture
+def app(fresh_auth_app: Flask) -> Flask:
+    """An authorization server on its own database, with a key to sign the tests' tokens."""
+    keys.ensure()
+    return fresh_auth_app
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return create_cli_app(app.config["SETTINGS"]).test_cli_runner()
+
+
+@pytest.fixture
+def unreachable_redis(app: Flask) -> Flask:
+    """`drawbridge`'s app on the same database, with Redis down: a command runs in the app
+    context it finds (flask.cli.with_appcontext), so a test runs it inside this app's."""
+    return create_cli_app(replace(app.config["SETTINGS"], redis_url=f"redis://127.0.0.1:{live.free_port()}/0"))
+
+
+def run(runner: FlaskCliRunner, *args: str, exit_code: int = 0, stdin: str | None = None):
+    result = runner.invoke(cli, list(args), input=stdin)
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+def stored(client_id: str) -> Client:
+    db.session.expire_all()
+    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+
+
+@pytest.mark.parametrize(
+    ("kind", "grant_types", "auth_method", "response_types", "uris"),
+    [
+        ("machine", "client_credentials", "client_secret_basic", "", []),
+        ("web", "authorization_code refresh_token", "client_secret_basic", "code", [REDIRECT_URI, "http://127.0.0.1/callback"]),
+        ("public", "authorization_code refresh_token", "none", "code", ["http://[::1]/callback"]),
+    ],
+)
+def test_clients_create_makes_each_kind(runner, kind, grant_types, auth_method, response_types, uris):
+    """RFC 6749 section 2.1: confidential clients (a machine, a web app's server) get a secret, shown
+    once and stored as a hash; a public app "incapable of maintaining the confidentiality of their
+    credentials" gets none. Section 3.1.2.2: the apps, which act for a person, register their
+    redirect URIs."""
+    args = ["clients", "create", "--name", f"A {kind}", "--kind", kind, "--scopes", "posts:read"]
+    result = run(runner, *args, *(part for uri in uris for part in ("--redirect-uri", uri)))
+
+    printed = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    client = stored(printed["client_id"])
+    assert (client.grant_types, client.token_endpoint_auth_method, client.response_types) == (grant_types, auth_method, response_types)
+    assert client.redirect_uris == uris
+    assert client.scope == "posts:read"
+    if kind == "public":
+        assert "client_secret" not in printed
+        assert client.client_secret_hash is None
+        assert "A public app has no secret" in result.stderr
+    else:
+        assert client.client_secret_hash == hash_secret(printed["client_secret"])
+        assert "Store the secret now" in result.stderr
+
+
+def test_clients_create_json_is_one_document_with_the_secret(runner):
+    result = run(runner, "clients", "create", "--name", "Blog", "--kind", "web", "--scopes", "posts:read posts:write", "--redirect-uri", REDIRECT_URI, "--json")
+
+    created = json.loads(result.stdout)
+    assert created["kind"] == "web"
+    assert created["scopes"] == ["posts:read", "posts:write"]
+    assert created["redirect_uris"] == [REDIRECT_URI]
+    assert stored(created["client_id"]).client_secret_hash == hash_secret(created["client_secret"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kind", "web", "--redirect-uri", "http://app.example.com/callback"], "must be an https URL, or http on 127.0.0.1"),
+        (["--kind", "web", "--redirect-uri", "https://app.example.com/callback#here"], "has a fragment"),
+        (["--kind", "public", "--redirect-uri", "https://0x7f.1/callback"], "would take a browser to 127.0.0.1"),
+        (["--kind", "web"], "A web app needs at least one redirect URI"),
+        (["--redirect-uri", REDIRECT_URI], "A machine client has no redirect URIs"),
+        (["--kind", "public", "--redirect-uri", REDIRECT_URI, "--introspect"], "Only a machine client may introspect"),
+    ],
+    ids=["http-elsewhere", "fragment", "browser-reads-another-host", "app-without-uri", "machine-with-uri", "introspecting-app"],
+)
+def test_clients_create_refuses_what_may_not_be_registered(runner, args, message):
+    """RFC 6749 section 3.1.2: redirect URIs are absolute, without a fragment; RFC 8252 section 8.3:
+    http only on loopback. The rules are registration's own (oauth/redirect_uris.py)."""
+    result = run(runner, "clients", "create", "--name", "x", "--scopes", "posts:read", *args, exit_code=2)
+
+    assert message in result.output
+    assert db.session.query(Client).count() == 0
+
+
+def test_clients_list_shows_every_client_and_never_a_secret(runner):
+    machine = make_client(scope="posts:read")
+    app = make_client(kind=WEB_APP, redirect_uris=(REDIRECT_URI,))
+    app.client.disabled_at = utcnow()
+    db.session.commit()
+
+    table = run(runner, "clients", "list").stdout
+    listed = json.loads(run(runner, "clients", "list", "--json").stdout)
+    machines = json.loads(run(runner, "clients", "list", "--kind", "machine", "--json").stdout)
+
+    assert table.splitlines()[0].split() == ["CLIENT", "ID", "KIND", "STATE", "NAME", "SCOPES", "LAST", "USED"]
+    assert f"{machine.client.client_id}  machine  enabled" in table
+    assert f"{app.client.client_id}  web      disabled" in table
+    assert [c["client_id"] for c in listed] == [app.client.client_id, machine.client.client_id]  # newest first
+    assert [c["client_id"] for c in machines] == [machine.client.client_id]
+    for secret in (machine.client_secret, app.client_secret, hash_secret(machine.client_secret or "")):
+        assert secret not in table + json.dumps(listed)
+
+
+def test_clients_show_prints_one_client(runner):
+    machine = make_client(scope="posts:read", rate_limit=30)
+
+    shown = json.loads(run(runner, "clients", "show", machine.client.client_id, "--json").stdout)
+    lines = run(runner, "clients", "show", machine.client.client_id).stdout.splitlines()
+
+    assert shown["client_id"] == machine.client.client_id
+    assert (shown["kind"], shown["scopes"], shown["rate_limit_per_minute"], shown["disabled_at"]) == ("machine", ["posts:read"], 30, None)
+    assert "kind: machine" in lines
+    assert "rate_limit_per_minute: 30" in lines
+    assert machine.client_secret not in json.dumps(shown) + "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["clients", "show", "no-such-client"],
+        ["clients", "limit", "no-such-client", "5"],
+    ],
+    ids=["show", "limit"],
+)
+def test_an_unknown_client_id_is_named(runner, command):
+    result = run(runner, *command, exit_code=2)
+
+    assert "No client with id no-such-client." in result.output
+
+
+def test_machine_is_the_default_kind(runner):
+    created = json.loads(run(runner, "clients", "create", "--name", "CI", "--scopes", "posts:read", "--json").stdout)
+
+    assert created["kind"] == MACHINE.name
+    assert created["grant_types"] == ["client_credentials"]
