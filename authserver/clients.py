@@ -22,6 +22,7 @@ from authserver.client_specs import (
     checked_name,
     checked_redirect_uris,
     checked_scopes,
+    kind_of,
 )
 from authserver.models import FROM_METADATA_DOCUMENT, Client, InitialAccessToken
 from authserver.oauth import client_secrets, initial_access_tokens
@@ -97,6 +98,30 @@ def create_client(
     policy.publish_limits(_redis(), client.client_id, client.rate_limits)
     db.session.commit()
     return NewClient(client=client, client_secret=secret)
+
+
+def update_client(client_id: str, name: str | None = None, scope: str | None = None, redirect_uris: Sequence[str] | None = None) -> Client:
+    """Rename a client, set the scopes it holds or may ask for, or replace its redirect URIs (None:
+    unchanged). Scopes taken away stop working at once: the people's grants to it keep only the
+    others, and its access tokens from before the change fail at the resource server, as do those
+    issued in the few seconds after it (cutoffs.void_before_change); without Redis for that, nothing
+    changes (redis.RedisError). New redirect URIs void its unused codes, and each remembered consent
+    asks the person again (views/consent.py)."""
+    client = find_client(client_id)
+    new_name = checked_name(name) if name is not None else client.client_name
+    new_scope = checked_scopes(scope, client.may_introspect) if scope is not None else scopes.parse(client.scope)
+    new_uris = checked_redirect_uris(kind_of(client), redirect_uris) if redirect_uris is not None else client.redirect_uris
+    removed = [s for s in scopes.parse(client.scope) if s not in new_scope]
+    uris_changed = new_uris != client.redirect_uris
+    if removed and client.disabled_at is None:  # a disabled client's tokens are all void already
+        cutoffs.void_before_change(revocation.CLIENT, client_id)  # first: without Redis nothing changes
+    client.client_name, client.scope, client.redirect_uris = new_name, " ".join(new_scope), new_uris
+    if removed or uris_changed:
+        cutoffs.narrow(client_id, new_scope)
+    db.session.commit()
+    _forget(client_id)
+    logger.info("client_updated", extra={"updated_client_id": client_id, "scopes_removed": removed, "redirect_uris_changed": uris_changed})
+    return client
 
 
 class Keep(Enum):

@@ -7,6 +7,8 @@ resource server refuses them on the next call, in the same round trip as any rev
 That moment lies a token lifetime ahead, so it also covers a token the client_credentials grant
 issues from a copy of the client read before the change (CLIENT_CACHE_SECONDS).
 Restoring access moves the moment to now: tokens from before stay void, new ones work.
+Narrowing a client's scopes takes back part of its access: the grants people gave it keep only the
+scopes it still has, and its access tokens from before the change are voided as above.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import math
 import time
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy import ColumnElement, delete, select, update
 
 from authserver.models import AuthorizationCode, Grant
 from authserver.oauth.refresh_tokens import REVOCATION_MARGIN_SECONDS
-from shared import revocation
+from shared import revocation, scopes
 from shared import services as shared_services
 from shared.app import current_settings
 from shared.db import db, utcnow
@@ -56,6 +58,29 @@ def restore(kind: str, identifier: str, withdrawn_at: datetime) -> None:
         time.sleep(wait)
     now = int(time.time())
     shared_services.of().revocations.void_issued_before(kind, identifier, now, now + _token_span_seconds())
+
+
+def narrow(client_id: str, allowed: list[str]) -> None:
+    """A client's scopes or redirect URIs changed: the grants people gave it keep only the `allowed`
+    scopes (one left with none ends), and its unused codes, issued under the old ones, are deleted.
+    The caller voids its access tokens (`void_before_change`) and commits."""
+    live = db.session.scalars(select(Grant).where(Grant.client_id == client_id, Grant.revoked_at.is_(None)))
+    for grant in live:
+        kept = [s for s in scopes.parse(grant.scope) if s in allowed]
+        grant.scope = " ".join(kept)
+        if not kept:
+            grant.revoked_at = utcnow()
+    db.session.execute(delete(AuthorizationCode).where(AuthorizationCode.client_id == client_id, AuthorizationCode.used_at.is_(None)))
+
+
+def void_before_change(kind: str, identifier: str) -> None:
+    """Void the access tokens of a client or person issued before a change that narrows what they
+    may do, and those issued in the RESTORE_AFTER_SECONDS after it: a token endpoint's copy of the
+    client read before the change (CLIENT_CACHE_SECONDS) issues tokens as it was. A client that gets
+    one of those few fails at the resource server (401) and asks again. Written before the change is
+    committed, so that without Redis (redis.RedisError) nothing changes."""
+    moment = int(time.time()) + RESTORE_AFTER_SECONDS
+    shared_services.of().revocations.void_issued_before(kind, identifier, moment, moment + _token_span_seconds())
 
 
 def _owned(model: type[Grant] | type[AuthorizationCode], kind: str, identifier: str) -> ColumnElement[bool]:

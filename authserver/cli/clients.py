@@ -1,4 +1,4 @@
-"""`drawbridge clients ...`: create, list, show, limit, disable, enable and prune OAuth clients."""
+"""`drawbridge clients ...`: create, list, show, update, limit, disable, enable and prune OAuth clients."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from authserver.clients import (
     enable_client,
     prune_unused,
     set_rate_limit,
+    update_client,
 )
 from shared.app import current_settings
 from shared.policy import ClientLimits, Defaults
@@ -85,6 +86,28 @@ def show(client_id: str, as_json: bool) -> None:
     with refused(ClientSpecError):
         found = describe_client(client_id)
     _print_summary(found, as_json)
+
+
+@clients.command("update")
+@click.argument("client_id")
+@click.option("--name", help="A new name.")
+@click.option("--scopes", "scope", help="The scopes it holds or may ask for from now on; those left out stop working at once.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, metavar="URI", help="Replaces every redirect URI of an app (repeat for several).")
+@json_option
+@with_appcontext
+@explains_redis_errors("{client_id}: " + REDIS_UNREACHABLE)
+def update(client_id: str, name: str | None, scope: str | None, redirect_uris: tuple[str, ...], as_json: bool) -> None:
+    """Rename a client, change its scopes or replace its redirect URIs, and print it.
+
+    Scopes taken away stop working at once: tokens issued before (and in the 3 s after) fail at the
+    MCP server, and grants people gave it keep only the scopes left. New redirect URIs make each
+    person consent again. Its rate limit has its own command: `drawbridge clients limit`.
+    """
+    if name is None and scope is None and not redirect_uris:
+        raise click.UsageError("Nothing to change: give --name, --scopes or --redirect-uri.")
+    with refused(ClientSpecError):
+        client = update_client(client_id, name, scope, redirect_uris or None)
+    _print_summary(describe_client(client.client_id), as_json)
 
 
 class Limit(click.ParamType):

@@ -17,12 +17,14 @@ from sqlalchemy import select
 
 from authserver import keys
 from authserver.client_specs import MACHINE, WEB_APP
-from authserver.models import Client
+from authserver.models import AuthorizationCode, Client, Grant
 from authserver.oauth.client_secrets import hash_secret
+from authserver.oauth.tokens import token_issuer
 from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
 from tests import live
-from tests.factories import make_client
+from tests.authserver.test_revocation_endpoint import voided
+from tests.factories import make_client, make_person_tokens, make_user
 
 REDIRECT_URI = "https://app.example.com/callback"
 
@@ -155,14 +157,103 @@ def test_clients_show_prints_one_client(runner):
     "command",
     [
         ["clients", "show", "no-such-client"],
+        ["clients", "update", "no-such-client", "--name", "x"],
         ["clients", "limit", "no-such-client", "5"],
     ],
-    ids=["show", "limit"],
+    ids=["show", "update", "limit"],
 )
 def test_an_unknown_client_id_is_named(runner, command):
     result = run(runner, *command, exit_code=2)
 
     assert "No client with id no-such-client." in result.output
+
+
+def machine_token(client_id: str, scope: str, settings) -> str:
+    return token_issuer().issue(
+        client_id=client_id, subject=client_id, scope=scope, audience=settings.resource_url, grant_type="client_credentials"
+    )["access_token"]
+
+
+def test_clients_update_renames_and_replaces_the_redirect_uris(runner, app):
+    """The new redirect URIs void the codes issued for the old ones, which had not been exchanged."""
+    client = make_client(kind=WEB_APP, redirect_uris=(REDIRECT_URI,))
+    code = AuthorizationCode(
+        code_hash="0" * 64, client_id=client.client.client_id, user_id=make_user().id, redirect_uri=REDIRECT_URI, scope="posts:read",
+        resource="r", code_challenge="c" * 43, code_challenge_method="S256", expires_at=utcnow(),
+    )
+    db.session.add(code)
+    db.session.commit()
+    new_uris = ["https://app.example.com/v2/callback", "http://localhost/callback"]
+
+    result = run(runner, "clients", "update", client.client.client_id, "--name", "Blog v2", *(p for u in new_uris for p in ("--redirect-uri", u)), "--json")
+
+    assert (json.loads(result.stdout)["name"], json.loads(result.stdout)["redirect_uris"]) == ("Blog v2", new_uris)
+    assert (stored(client.client.client_id).client_name, stored(client.client.client_id).redirect_uris) == ("Blog v2", new_uris)
+    assert db.session.query(AuthorizationCode).count() == 0
+
+
+def test_scopes_taken_away_end_at_once(runner, app):
+    """DESIGN.md: "A client's limit, scopes or disabling take effect at the resource server within
+    seconds". RFC 6749 section 6: a refresh may not give "any scope not originally granted by the
+    resource owner": the grants keep only the scopes the client still has, one left with none ends,
+    and the access tokens issued before the change are void."""
+    settings = app.config["SETTINGS"]
+    client = make_client(scope="posts:read posts:write", kind=WEB_APP, redirect_uris=(REDIRECT_URI,))
+    both = make_person_tokens(settings, client.client.client_id, scope="posts:read posts:write")
+    writing = make_person_tokens(settings, client.client.client_id, scope="posts:write")
+
+    run(runner, "clients", "update", client.client.client_id, "--scopes", "posts:read")
+
+    db.session.expire_all()
+    assert stored(client.client.client_id).scope == "posts:read"
+    assert (db.session.get(Grant, both["grant_id"]).scope, db.session.get(Grant, both["grant_id"]).revoked_at) == ("posts:read", None)
+    assert db.session.get(Grant, writing["grant_id"]).revoked_at is not None
+    assert voided(app, both["access_token"])
+
+
+def test_a_machine_keeps_its_tokens_when_no_scope_is_taken_away(runner, app):
+    settings = app.config["SETTINGS"]
+    machine = make_client(scope="posts:read")
+    token = machine_token(machine.client.client_id, "posts:read", settings)
+
+    run(runner, "clients", "update", machine.client.client_id, "--scopes", "posts:read posts:write", "--name", "Wider")
+
+    assert stored(machine.client.client_id).scope == "posts:read posts:write"
+    assert not voided(app, token)
+
+    run(runner, "clients", "update", machine.client.client_id, "--scopes", "posts:write")
+
+    assert voided(app, token)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Nothing to change: give --name, --scopes or --redirect-uri."),
+        (["--scopes", "posts:read root:all"], "Unknown scopes: root:all"),
+        (["--scopes", ""], "A client needs at least one scope"),
+        (["--name", " "], "A client needs a name."),
+        (["--redirect-uri", REDIRECT_URI], "A machine client has no redirect URIs"),
+    ],
+    ids=["nothing", "unknown-scope", "no-scope", "blank-name", "machine-redirect-uri"],
+)
+def test_clients_update_refuses_bad_input_and_changes_nothing(runner, args, message):
+    machine = make_client(scope="posts:read")
+
+    result = run(runner, "clients", "update", machine.client.client_id, *args, exit_code=2)
+
+    assert message in result.output
+    assert (stored(machine.client.client_id).scope, stored(machine.client.client_id).client_name) == ("posts:read", machine.client.client_name)
+
+
+def test_clients_update_changes_nothing_while_redis_is_unreachable(unreachable_redis, app):
+    machine = make_client(scope="posts:read posts:write")
+
+    with unreachable_redis.app_context():
+        result = run(unreachable_redis.test_cli_runner(), "clients", "update", machine.client.client_id, "--scopes", "posts:read", exit_code=1)
+
+    assert f"{machine.client.client_id}: Redis is unreachable, so nothing was changed" in result.output
+    assert stored(machine.client.client_id).scope == "posts:read posts:write"
 
 
 def test_machine_is_the_default_kind(runner):
