@@ -1,4 +1,4 @@
-"""`drawbridge clients ...`: create, list, show, update, limit, disable, enable and prune OAuth clients."""
+"""`drawbridge clients ...`: create, list, show, update, limit, disable, enable, delete and prune OAuth clients."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from authserver.clients import (
     KEEP,
     NewClient,
     create_client,
+    delete_client,
     demo_client,
     disable_client,
     enable_client,
+    find_client,
     prune_unused,
     set_rate_limit,
     update_client,
@@ -174,6 +176,18 @@ def enable(client_id: str) -> None:
     with refused(ClientSpecError):
         enable_client(client_id)
     click.echo(f"{client_id}: enabled.")
+
+
+@clients.command("delete")
+@click.argument("client_id")
+@click.confirmation_option(prompt="Delete the client, its grants and its tokens for good?", help="Do not ask for confirmation.")
+@with_appcontext
+@explains_redis_errors("{client_id}: " + REDIS_UNREACHABLE)
+def delete(client_id: str) -> None:
+    """Delete a client for good: its id and secret stop working, and every token it holds at once."""
+    with refused(ClientSpecError):
+        delete_client(find_client(client_id))
+    click.echo(f"{client_id}: deleted; its tokens no longer work.")
 
 
 @clients.command("demo")

@@ -158,9 +158,10 @@ def test_clients_show_prints_one_client(runner):
     [
         ["clients", "show", "no-such-client"],
         ["clients", "update", "no-such-client", "--name", "x"],
+        ["clients", "delete", "no-such-client", "--yes"],
         ["clients", "limit", "no-such-client", "5"],
     ],
-    ids=["show", "update", "limit"],
+    ids=["show", "update", "delete", "limit"],
 )
 def test_an_unknown_client_id_is_named(runner, command):
     result = run(runner, *command, exit_code=2)
@@ -254,6 +255,35 @@ def test_clients_update_changes_nothing_while_redis_is_unreachable(unreachable_r
 
     assert f"{machine.client.client_id}: Redis is unreachable, so nothing was changed" in result.output
     assert stored(machine.client.client_id).scope == "posts:read posts:write"
+
+
+def test_clients_delete_asks_first_then_removes_the_client_and_voids_its_tokens(runner, app):
+    """RFC 7592 section 2.3, as for a registration's DELETE: deleting "will invalidate the client_id,
+    client_secret" and the server "SHOULD immediately invalidate all existing authorization grants
+    and currently-active access tokens, refresh tokens, and other tokens associated with this client"."""
+    client = make_client(scope="posts:read", kind=WEB_APP, redirect_uris=(REDIRECT_URI,))
+    tokens = make_person_tokens(app.config["SETTINGS"], client.client.client_id)
+
+    declined = run(runner, "clients", "delete", client.client.client_id, stdin="n\n", exit_code=1)
+    assert "Aborted" in declined.output
+    assert stored(client.client.client_id) is not None
+
+    result = run(runner, "clients", "delete", client.client.client_id, "--yes")
+
+    assert result.stdout == f"{client.client.client_id}: deleted; its tokens no longer work.\n"
+    assert stored(client.client.client_id) is None
+    assert db.session.get(Grant, tokens["grant_id"]) is None
+    assert voided(app, tokens["access_token"])
+
+
+def test_clients_delete_keeps_the_client_while_redis_is_unreachable(unreachable_redis, app):
+    machine = make_client(scope="posts:read")
+
+    with unreachable_redis.app_context():
+        result = run(unreachable_redis.test_cli_runner(), "clients", "delete", machine.client.client_id, "--yes", exit_code=1)
+
+    assert f"{machine.client.client_id}: Redis is unreachable, so nothing was changed" in result.output
+    assert stored(machine.client.client_id) is not None
 
 
 def test_machine_is_the_default_kind(runner):
