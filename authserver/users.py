@@ -48,7 +48,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def set_password(email: str, password: str) -> User:
     """A new password; every session of the person ends, so whoever knew the old one is signed out."""
-    user = _find(email)
+    user = find_user(email)
     _check_password(password)
     user.password_hash = passwords.hash_password(password)
     end_sessions(user)
@@ -61,7 +61,7 @@ def disable_user(email: str) -> User:
     """The person can no longer log in; their sessions end and every token issued for them fails at
     once. As with clients.disable_client, the database change is committed before the revocation
     goes to Redis, and running this again writes a revocation Redis could not take."""
-    user = _find(email)
+    user = find_user(email)
     if user.disabled_at is None:
         cutoffs.withdraw(revocation.PERSON, str(user.id))
         user.disabled_at = utcnow()
@@ -74,7 +74,7 @@ def disable_user(email: str) -> User:
 
 def enable_user(email: str) -> User:
     """The person may log in again; the tokens issued for them before stay void."""
-    user = _find(email)
+    user = find_user(email)
     if user.disabled_at is not None:
         cutoffs.restore(revocation.PERSON, str(user.id), user.disabled_at)
         user.disabled_at = None
@@ -89,7 +89,8 @@ def end_sessions(user: User) -> None:
     user.session_generation += 1
 
 
-def _find(email: str) -> User:
+def find_user(email: str) -> User:
+    """The person with this email (in any case), or UserSpecError saying there is none."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         raise UserSpecError(f"No user with the email {normalise_email(email)}.")

@@ -17,6 +17,12 @@ REVOCATION_NOT_WRITTEN = (
     "access tokens are not yet void at the MCP server (which refuses every call while Redis is down). "
     "Run `{again}` again once Redis answers."
 )
+# A grant is revoked in the database before its revocation goes to Redis (grants.revoke).
+GRANT_REVOCATION_NOT_WRITTEN = (
+    "{grant_id}: revoked in the database (its refresh tokens void, the consent forgotten), but Redis is "
+    "unreachable, so its access tokens are not yet void at the MCP server (which refuses every call while "
+    "Redis is down). Run `drawbridge grants revoke {grant_id}` again once Redis answers."
+)
 # Every resource server reads a client's limit from Redis: a limit only the database knew would
 # not apply, so nothing is changed.
 REDIS_UNREACHABLE = "Redis is unreachable, so nothing was changed; run the command again once it answers."
