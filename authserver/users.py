@@ -1,14 +1,16 @@
-"""People who log in: create them, check their passwords, change them, disable and enable them."""
+"""People who log in: create and list them, check their passwords, change them, disable and enable them."""
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from authserver import cutoffs, passwords
-from authserver.models import User
+from authserver.models import Grant, User
 from shared import revocation
 from shared.db import db, utcnow
 
@@ -20,6 +22,17 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 class UserSpecError(ValueError):
     """The user cannot be created or changed; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """A person as an operator sees them (never the password hash)."""
+
+    email: str
+    created_at: datetime
+    disabled_at: datetime | None
+    #: Grants they have given clients and not revoked (grants.py).
+    live_grants: int
 
 
 def normalise_email(email: str) -> str:
@@ -37,6 +50,17 @@ def create_user(email: str, password: str) -> User:
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def list_users() -> list[UserSummary]:
+    """Every person, by email."""
+    live = select(Grant.user_id, func.count().label("n")).where(Grant.revoked_at.is_(None)).group_by(Grant.user_id).subquery()
+    rows = db.session.execute(
+        select(User.email, User.created_at, User.disabled_at, func.coalesce(live.c.n, 0))
+        .outerjoin(live, live.c.user_id == User.id)
+        .order_by(User.email)
+    )
+    return [UserSummary(*row) for row in rows]
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -1,4 +1,4 @@
-"""`drawbridge users ...`: the people who log in and consent."""
+"""`drawbridge users ...`: the people who log in and consent: create, list, set-password, disable, enable."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import click
 from flask.cli import with_appcontext
 
 from authserver.cli.common import REDIS_UNREACHABLE, REVOCATION_NOT_WRITTEN, explains_redis_errors
-from authserver.users import UserSpecError, create_user, disable_user, enable_user, set_password
+from authserver.cli.output import json_option, print_json, print_table
+from authserver.users import UserSpecError, create_user, disable_user, enable_user, list_users, set_password
 
 
 @click.group(help="Manage the people who log in and consent.")
@@ -25,6 +26,19 @@ def create_user_command(email: str, password: str) -> None:
     except UserSpecError as error:
         raise click.UsageError(str(error)) from error
     click.echo(f"Created user {user.email}.")
+
+
+@users.command("list")
+@json_option
+@with_appcontext
+def list_users_command(as_json: bool) -> None:
+    """List the people who can log in, by email, with the grants they have given clients."""
+    found = list_users()
+    if as_json:
+        print_json(found)
+        return
+    rows = [(u.email, "disabled" if u.disabled_at else "enabled", u.live_grants, u.created_at) for u in found]
+    print_table(("EMAIL", "STATE", "GRANTS", "CREATED"), rows, empty="No users.")
 
 
 @users.command("set-password")

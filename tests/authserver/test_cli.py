@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import replace
 from datetime import timedelta
@@ -109,6 +110,21 @@ def test_users_create_stores_an_argon2_hash(runner):
     assert result.exit_code == 0
     user = db.session.scalar(select(User).where(User.email == "ada@example.com"))
     assert user.password_hash.startswith("$argon2id$")
+
+
+def test_users_list_shows_each_person_and_never_a_password_hash(runner):
+    invoke(runner, "users", "create", "--email", "b@example.com", "--password", "a long enough password")
+    invoke(runner, "users", "create", "--email", "a@example.com", "--password", "a long enough password")
+    invoke(runner, "users", "disable", "b@example.com")
+
+    table = invoke(runner, "users", "list").stdout
+    listed = json.loads(invoke(runner, "users", "list", "--json").stdout)
+
+    assert [line.split()[:3] for line in table.splitlines()] == [
+        ["EMAIL", "STATE", "GRANTS"], ["a@example.com", "enabled", "0"], ["b@example.com", "disabled", "0"]
+    ]
+    assert [(u["email"], u["disabled_at"] is None, u["live_grants"]) for u in listed] == [("a@example.com", True, 0), ("b@example.com", False, 0)]
+    assert "argon2" not in table + json.dumps(listed)
 
 
 @pytest.mark.parametrize(
