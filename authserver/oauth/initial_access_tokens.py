@@ -4,16 +4,17 @@ Open registration creates only clients that act for a person (registration.py). 
 (client_credentials) registers with an initial access token an operator issued: the token's scopes
 bound the client's, it expires, and it may be limited to a number of registrations. Only its
 SHA-256 hash is stored, as client secrets are (client_secrets.py): it is random, not a password.
+Operators list what they issued (never the token) and revoke a token by its id.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from authlib.oauth2.rfc6750 import InvalidTokenError
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from authserver.models import InitialAccessToken
 from authserver.oauth import client_secrets
@@ -23,6 +24,8 @@ from shared.db import db, rowcount, utcnow
 logger = logging.getLogger(__name__)
 
 MAX_TTL_SECONDS = 365 * 86400
+# Ids are the table's integer key: a larger number names no token (and would overflow the query).
+MAX_ID = 2**31 - 1
 REFUSED = "The initial access token is not valid: unknown, expired or used up. Ask the operator for a new one."
 
 
@@ -62,6 +65,48 @@ def issue(scope: str, ttl_seconds: int, uses: int | None = None) -> NewInitialAc
     return NewInitialAccessToken(row=row, token=token)
 
 
+@dataclass(frozen=True)
+class IssuedToken:
+    """An issued token as an operator sees it: everything but the token and its hash."""
+
+    id: int
+    scope: str
+    created_at: datetime
+    expires_at: datetime
+    #: Registrations it may still make; None: any number until it expires.
+    uses_left: int | None
+    #: "usable", "expired" or "used up".
+    state: str
+
+
+def list_issued(include_unusable: bool = False) -> list[IssuedToken]:
+    """The tokens that can still register clients, newest first; with `include_unusable`, also those
+    expired or used up."""
+    now = utcnow()
+    query = select(InitialAccessToken).order_by(InitialAccessToken.created_at.desc(), InitialAccessToken.id.desc())
+    if not include_unusable:
+        query = query.where(
+            InitialAccessToken.expires_at > now, or_(InitialAccessToken.uses_left.is_(None), InitialAccessToken.uses_left > 0)
+        )
+    return [
+        IssuedToken(
+            id=row.id, scope=row.scope, created_at=row.created_at, expires_at=row.expires_at, uses_left=row.uses_left,
+            state=_state(row, now),
+        )
+        for row in db.session.scalars(query)
+    ]
+
+
+def revoke(token_id: int) -> None:
+    """Delete a token: from now on it registers nothing (401 invalid_token). Clients it registered stay."""
+    removed = db.session.execute(delete(InitialAccessToken).where(InitialAccessToken.id == token_id)) if 0 < token_id <= MAX_ID else None
+    if removed is None or rowcount(removed) != 1:
+        db.session.rollback()
+        raise InitialAccessTokenSpecError(f"No registration token with id {token_id}.")
+    db.session.commit()
+    logger.warning("initial_access_token_revoked", extra={"initial_access_token_id": token_id})
+
+
 def presented(authorization: str | None) -> InitialAccessToken | None:
     """The usable token a registration sends as `Authorization: Bearer` (RFC 6750 section 2.1), or
     None when it sends no Authorization header. Any other credential is refused with 401
@@ -99,3 +144,9 @@ def _usable(value: str) -> InitialAccessToken | None:
     if row is None or row.expires_at <= utcnow() or (row.uses_left is not None and row.uses_left < 1):
         return None
     return row
+
+
+def _state(row: InitialAccessToken, now: datetime) -> str:
+    if row.expires_at <= now:
+        return "expired"
+    return "used up" if row.uses_left is not None and row.uses_left < 1 else "usable"
