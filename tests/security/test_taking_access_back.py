@@ -1,5 +1,6 @@
 """Taking access back: a token its client revokes (RFC 7009), a deleted or disabled client, a
-disabled person, and the end of a person's sessions.
+disabled person, a grant an operator revokes, scopes taken from a client, and the end of a
+person's sessions.
 
 Every deployment shape is exercised: Redis with PostgreSQL, and the embedded default (SQLite, no
 Redis), each with two workers per service, the operator's commands run as `drawbridge` runs them.
@@ -21,7 +22,8 @@ from authserver import keys
 from shared.cli import cli, create_cli_app
 from shared.settings import Settings
 from tests import live
-from tests.authserver.test_authorization_code import authorize_url, exchange, refresh
+from tests.authserver.test_authorization_code import REDIRECT_URI, authorize_url, exchange, refresh
+from tests.authserver.test_revocation_endpoint import claims_of
 from tests.browser_forms import FormBrowser, csrf_token, query
 from tests.conftest import ARTIFACTS, migrate
 from tests.factories import PASSWORD, make_client, make_user, pkce_pair, register
@@ -157,8 +159,8 @@ def test_a_disabled_clients_tokens_fail_and_stay_dead_when_it_is_enabled_again(d
     """RFC 6750 section 3.1: invalid_token, "The access token provided is expired, revoked,
     malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401
     (Unauthorized) status code." RFC 6749 section 5.2: invalid_client, "Client authentication
-    failed". A disabled client's tokens are revoked; enabling it again gives new tokens, never
-    back the old ones."""
+    failed". A disabled client's tokens are refused at the MCP server within 2 s (issue #21);
+    enabling it again gives new tokens, never back the old ones."""
     d = deployment
     client = make_client(scope="posts:read")
     client_id, secret = client.client.client_id, client.client_secret
@@ -167,7 +169,7 @@ def test_a_disabled_clients_tokens_fail_and_stay_dead_when_it_is_enabled_again(d
 
     d.command("clients", "disable", client_id)
 
-    assert until(lambda: refused_at_the_mcp_server(d, before))
+    assert refused_within(REVOKED_REFUSED_WITHIN_SECONDS, d, before)
     assert until(lambda: refused_at_the_token_endpoint(d, client_id, secret))
 
     d.command("clients", "enable", client_id)
@@ -197,8 +199,8 @@ def person_tokens(d: Deployment, browser: FormBrowser, client: dict[str, Any]) -
 def test_a_persons_tokens_fail_when_the_person_or_the_client_is_disabled(deployment, disable, enable, refresh_error):
     """RFC 6750 section 3.1: a revoked access token is invalid_token, answered 401. RFC 6749
     section 5.2: a refresh token "revoked" is invalid_grant, a client that fails authentication
-    invalid_client. Tokens issued before the disable stay dead after the enable; a new consent
-    gives working ones."""
+    invalid_client. The access token is refused at the MCP server within 2 s (issue #21); tokens
+    issued before the disable stay dead after the enable; a new consent gives working ones."""
     d = deployment
     person = make_user()
     client = register(d.settings.issuer)
@@ -209,7 +211,7 @@ def test_a_persons_tokens_fail_when_the_person_or_the_client_is_disabled(deploym
 
     d.command(*(part.format(**names) for part in disable))
 
-    assert until(lambda: refused_at_the_mcp_server(d, tokens["access_token"]))
+    assert refused_within(REVOKED_REFUSED_WITHIN_SECONDS, d, tokens["access_token"])
     refused = refresh(d.settings, client["client_id"], tokens["refresh_token"])
     assert (refused.status_code, refused.json()["error"]) == (400, refresh_error)  # 400: a public client sends no Authorization
 
@@ -277,6 +279,75 @@ def test_a_refresh_token_its_client_revokes_takes_the_grants_access_tokens_withi
     assert refused_within(REVOKED_REFUSED_WITHIN_SECONDS, d, tokens["access_token"])
     assert refresh(d.settings, client["client_id"], tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert httpx.post(**introspect).json() == {"active": False}
+
+
+def test_a_client_the_operator_deletes_loses_its_tokens_within_2_s(deployment):
+    """RFC 7592 section 2.3, which `drawbridge clients delete` follows as a registration's DELETE
+    does: the server "SHOULD immediately invalidate all existing authorization grants and
+    currently-active access tokens, refresh tokens, and other tokens associated with this client".
+    RFC 6750 section 3.1: such a token is invalid_token (401), at the MCP server within 2 s (issue
+    #21); RFC 6749 section 5.2: the client's credentials are invalid_client."""
+    d = deployment
+    client = make_client(scope="posts:read")
+    client_id, secret = client.client.client_id, client.client_secret
+    token = client_credentials(d, client_id, secret).json()["access_token"]
+    assert mcp_call(d, token).status_code == 200
+
+    d.command("clients", "delete", client_id, "--yes")
+
+    assert refused_within(REVOKED_REFUSED_WITHIN_SECONDS, d, token)
+    assert until(lambda: refused_at_the_token_endpoint(d, client_id, secret))
+
+
+def test_a_grant_the_operator_revokes_ends_its_tokens_within_2_s_and_its_consent(deployment):
+    """RFC 7009 section 2.1: ending a grant "SHOULD also invalidate all access tokens based on the
+    same authorization grant": refused at the MCP server within 2 s (issue #21, RFC 6750 section
+    3.1 invalid_token), the refresh token invalid_grant (RFC 6749 section 5.2). The person's other
+    grants keep working, and the client must ask the person again. The client is a public app made
+    by `drawbridge clients create --kind public`."""
+    d = deployment
+    created = d.command(
+        "clients", "create", "--name", "Desktop app", "--kind", "public", "--scopes", "posts:read posts:write", "--redirect-uri", REDIRECT_URI
+    )
+    client = {"client_id": created.splitlines()[0].removeprefix("client_id: ")}
+    person = make_user()
+    browser = FormBrowser(person.email, PASSWORD)
+    tokens, kept = person_tokens(d, browser, client), person_tokens(d, FormBrowser(person.email, PASSWORD), client)
+    assert mcp_call(d, tokens["access_token"]).status_code == 200
+    grants = json.loads(d.command("grants", "list", "--user", person.email, "--client", client["client_id"], "--json").splitlines()[0])
+    grant_id = claims_of(tokens["access_token"])["grant_id"]
+    assert {g["grant_id"] for g in grants} == {grant_id, claims_of(kept["access_token"])["grant_id"]}
+
+    d.command("grants", "revoke", grant_id)
+
+    assert refused_within(REVOKED_REFUSED_WITHIN_SECONDS, d, tokens["access_token"])
+    assert refresh(d.settings, client["client_id"], tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert mcp_call(d, kept["access_token"]).status_code == 200
+    _, challenge = pkce_pair()
+    assert browser.http.get(authorize_url(d.settings, client["client_id"], challenge)).status_code == 200  # the consent page again
+
+
+def test_scopes_the_operator_takes_from_a_web_app_stop_working_within_2_s(deployment):
+    """DESIGN.md: "A client's limit, scopes or disabling take effect at the resource server within
+    seconds". RFC 6749 section 6: a refresh never gives "any scope not originally granted"; once
+    the operator takes posts:write away, the grant holds posts:read alone. The client is a web app
+    made by `drawbridge clients create --kind web`, which authenticates with its secret (section 2.3.1)."""
+    d = deployment
+    created = d.command(
+        "clients", "create", "--name", "Blog", "--kind", "web", "--scopes", "posts:read posts:write", "--redirect-uri", REDIRECT_URI
+    )
+    client_id, secret = credentials_printed(created)
+    verifier, challenge = pkce_pair()
+    code = query(FormBrowser(make_user().email, PASSWORD).consent(authorize_url(d.settings, client_id, challenge)))["code"]
+    tokens = exchange(d.settings, client_id, code, verifier, client_secret=secret).json()
+    assert tokens["scope"] == "posts:read posts:write"
+    assert mcp_call(d, tokens["access_token"]).status_code == 200
+
+    d.command("clients", "update", client_id, "--scopes", "posts:read")
+
+    assert refused_within(REVOKED_REFUSED_WITHIN_SECONDS, d, tokens["access_token"])
+    refreshed = refresh(d.settings, client_id, tokens["refresh_token"], client_secret=secret).json()
+    assert refreshed["scope"] == "posts:read"
 
 
 SESSION_COOKIE = "drawbridge_session"
