@@ -1,1 +1,1 @@
-"""The operator commands of `drawbridge`: one module per group (clients, users, keys, registration-tokens)."""
+"""The operator commands of `drawbridge`: one module per group (clients, users, grants, keys, registration-tokens)."""

@@ -87,6 +87,22 @@ def test_clients_create_refuses_bad_input_with_a_usage_error(runner, args, messa
     assert db.session.query(Client).count() == 0
 
 
+@pytest.mark.parametrize("group", ["clients", "users", "grants", "registration-tokens"])
+def test_every_lifecycle_command_explains_itself(runner, group):
+    """`drawbridge GROUP --help` lists each command with a sentence, and each command's --help says
+    what it does; none needs the database or Redis to answer."""
+    listing = invoke(runner, group, "--help")
+    commands = cli.commands[group].commands
+
+    assert listing.exit_code == 0
+    for name, command in commands.items():
+        assert command.get_short_help_str(), f"{group} {name} has no help"
+        assert name in listing.stdout
+        own = invoke(runner, group, name, "--help")
+        assert own.exit_code == 0
+        assert (command.help or "").split("\n")[0][:40] in own.stdout.replace("\n  ", " ")
+
+
 def test_keys_rotate_prints_the_new_kid(runner):
     result = invoke(runner, "keys", "rotate")
 
