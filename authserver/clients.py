@@ -114,7 +114,7 @@ def update_client(client_id: str, name: str | None = None, scope: str | None = N
     removed = [s for s in scopes.parse(client.scope) if s not in new_scope]
     uris_changed = new_uris != client.redirect_uris
     if removed and client.disabled_at is None:  # a disabled client's tokens are all void already
-        cutoffs.void_before_change(revocation.CLIENT, client_id)  # first: without Redis nothing changes
+        cutoffs.void_before_change(client_id)  # first: without Redis nothing changes
     client.client_name, client.scope, client.redirect_uris = new_name, " ".join(new_scope), new_uris
     if removed or uris_changed:
         cutoffs.narrow(client_id, new_scope)

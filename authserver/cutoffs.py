@@ -73,14 +73,14 @@ def narrow(client_id: str, allowed: list[str]) -> None:
     db.session.execute(delete(AuthorizationCode).where(AuthorizationCode.client_id == client_id, AuthorizationCode.used_at.is_(None)))
 
 
-def void_before_change(kind: str, identifier: str) -> None:
-    """Void the access tokens of a client or person issued before a change that narrows what they
-    may do, and those issued in the RESTORE_AFTER_SECONDS after it: a token endpoint's copy of the
-    client read before the change (CLIENT_CACHE_SECONDS) issues tokens as it was. A client that gets
-    one of those few fails at the resource server (401) and asks again. Written before the change is
-    committed, so that without Redis (redis.RedisError) nothing changes."""
+def void_before_change(client_id: str) -> None:
+    """Void a client's access tokens issued before a change that narrows what it may do, and those
+    issued in the RESTORE_AFTER_SECONDS after it: a token endpoint's copy of the client read before
+    the change (CLIENT_CACHE_SECONDS) issues tokens as it was. A client that gets one of those few
+    is refused at the resource server (401) and asks again. Written before the change is committed,
+    so that without Redis (redis.RedisError) nothing changes."""
     moment = int(time.time()) + RESTORE_AFTER_SECONDS
-    shared_services.of().revocations.void_issued_before(kind, identifier, moment, moment + _token_span_seconds())
+    shared_services.of().revocations.void_issued_before(revocation.CLIENT, client_id, moment, moment + _token_span_seconds())
 
 
 def _owned(model: type[Grant] | type[AuthorizationCode], kind: str, identifier: str) -> ColumnElement[bool]:
