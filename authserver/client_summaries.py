@@ -26,7 +26,7 @@ class ClientSummary:
     redirect_uris: list[str]
     grant_types: list[str]
     token_endpoint_auth_method: str
-    #: Where it came from: "cli", or "dcr" for dynamic registration (RFC 7591).
+    #: Where it came from: "cli", "dcr" (dynamic registration, RFC 7591), or "cimd" (its metadata document).
     registered_via: str
     #: Tool calls per minute; None: the deployment's default.
     rate_limit_per_minute: int | None

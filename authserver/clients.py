@@ -106,8 +106,11 @@ def update_client(client_id: str, name: str | None = None, scope: str | None = N
     others, and its access tokens from before the change fail at the resource server, as do those
     issued in the few seconds after it (cutoffs.void_before_change); without Redis for that, nothing
     changes (redis.RedisError). New redirect URIs void its unused codes, and each remembered consent
-    asks the person again (views/consent.py)."""
+    asks the person again (views/consent.py). A client known from its metadata document (oauth/cimd.py)
+    is what the document says, so it is refused."""
     client = find_client(client_id)
+    if client.from_metadata_document:
+        raise ClientSpecError(f"{client_id} is what its client metadata document says: change the document, or disable the client.")
     new_name = checked_name(name) if name is not None else client.client_name
     new_scope = checked_scopes(scope, client.may_introspect) if scope is not None else scopes.parse(client.scope)
     new_uris = checked_redirect_uris(kind_of(client), redirect_uris) if redirect_uris is not None else client.redirect_uris

@@ -184,7 +184,11 @@ def enable(client_id: str) -> None:
 @with_appcontext
 @explains_redis_errors("{client_id}: " + REDIS_UNREACHABLE)
 def delete(client_id: str) -> None:
-    """Delete a client for good: its id and secret stop working, and every token it holds at once."""
+    """Delete a client for good: its id and secret stop working, and every token it holds at once.
+
+    A client known from its metadata document (an https client_id) comes back, as new, the next time
+    it is used: disable it to keep it out.
+    """
     with refused(ClientSpecError):
         delete_client(find_client(client_id))
     click.echo(f"{client_id}: deleted; its tokens no longer work.")

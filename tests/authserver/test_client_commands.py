@@ -13,11 +13,11 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from authserver import keys
 from authserver.client_specs import MACHINE, WEB_APP
-from authserver.models import AuthorizationCode, Client, Grant
+from authserver.models import FROM_METADATA_DOCUMENT, AuthorizationCode, Client, Grant
 from authserver.oauth.client_secrets import hash_secret
 from authserver.oauth.tokens import token_issuer
 from shared.cli import cli, create_cli_app
@@ -245,6 +245,19 @@ def test_clients_update_refuses_bad_input_and_changes_nothing(runner, args, mess
 
     assert message in result.output
     assert (stored(machine.client.client_id).scope, stored(machine.client.client_id).client_name) == ("posts:read", machine.client.client_name)
+
+
+def test_a_client_known_from_its_metadata_document_is_not_updated(runner):
+    """draft-ietf-oauth-client-id-metadata-document-01 section 4.4: the client's row is a copy of its
+    document, fetched again once the copy is stale; a change made here would silently go."""
+    machine = make_client(scope="posts:read")
+    db.session.execute(update(Client).where(Client.id == machine.client.id).values(registered_via=FROM_METADATA_DOCUMENT))
+    db.session.commit()
+
+    result = run(runner, "clients", "update", machine.client.client_id, "--name", "Renamed", exit_code=2)
+
+    assert "is what its client metadata document says: change the document, or disable the client." in result.output
+    assert stored(machine.client.client_id).client_name == machine.client.client_name
 
 
 def test_clients_update_changes_nothing_while_redis_is_unreachable(unreachable_redis, app):
