@@ -1,15 +1,15 @@
-"""Create, register, update, delete and prune OAuth clients: one service for CLI, portal and DCR."""
+"""Create, update, limit, disable, enable, delete and prune OAuth clients: one service for the CLI, the
+pages and registration (registered_clients.py)."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Any, Literal
+from typing import Literal
 
 import redis
 from sqlalchemy import and_, or_, select, update
@@ -24,9 +24,8 @@ from authserver.client_specs import (
     checked_scopes,
     kind_of,
 )
-from authserver.models import FROM_METADATA_DOCUMENT, Client, InitialAccessToken
-from authserver.oauth import client_secrets, initial_access_tokens
-from authserver.oauth.registration import DESCRIPTIVE_FIELDS
+from authserver.models import FROM_METADATA_DOCUMENT, Client
+from authserver.oauth import client_secrets
 from authserver.services import AuthServices
 from shared import policy, revocation, scopes
 from shared import services as shared_services
@@ -52,15 +51,6 @@ class NewClient:
 
     client: Client
     client_secret: str | None
-
-
-@dataclass(frozen=True)
-class RegisteredClient:
-    """A client made by dynamic registration, with the credentials shown to it once."""
-
-    client: Client
-    client_secret: str | None
-    registration_access_token: str
 
 
 def create_client(
@@ -184,34 +174,6 @@ def demo_client() -> NewClient:
     return reset_secret(client)
 
 
-def register_client(metadata: dict[str, Any], initial_access_token: InitialAccessToken | None = None) -> RegisteredClient:
-    """RFC 7591: a client from metadata held to the registration policy (registration.within). A
-    registration with an initial access token spends one of its uses in the same transaction."""
-    if initial_access_token is not None:
-        initial_access_tokens.spend(initial_access_token)
-    secret = None if metadata["token_endpoint_auth_method"] == "none" else client_secrets.generate()
-    registration_token = secrets.token_urlsafe(32)
-    client = Client(
-        client_id=new_client_id(),
-        client_secret_hash=client_secrets.hash_secret(secret) if secret else None,
-        registered_via="dcr",
-        registration_token_hash=client_secrets.hash_secret(registration_token),
-    )
-    _apply_metadata(client, metadata)
-    db.session.add(client)
-    db.session.commit()
-    return RegisteredClient(client=client, client_secret=secret, registration_access_token=registration_token)
-
-
-def update_registered_client(client: Client, metadata: dict[str, Any]) -> None:
-    """RFC 7592 section 2.2: the new metadata (held to registration.within) replaces the old; the
-    auth method cannot change."""
-    if metadata["token_endpoint_auth_method"] != client.token_endpoint_auth_method:
-        raise ClientSpecError("token_endpoint_auth_method cannot change; register a new client instead.")
-    _apply_metadata(client, metadata)
-    db.session.commit()
-
-
 def delete_client(client: Client) -> None:
     """Remove a client (RFC 7592 section 2.3); every token it holds fails at once."""
     client_id = client.client_id
@@ -248,14 +210,6 @@ def enable_client(client_id: str) -> Client:
         db.session.commit()
         logger.info("client_enabled", extra={"enabled_client_id": client_id})
     return client
-
-
-def find_registered(client_id: str, registration_token: str) -> Client | None:
-    """The client if `registration_token` is its registration access token (constant-time check)."""
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id, Client.registered_via == "dcr"))
-    presented = client_secrets.hash_secret(registration_token)
-    stored = client.registration_token_hash if client and client.registration_token_hash else ""
-    return client if hmac.compare_digest(presented, stored) and client is not None else None
 
 
 def mark_used(client: Client) -> bool:
@@ -309,23 +263,3 @@ def _forget(client_id: str) -> None:
     found = shared_services.of()
     if isinstance(found, AuthServices):
         found.recent_clients.discard(client_id)
-
-
-def metadata_columns(metadata: dict[str, Any]) -> dict[str, Any]:
-    """A client's columns as RFC 7591 metadata (held to registration.within) sets them: a
-    registration's, or a client metadata document's (oauth/cimd.py)."""
-    return {
-        "client_name": metadata.get("client_name") or "Unnamed application",
-        "redirect_uris": list(metadata.get("redirect_uris", [])),
-        "token_endpoint_auth_method": metadata["token_endpoint_auth_method"],
-        "grant_types": " ".join(metadata["grant_types"]),
-        "response_types": " ".join(metadata["response_types"]),
-        # Resolved by registration.within: no default here, so no path can give a client every scope.
-        "scope": " ".join(scopes.parse(metadata["scope"])),
-        "client_metadata": {k: metadata[k] for k in DESCRIPTIVE_FIELDS if k in metadata},
-    }
-
-
-def _apply_metadata(client: Client, metadata: dict[str, Any]) -> None:
-    for column, value in metadata_columns(metadata).items():
-        setattr(client, column, value)

@@ -12,11 +12,12 @@ from joserfc.jwk import ECKey
 
 from authserver import keys
 from authserver.client_specs import MACHINE, ClientKind
-from authserver.clients import NewClient, RegisteredClient, create_client, register_client
+from authserver.clients import NewClient, create_client
 from authserver.models import User
 from authserver.oauth import refresh_tokens
 from authserver.oauth.pkce import s256
 from authserver.oauth.tokens import token_issuer
+from authserver.registered_clients import RegisteredClient, register_client
 from authserver.users import create_user
 from shared.db import db
 from shared.settings import Settings

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import parse_cache_control_header, parse_date
 
-from authserver import clients
+from authserver import registered_clients
 from authserver.models import FROM_METADATA_DOCUMENT, MAX_CLIENT_ID_LENGTH, Client
 from authserver.oauth import registration
 from authserver.oauth.cimd_fetch import FetchError
@@ -218,7 +218,7 @@ def _known(client_id: str) -> Client | None:
 def _keep(client_id: str, metadata: dict[str, Any], fresh_until: datetime) -> Client:
     """Keep the document's metadata as the client's row, inserted the first time (another worker
     may insert it at the same moment: then it is updated)."""
-    values = {**clients.metadata_columns(metadata), "document_fresh_until": fresh_until}
+    values = {**registered_clients.metadata_columns(metadata), "document_fresh_until": fresh_until}
     mine = update(Client).where(Client.client_id == client_id, Client.registered_via == FROM_METADATA_DOCUMENT).values(**values)
     if rowcount(db.session.execute(mine)) == 0:
         try:

@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError
 from flask import Blueprint, Response, jsonify, request
 
-from authserver import clients, keys
+from authserver import clients, keys, registered_clients
 from authserver.extensions import authorization
 from authserver.oauth import initial_access_tokens, registration
 from authserver.oauth.errors import describe
@@ -93,7 +93,7 @@ def register() -> Response | tuple[Response, int, dict[str, str]]:
         initial_access_token = initial_access_tokens.presented(request.headers.get("Authorization"))
         allowance = registration.OPEN if initial_access_token is None else registration.allowance_of(initial_access_token)
         metadata = registration.within(validate_metadata(registration_document()), allowance)
-        registered = clients.register_client(metadata, initial_access_token)
+        registered = registered_clients.register_client(metadata, initial_access_token)
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
     logger.info(
@@ -115,7 +115,7 @@ def register() -> Response | tuple[Response, int, dict[str, str]]:
 def manage_registration(client_id: str) -> Response | tuple[Response, int] | tuple[str, int]:
     """RFC 7592: read, replace or delete a registration with its registration access token."""
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    client = clients.find_registered(client_id, presented.strip()) if scheme.lower() == "bearer" else None
+    client = registered_clients.find_registered(client_id, presented.strip()) if scheme.lower() == "bearer" else None
     if client is None:
         return authorization.handle_error_response(None, InvalidTokenError("The registration access token is not valid."))
     if request.method == "DELETE":
@@ -127,7 +127,7 @@ def manage_registration(client_id: str) -> Response | tuple[Response, int] | tup
             if not isinstance(body, dict) or body.get("client_id") != client_id:
                 raise OAuth2Error(describe("The body must repeat this client_id."), error="invalid_client_metadata", status_code=400)
             metadata = registration.within(validate_metadata(body), registration.allowance_for_update(client))
-            clients.update_registered_client(client, metadata)
+            registered_clients.update_registered_client(client, metadata)
         except clients.ClientSpecError as error:
             return authorization.handle_error_response(None, OAuth2Error(describe(str(error)), error="invalid_client_metadata", status_code=400))
         except OAuth2Error as error:

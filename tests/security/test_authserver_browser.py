@@ -17,8 +17,8 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 import authserver
-from authserver.clients import register_client
 from authserver.models import Client
+from authserver.registered_clients import register_client
 from shared import scopes
 from shared.db import db
 from tests.browser_forms import FormBrowser, csrf_token
