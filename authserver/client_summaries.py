@@ -28,8 +28,11 @@ class ClientSummary:
     token_endpoint_auth_method: str
     #: Where it came from: "cli", "dcr" (dynamic registration, RFC 7591), or "cimd" (its metadata document).
     registered_via: str
-    #: Tool calls per minute; None: the deployment's default.
+    #: Its own tool-call limits per minute (shared/policy.py; None: the deployment's default): its
+    #: calls, a person's through it, and each caller's of a tool (by name; a tool not named: its default).
     rate_limit_per_minute: int | None
+    person_rate_limit_per_minute: int | None
+    tool_rate_limits: dict[str, int]
     may_introspect: bool
     created_at: datetime
     last_used_at: datetime | None
@@ -70,6 +73,8 @@ def summary(client: Client, live_grants: int) -> ClientSummary:
         token_endpoint_auth_method=client.token_endpoint_auth_method,
         registered_via=client.registered_via,
         rate_limit_per_minute=client.rate_limit_per_minute,
+        person_rate_limit_per_minute=client.person_rate_limit_per_minute,
+        tool_rate_limits=dict(client.tool_rate_limits or {}),
         may_introspect=client.may_introspect,
         created_at=client.created_at,
         last_used_at=client.last_used_at,

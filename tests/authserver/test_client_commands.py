@@ -148,6 +148,7 @@ def test_clients_show_prints_one_client(runner):
 
     assert shown["client_id"] == machine.client.client_id
     assert (shown["kind"], shown["scopes"], shown["rate_limit_per_minute"], shown["disabled_at"]) == ("machine", ["posts:read"], 30, None)
+    assert (shown["person_rate_limit_per_minute"], shown["tool_rate_limits"]) == (None, {})
     assert "kind: machine" in lines
     assert "rate_limit_per_minute: 30" in lines
     assert machine.client_secret not in json.dumps(shown) + "\n".join(lines)
