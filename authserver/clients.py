@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Literal
 
@@ -24,7 +24,7 @@ from authserver.client_specs import (
     checked_scopes,
     kind_of,
 )
-from authserver.models import FROM_METADATA_DOCUMENT, Client
+from authserver.models import FROM_METADATA_DOCUMENT, Client, ClientSecret
 from authserver.oauth import client_secrets
 from authserver.services import AuthServices
 from shared import policy, revocation, scopes
@@ -37,6 +37,8 @@ CLIENT_ID_BYTES = 18
 DEMO_CLIENT_ID = "demo-agent"
 # A client's last use is written at most this often, so busy clients cost no write per token.
 LAST_USED_RESOLUTION = timedelta(hours=1)
+# A secret's, more often: during a rotation's grace it tells whether the old secret is still in use.
+SECRET_LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def new_client_id() -> str:
@@ -73,7 +75,7 @@ def create_client(
     secret = client_secrets.generate() if kind.has_secret else None
     client = Client(
         client_id=client_id or new_client_id(),
-        client_secret_hash=client_secrets.hash_secret(secret) if secret else None,
+        secrets=[ClientSecret(secret_hash=client_secrets.hash_secret(secret))] if secret else [],
         client_name=checked_name(name),
         scope=" ".join(requested),
         grant_types=" ".join(kind.grant_types),
@@ -159,9 +161,10 @@ def set_rate_limit(
 
 
 def reset_secret(client: Client) -> NewClient:
-    """Give a client a new secret at once; the old one stops working."""
+    """Give a client a new secret at once; the old ones stop working (secret_rotation.py keeps
+    them for a grace)."""
     secret = client_secrets.generate()
-    client.client_secret_hash = client_secrets.hash_secret(secret)
+    client.secrets = [ClientSecret(secret_hash=client_secrets.hash_secret(secret))]
     db.session.commit()
     return NewClient(client=client, client_secret=secret)
 
@@ -213,14 +216,23 @@ def enable_client(client_id: str) -> Client:
 
 
 def mark_used(client: Client) -> bool:
-    """Note the client's use (at most once per LAST_USED_RESOLUTION); True if that needs a commit.
-    Written by statement: the token endpoint's clients are read-only copies (see read_enabled_client in oauth/client_lookup.py)."""
+    """Note the client's use (at most once per LAST_USED_RESOLUTION) and that of the secret it
+    authenticated with in this request (once per SECRET_LAST_USED_RESOLUTION); True if that needs
+    a commit. Written by statement: the token endpoint's clients are read-only copies (see
+    read_enabled_client in oauth/client_lookup.py), shared by concurrent requests, so two may both
+    write: a few writes an interval at most, never one per token."""
     now = utcnow()
-    if client.last_used_at is not None and now - client.last_used_at <= LAST_USED_RESOLUTION:
-        return False
-    db.session.execute(update(Client).where(Client.id == client.id).values(last_used_at=now))
-    client.last_used_at = now
-    return True
+    secret = client_secrets.authenticating(client.client_id)
+    marked = False
+    if secret is not None and _due(secret.last_used_at, now, SECRET_LAST_USED_RESOLUTION):
+        db.session.execute(update(ClientSecret).where(ClientSecret.id == secret.id).values(last_used_at=now))
+        secret.last_used_at = now
+        marked = True
+    if _due(client.last_used_at, now, LAST_USED_RESOLUTION):
+        db.session.execute(update(Client).where(Client.id == client.id).values(last_used_at=now))
+        client.last_used_at = now
+        marked = True
+    return marked
 
 
 def prune_unused(days: int) -> int:
@@ -243,6 +255,10 @@ def prune_unused(days: int) -> int:
     for client in stale:
         delete_client(client)
     return len(stale)
+
+
+def _due(last_used_at: datetime | None, now: datetime, resolution: timedelta) -> bool:
+    return last_used_at is None or now - last_used_at > resolution
 
 
 def find_client(client_id: str) -> Client:

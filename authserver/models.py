@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from authserver.oauth import client_secrets, redirect_uris
 from shared import scopes
@@ -25,7 +25,6 @@ class Client(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(MAX_CLIENT_ID_LENGTH), unique=True)
-    client_secret_hash: Mapped[str | None] = mapped_column(String(64))
     client_name: Mapped[str] = mapped_column(String(200))
     scope: Mapped[str] = mapped_column(Text, default="")
     grant_types: Mapped[str] = mapped_column(Text, default="")
@@ -52,6 +51,11 @@ class Client(Model):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A client known from its metadata document: until when the copy here is fresh (its cache headers).
     document_fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After it the client gets no token (invalid_client), as if it were unknown; None: never.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its secrets: one, or several while a rotation's grace runs (secret_rotation.py). The token
+    # endpoint's copies carry the live ones (oauth/client_lookup.read_enabled_client).
+    secrets: Mapped[list[ClientSecret]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="ClientSecret.id")
 
     @property
     def rate_limits(self) -> ClientLimits:
@@ -66,6 +70,16 @@ class Client(Model):
         """Its client_id is the URL of a document the client publishes; nobody here vouched for it."""
         return self.registered_via == FROM_METADATA_DOCUMENT
 
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def find_secret(self, presented: str, now: datetime) -> ClientSecret | None:
+        """The secret `presented` is, among those not expired at `now`; every one is compared, in
+        constant time (client_secrets.matching)."""
+        live = [s for s in self.secrets if not s.expired(now)]
+        found = client_secrets.matching(presented, [s.secret_hash for s in live])
+        return None if found is None else live[found]
+
     # Authlib's ClientMixin protocol, as the grants and client authentication call it.
 
     def get_client_id(self) -> str:
@@ -78,7 +92,12 @@ class Client(Model):
         return " ".join(granted) or None
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return client_secrets.verify(client_secret, self.client_secret_hash)
+        """Whether `client_secret` is one of the client's live secrets; the one it is is remembered
+        for this request, so clients.mark_used can note its use."""
+        found = self.find_secret(client_secret, utcnow())
+        if found is not None:
+            client_secrets.remember(found)
+        return found is not None
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.is_public:
@@ -98,6 +117,24 @@ class Client(Model):
     def get_default_redirect_uri(self) -> str | None:
         # OAuth 2.1: the redirect_uri is required whenever a client has registered several.
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+
+class ClientSecret(Model):
+    """One secret of a confidential client, stored only as its SHA-256 hash (client_secrets.py)."""
+
+    __tablename__ = "client_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it stops working: the end of a rotation's grace, or a lifetime given to it; None: never.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written at most once per clients.SECRET_LAST_USED_RESOLUTION, so tokens cost no write each.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 class User(Model):

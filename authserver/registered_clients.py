@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from authserver.client_specs import ClientSpecError
 from authserver.clients import new_client_id
-from authserver.models import Client, InitialAccessToken
+from authserver.models import Client, ClientSecret, InitialAccessToken
 from authserver.oauth import client_secrets, initial_access_tokens
 from authserver.oauth.registration import DESCRIPTIVE_FIELDS
 from shared import scopes
@@ -38,7 +38,7 @@ def register_client(metadata: dict[str, Any], initial_access_token: InitialAcces
     registration_token = secrets.token_urlsafe(32)
     client = Client(
         client_id=new_client_id(),
-        client_secret_hash=client_secrets.hash_secret(secret) if secret else None,
+        secrets=[ClientSecret(secret_hash=client_secrets.hash_secret(secret))] if secret else [],
         registered_via="dcr",
         registration_token_hash=client_secrets.hash_secret(registration_token),
     )

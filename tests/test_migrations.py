@@ -1,19 +1,23 @@
-"""Migrations build the schema from empty on PostgreSQL and SQLite, matching the models."""
+"""Migrations build the schema from empty on PostgreSQL and SQLite, matching the models, and
+carry the data they reshape both ways."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, text
 
 import authserver.models  # noqa: F401 (registers the tables)
 import mcp_resource.demo.models  # noqa: F401
 import mcp_resource.models  # noqa: F401
 import shared.revocation  # noqa: F401
-from shared.db import db
+from shared.cli import MIGRATIONS_DIR, create_cli_app
+from shared.db import db, utcnow
 from tests.conftest import migrate
 
 
@@ -36,5 +40,52 @@ def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
         "oauth_clients", "signing_keys", "demo_posts", "users", "consents", "authorization_codes",
         "grants", "refresh_tokens", "revocations", "tool_states", "alembic_version",
         "demo_customers", "demo_products", "demo_orders", "demo_order_lines", "jobs", "audit_records",
-        "initial_access_tokens",
+        "initial_access_tokens", "client_secrets",
     } == tables
+
+
+def test_client_secrets_move_to_their_table_and_back(settings, empty_database_url):
+    """0014: each client's secret hash becomes its one row in client_secrets, and nothing that
+    refers to a client is lost on the way (on SQLite, copying oauth_clients would cascade its
+    drop to them). Downgraded, a client keeps its newest live secret."""
+    app = create_cli_app(replace(settings, database_url=empty_database_url))
+    now, later, earlier = utcnow(), utcnow() + timedelta(days=1), utcnow() - timedelta(days=1)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0013")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO oauth_clients (client_id, client_secret_hash, client_name, scope, grant_types,"
+                    " token_endpoint_auth_method, redirect_uris, response_types, client_metadata, registered_via,"
+                    " may_introspect, created_at) VALUES (:id, :hash, 'n', '', 'client_credentials',"
+                    " :method, '[]', '', '{}', 'cli', false, :now)"
+                ),
+                [
+                    {"id": "confidential", "hash": "a" * 64, "method": "client_secret_basic", "now": now},
+                    {"id": "public", "hash": None, "method": "none", "now": now},
+                ],
+            )
+            connection.execute(text("INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'x', :now)"), {"now": now})
+            connection.execute(
+                text(
+                    "INSERT INTO consents (user_id, client_id, scope, resource, redirect_uris_sha256, created_at)"
+                    " SELECT id, 'confidential', 's', 'r', 'h', :now FROM users"
+                ),
+                {"now": now},
+            )
+
+        upgrade(directory=str(MIGRATIONS_DIR))
+        with db.engine.begin() as connection:
+            moved = connection.execute(text("SELECT client_id, secret_hash, expires_at FROM client_secrets")).all()
+            consents = connection.execute(text("SELECT count(*) FROM consents")).scalar()
+            insert = text("INSERT INTO client_secrets (client_id, secret_hash, created_at, expires_at) VALUES ('confidential', :hash, :now, :ends)")
+            connection.execute(insert, [{"hash": "b" * 64, "now": now, "ends": later}, {"hash": "c" * 64, "now": now, "ends": earlier}])
+        downgrade(directory=str(MIGRATIONS_DIR), revision="0013")
+        with db.engine.begin() as connection:
+            restored = dict(connection.execute(text("SELECT client_id, client_secret_hash FROM oauth_clients")).all())
+            consents_after = connection.execute(text("SELECT count(*) FROM consents")).scalar()
+        db.engine.dispose()
+
+    assert moved == [("confidential", "a" * 64, None)]
+    assert consents == consents_after == 1
+    assert restored == {"confidential": "b" * 64, "public": None}

@@ -1,7 +1,9 @@
 """Client secrets: random 256-bit values stored as SHA-256 hashes (RFC 6749 section 2.3.1).
 
 A SHA-256 hash is safe here because the secret is random, not a password, and it keeps the
-token endpoint fast: no password hashing on that path.
+token endpoint fast: no password hashing on that path. A client holds several while a rotation's
+grace runs (secret_rotation.py); which one authenticated a request is remembered for that request,
+so its last use can be noted (clients.mark_used).
 """
 
 from __future__ import annotations
@@ -9,6 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from flask import g
+
+if TYPE_CHECKING:  # models.py imports this module
+    from authserver.models import ClientSecret
 
 SECRET_BYTES = 32
 
@@ -21,8 +30,24 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def verify(secret: str, stored_hash: str | None) -> bool:
-    """Compare in constant time; a client without a stored hash never matches."""
-    if not stored_hash:
-        return False
-    return hmac.compare_digest(hash_secret(secret), stored_hash)
+def matching(secret: str, stored_hashes: Sequence[str]) -> int | None:
+    """The index of the stored hash `secret` has, or None. Every hash is compared, each in constant
+    time, so the time taken tells nothing of which one matched, or how much of one."""
+    presented = hash_secret(secret)
+    found = None
+    for index, stored in enumerate(stored_hashes):
+        if hmac.compare_digest(presented, stored):
+            found = index
+    return found
+
+
+def remember(secret: ClientSecret) -> None:
+    """Note that `secret` authenticated the request being served (flask.g: one request's, never
+    shared, unlike the token endpoint's copies of clients)."""
+    g.authenticating_secret = secret
+
+
+def authenticating(client_id: str) -> ClientSecret | None:
+    """The secret of `client_id` that authenticated this request, if one did; asked once."""
+    secret: ClientSecret | None = g.pop("authenticating_secret", None)
+    return secret if secret is not None and secret.client_id == client_id else None

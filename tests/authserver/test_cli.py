@@ -37,8 +37,8 @@ def test_clients_create_prints_the_id_and_secret_once_and_stores_a_hash(runner):
     assert stored.client_name == "CI bot"
     assert stored.scope == "posts:read"
     assert stored.grant_types == "client_credentials"
-    assert stored.client_secret_hash == hash_secret(lines["client_secret"])
-    assert lines["client_secret"] not in stored.client_secret_hash
+    assert [s.secret_hash for s in stored.secrets] == [hash_secret(lines["client_secret"])]
+    assert lines["client_secret"] not in stored.secrets[0].secret_hash
     assert len(lines["client_secret"]) >= 43  # 256 bits, base64url
 
 

@@ -83,10 +83,10 @@ def test_clients_create_makes_each_kind(runner, kind, grant_types, auth_method, 
     assert client.scope == "posts:read"
     if kind == "public":
         assert "client_secret" not in printed
-        assert client.client_secret_hash is None
+        assert client.secrets == []
         assert "A public app has no secret" in result.stderr
     else:
-        assert client.client_secret_hash == hash_secret(printed["client_secret"])
+        assert [s.secret_hash for s in client.secrets] == [hash_secret(printed["client_secret"])]
         assert "Store the secret now" in result.stderr
 
 
@@ -97,7 +97,7 @@ def test_clients_create_json_is_one_document_with_the_secret(runner):
     assert created["kind"] == "web"
     assert created["scopes"] == ["posts:read", "posts:write"]
     assert created["redirect_uris"] == [REDIRECT_URI]
-    assert stored(created["client_id"]).client_secret_hash == hash_secret(created["client_secret"])
+    assert [s.secret_hash for s in stored(created["client_id"]).secrets] == [hash_secret(created["client_secret"])]
 
 
 @pytest.mark.parametrize(

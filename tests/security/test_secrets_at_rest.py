@@ -240,7 +240,7 @@ def database_roles(settings, create_database, services) -> Iterator[Roles]:
     [
         "SELECT private_jwk FROM signing_keys",
         "SELECT password_hash FROM users",
-        "SELECT client_secret_hash FROM oauth_clients",
+        "SELECT secret_hash FROM client_secrets",
         "SELECT registration_token_hash FROM oauth_clients",
         "SELECT * FROM oauth_clients",
         "SELECT code_hash FROM authorization_codes",
