@@ -8,6 +8,7 @@ import click
 from click.core import ParameterSource
 from flask.cli import with_appcontext
 
+from authserver.cli import secret_rotation
 from authserver.cli.common import PRUNE_STOPPED, REDIS_UNREACHABLE, REVOCATION_NOT_WRITTEN, explains_redis_errors, refused
 from authserver.cli.output import json_option, print_fields, print_json, print_table
 from authserver.client_specs import KINDS, MACHINE, ClientSpecError
@@ -34,6 +35,10 @@ KIND_HELP = "; ".join(f"{kind.name}: {kind.title}" for kind in KINDS.values())
 @click.group(help="Manage OAuth clients: the machines and apps that get tokens.")
 def clients() -> None:
     pass
+
+
+clients.add_command(secret_rotation.rotate_secret)
+clients.add_command(secret_rotation.expire)
 
 
 @clients.command("create")

@@ -58,7 +58,8 @@ def explains_redis_errors(message: str) -> Callable[[Callable[..., None]], Calla
 
 
 class Duration(click.ParamType):
-    """A whole number of seconds, minutes, hours or days, written with its unit: 90s, 30m, 12h, 7d."""
+    """A whole number of seconds, minutes, hours or days, written with its unit: 90s, 30m, 12h, 7d;
+    or 0, which needs none."""
 
     name = "duration"
     SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -66,6 +67,8 @@ class Duration(click.ParamType):
     def convert(self, value: str | int, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
+        if value == "0":
+            return 0
         number, unit = value[:-1], value[-1:]
         if unit not in self.SECONDS_PER_UNIT or not number.isdigit():
             self.fail(f"{value!r} is not a duration such as 30m, 12h or 7d.", param, ctx)
