@@ -215,14 +215,13 @@ def enable_client(client_id: str) -> Client:
     return client
 
 
-def mark_used(client: Client) -> bool:
+def mark_used(client: Client, secret: ClientSecret | None) -> bool:
     """Note the client's use (at most once per LAST_USED_RESOLUTION) and that of the secret it
-    authenticated with in this request (once per SECRET_LAST_USED_RESOLUTION); True if that needs
-    a commit. Written by statement: the token endpoint's clients are read-only copies (see
-    read_enabled_client in oauth/client_lookup.py), shared by concurrent requests, so two may both
-    write: a few writes an interval at most, never one per token."""
+    authenticated with, if any (once per SECRET_LAST_USED_RESOLUTION); True if that needs a commit.
+    Written by statement: the token endpoint's clients are read-only copies (see read_enabled_client
+    in oauth/client_lookup.py), shared by concurrent requests, so two may both write: a few writes
+    an interval at most, never one per token."""
     now = utcnow()
-    secret = client_secrets.authenticating(client.client_id)
     marked = False
     if secret is not None and _due(secret.last_used_at, now, SECRET_LAST_USED_RESOLUTION):
         db.session.execute(update(ClientSecret).where(ClientSecret.id == secret.id).values(last_used_at=now))

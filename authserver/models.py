@@ -74,11 +74,10 @@ class Client(Model):
         return self.expires_at is not None and self.expires_at <= now
 
     def find_secret(self, presented: str, now: datetime) -> ClientSecret | None:
-        """The secret `presented` is, among those not expired at `now`; every one is compared, in
+        """The secret `presented` is, if it has not expired by `now`; every secret is compared, in
         constant time (client_secrets.matching)."""
-        live = [s for s in self.secrets if not s.expired(now)]
-        found = client_secrets.matching(presented, [s.secret_hash for s in live])
-        return None if found is None else live[found]
+        found = client_secrets.matching(presented, self.secrets)
+        return None if found is None or found.expired(now) else found
 
     # Authlib's ClientMixin protocol, as the grants and client authentication call it.
 
@@ -92,8 +91,9 @@ class Client(Model):
         return " ".join(granted) or None
 
     def check_client_secret(self, client_secret: str) -> bool:
-        """Whether `client_secret` is one of the client's live secrets; the one it is is remembered
-        for this request, so clients.mark_used can note its use."""
+        """Whether `client_secret` is one of the client's live secrets (Authlib's client
+        authentication asks); the one it is is remembered for this request, so its use can be noted
+        (client_secrets.authenticating). The client_credentials grant calls find_secret itself."""
         found = self.find_secret(client_secret, utcnow())
         if found is not None:
             client_secrets.remember(found)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from authserver import clients
 from authserver.models import Client, ClientSecret
-from authserver.oauth import cimd
+from authserver.oauth import cimd, client_secrets
 from authserver.services import services
 from shared.db import db, utcnow
 from shared.unstorable import storable
@@ -31,13 +31,13 @@ def query_client(client_id: str) -> Client | None:
     return read_enabled_client(client_id)
 
 
-def recent_client(client_id: str) -> Client | None:
+def recent_client(client_id: str, now: datetime) -> Client | None:
     """An enabled client by id, as the client_credentials grant asks for it: a copy at most
     CLIENT_CACHE_SECONDS old, so a change to a client (disabled, a new secret) takes effect within
     that time (a disable or a delete at once in the process that made it); unknown ids are not kept.
-    An expiry, the client's or a secret's, the copy carries: it holds from its very moment."""
+    An expiry, the client's or a secret's, the copy carries: it holds from its very moment (`now`)."""
     client = services().recent_clients.get(client_id)
-    return None if client is None or client.expired(utcnow()) else client
+    return None if client is None or client.expired(now) else client
 
 
 def read_enabled_client(client_id: str) -> Client | None:
@@ -80,6 +80,6 @@ def authenticate_endpoint_client(server: AuthorizationServer, request: OAuth2Req
     except InvalidClientError:
         raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
     request.client = client  # type: ignore[assignment]  # as above
-    if clients.mark_used(client):
+    if clients.mark_used(client, client_secrets.authenticating(client.client_id)):
         db.session.commit()
     return client

@@ -2,8 +2,8 @@
 
 A SHA-256 hash is safe here because the secret is random, not a password, and it keeps the
 token endpoint fast: no password hashing on that path. A client holds several while a rotation's
-grace runs (secret_rotation.py); which one authenticated a request is remembered for that request,
-so its last use can be noted (clients.mark_used).
+grace runs (secret_rotation.py). Which one authenticated a request through Authlib's client
+authentication is remembered for that request, so its last use can be noted (clients.mark_used).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flask import g
@@ -30,14 +30,14 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def matching(secret: str, stored_hashes: Sequence[str]) -> int | None:
-    """The index of the stored hash `secret` has, or None. Every hash is compared, each in constant
-    time, so the time taken tells nothing of which one matched, or how much of one."""
+def matching(secret: str, stored: Iterable[ClientSecret]) -> ClientSecret | None:
+    """The stored secret whose hash `secret` has, or None. Every hash is compared, each in constant
+    time, so the time taken tells nothing of how much of one matched, nor which."""
     presented = hash_secret(secret)
     found = None
-    for index, stored in enumerate(stored_hashes):
-        if hmac.compare_digest(presented, stored):
-            found = index
+    for candidate in stored:
+        if hmac.compare_digest(presented, candidate.secret_hash):
+            found = candidate
     return found
 
 

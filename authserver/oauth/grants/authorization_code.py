@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from authserver import clients
 from authserver.models import AuthorizationCode, Client, Grant, User
-from authserver.oauth import refresh_tokens
+from authserver.oauth import client_secrets, refresh_tokens
 from authserver.oauth.resources import InvalidTargetError, requested_resources, resolve_audience, same_resource
 from authserver.oauth.tokens import token_issuer
 from shared import scopes
@@ -126,7 +126,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
         if self.client.check_grant_type("refresh_token"):
             token["refresh_token"] = refresh_tokens.issue(grant)
-        clients.mark_used(self.client)
+        clients.mark_used(self.client, client_secrets.authenticating(self.client.client_id))
         db.session.commit()
         return 200, token, self.TOKEN_RESPONSE_HEADER
 

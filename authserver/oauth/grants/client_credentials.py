@@ -2,8 +2,9 @@
 
 Machines ask for a token every few minutes each, so this grant is the token endpoint's busiest
 path. It is an Authlib grant like the others with one step of Authlib's replaced for speed: the
-client is authenticated against a copy at most CLIENT_CACHE_SECONDS old (client_lookup.py), not
-read from the database by Authlib's ClientAuthentication on every request. It reads its parameters
+client is authenticated against a copy at most CLIENT_CACHE_SECONDS old (client_lookup.py), which
+carries its live secrets, not read from the database by Authlib's ClientAuthentication on every
+request. It reads its parameters
 from the form body only, as the token view parsed it (token_form.py). Its scope policy is the
 client's own: a client asking for no scope gets every scope it holds.
 """
@@ -18,14 +19,14 @@ from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from authserver import clients
-from authserver.models import Client
+from authserver.models import Client, ClientSecret
 from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED, recent_client
 from authserver.oauth.errors import describe
 from authserver.oauth.resources import resolve_audience
 from authserver.oauth.tokens import token_issuer
 from shared import scopes
 from shared.app import current_settings
-from shared.db import db
+from shared.db import db, utcnow
 
 if TYPE_CHECKING:  # token_form reaches the server object through unstorable_input
     from authserver.oauth.token_form import TokenRequest
@@ -38,6 +39,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
     #: The token view's, whose form is a MultiDict (token_form.py).
     request: TokenRequest
+    #: Which of the client's secrets it authenticated with, for clients.mark_used.
+    secret: ClientSecret | None = None
 
     # Authlib's stubs name any ClientMixin; ours is a Client, which has its methods without deriving from it.
     def authenticate_token_endpoint_client(self) -> Client:  # type: ignore[override]
@@ -52,8 +55,13 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         if client_id is None:
             form = self.request.form
             client_id, secret, method = form.get("client_id"), form.get("client_secret"), "client_secret_post"
-        client = recent_client(client_id) if client_id and secret else None
-        if client is None or secret is None or not client.check_endpoint_auth_method(method, "token") or not client.check_client_secret(secret):
+        now = utcnow()
+        client = recent_client(client_id, now) if client_id and secret else None
+        if client is None or secret is None or not client.check_endpoint_auth_method(method, "token"):
+            raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED)
+        # The copy is shared by concurrent requests: the secret found is kept here, on this request's grant.
+        self.secret = client.find_secret(secret, now)
+        if self.secret is None:
             raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED)
         return client
 
@@ -72,7 +80,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         token = token_issuer().issue(
             client_id=client.client_id, subject=client.client_id, scope=self.scope, audience=self.audience, grant_type=self.GRANT_TYPE
         )
-        if clients.mark_used(client):
+        if clients.mark_used(client, self.secret):
             db.session.commit()
         return 200, token, self.TOKEN_RESPONSE_HEADER
 

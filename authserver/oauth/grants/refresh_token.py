@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6749.hooks import hooked
 
 from authserver import clients
 from authserver.models import Grant, User
-from authserver.oauth import refresh_tokens
+from authserver.oauth import client_secrets, refresh_tokens
 from authserver.oauth.errors import describe
 from authserver.oauth.resources import same_resource
 from authserver.oauth.tokens import token_issuer
@@ -57,6 +57,6 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             grant_id=grant.id,
         )
         token["refresh_token"] = new_refresh_token
-        clients.mark_used(self.client)
+        clients.mark_used(self.client, client_secrets.authenticating(self.client.client_id))
         db.session.commit()
         return 200, token, self.TOKEN_RESPONSE_HEADER

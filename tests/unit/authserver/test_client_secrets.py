@@ -15,12 +15,12 @@ from authserver.oauth import client_secrets
 from shared.db import utcnow
 
 
-def test_matching_names_the_hash_a_secret_has():
+def test_matching_finds_the_stored_secret_a_secret_is():
     secrets = [client_secrets.generate() for _ in range(3)]
-    hashes = [client_secrets.hash_secret(s) for s in secrets]
+    stored = [ClientSecret(secret_hash=client_secrets.hash_secret(s)) for s in secrets]
 
-    assert [client_secrets.matching(s, hashes) for s in secrets] == [0, 1, 2]
-    assert client_secrets.matching("not one of them", hashes) is None
+    assert [client_secrets.matching(s, stored) for s in secrets] == stored
+    assert client_secrets.matching("not one of them", stored) is None
     assert client_secrets.matching(secrets[0], []) is None
 
 
@@ -37,8 +37,9 @@ def test_matching_compares_every_hash_in_constant_time(monkeypatch):
     monkeypatch.setattr(client_secrets.hmac, "compare_digest", compare_digest)
     secret = client_secrets.generate()
     hashes = [client_secrets.hash_secret(secret), "0" * 64, "1" * 64]
+    stored = [ClientSecret(secret_hash=h) for h in hashes]
 
-    assert client_secrets.matching(secret, hashes) == 0
+    assert client_secrets.matching(secret, stored) is stored[0]
     assert compared == hashes
 
 
