@@ -18,8 +18,9 @@ from authserver.models import Client, ClientSecret
 from authserver.oauth.client_secrets import hash_secret
 from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
+from tests.authserver.test_authorization_code import authorize_url
 from tests.authserver.test_revocation_endpoint import basic
-from tests.factories import make_app_client, make_client, make_person_tokens
+from tests.factories import make_app_client, make_client, make_person_tokens, pkce_pair, register
 
 
 @pytest.fixture
@@ -137,3 +138,19 @@ def test_a_rotated_secret_is_stored_only_as_its_hash(settings, auth_context):
 
     assert not [row for row in stored if new_secret in row]
     assert hash_secret(new_secret) in hashes
+
+
+def test_an_expired_client_gets_the_error_page_at_authorize_not_a_redirect(live_services, settings, auth_context):
+    """RFC 6749 section 4.1.2.1: "If the request fails due to a missing, invalid, or mismatching
+    redirection URI, or if the client identifier is missing or invalid, the authorization server
+    SHOULD inform the resource owner of the error and MUST NOT automatically redirect the
+    user-agent to the invalid redirection URI." An expired client's identifier is invalid."""
+    client_id = register(settings.issuer)["client_id"]
+    _, challenge = pkce_pair()
+    secret_rotation.set_client_expiry(client_id, 0)
+
+    response = httpx.get(authorize_url(settings, client_id, challenge), timeout=10)
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "text/html" in response.headers["Content-Type"]
