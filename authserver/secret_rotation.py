@@ -8,6 +8,7 @@ copies of the client within cutoffs.CLIENT_CACHE_SECONDS (at once in the process
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +20,8 @@ from authserver.oauth import client_secrets
 from authserver.services import AuthServices
 from shared import services as shared_services
 from shared.db import db, utcnow
+
+logger = logging.getLogger(__name__)
 
 # Longer than this is a mistake (a unit typed wrong), not a plan: a grace, or any expiry from now.
 MAX_GRACE_SECONDS = 365 * 86400
@@ -73,6 +76,7 @@ def rotate_secret(client_id: str, grace_seconds: int, lifetime_seconds: int | No
     client.secrets.append(ClientSecret(secret_hash=client_secrets.hash_secret(value), created_at=now, expires_at=new_expiry))
     db.session.commit()
     _forget(client_id)
+    logger.info("client_secret_rotated", extra={"rotated_client_id": client_id, "grace_seconds": grace_seconds})
     return RotatedSecret(client_id=client_id, client_secret=value, expires_at=new_expiry, previous_expire_at=previous_expire_at)
 
 
@@ -83,6 +87,7 @@ def set_client_expiry(client_id: str, lifetime_seconds: int | None) -> Client:
     client.expires_at = None if lifetime_seconds is None else _from_now(lifetime_seconds, utcnow())
     db.session.commit()
     _forget(client_id)
+    logger.info("client_expiry_set", extra={"expiring_client_id": client_id, "expires_at": client.expires_at})
     return client
 
 
