@@ -72,13 +72,13 @@ def names_document(client_id: str | None) -> bool:
 def client(client_id: str) -> Client | None:
     """The client `client_id` names, as a copy outside the session (client_lookup.py): one an
     operator registered under that URL as it is, else the one its document describes, fetched
-    when the copy kept is no longer fresh. None for a disabled client, as for any other."""
+    when the copy kept is no longer fresh. None for a disabled or expired client, as for any other."""
     known = _known(client_id)
-    if known is not None and known.disabled_at is not None:
+    now = utcnow()
+    if known is not None and (known.disabled_at is not None or known.expired(now)):
         return None
     if known is not None and not known.from_metadata_document:
         return known
-    now = utcnow()
     if known is not None and known.document_fresh_until is not None and now < known.document_fresh_until:
         return known
     host, port, target = document_url(client_id)

@@ -14,7 +14,8 @@ from sqlalchemy import select, text, update
 
 from authserver import secret_rotation
 from authserver.clients import NewClient
-from authserver.models import Client, ClientSecret
+from authserver.models import FROM_METADATA_DOCUMENT, Client, ClientSecret
+from authserver.oauth.client_lookup import query_client
 from authserver.oauth.client_secrets import hash_secret
 from shared.cli import cli, create_cli_app
 from shared.db import db, utcnow
@@ -154,3 +155,22 @@ def test_an_expired_client_gets_the_error_page_at_authorize_not_a_redirect(live_
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert "text/html" in response.headers["Content-Type"]
+
+
+def test_an_expired_client_known_from_its_metadata_document_is_no_client(db_session):
+    """RFC 6749 section 5.2: an expired client fails authentication like an unknown one, whichever
+    way it is known: also one whose client_id is its metadata document's URL, while the copy of
+    the document is still fresh (nothing is fetched)."""
+    client_id = "https://app.example/client.json"
+    db.session.add(
+        Client(
+            client_id=client_id, client_name="An app", registered_via=FROM_METADATA_DOCUMENT, token_endpoint_auth_method="none",
+            grant_types="authorization_code", response_types="code", document_fresh_until=utcnow() + timedelta(hours=1),
+        )
+    )
+    db.session.commit()
+    assert query_client(client_id) is not None
+
+    secret_rotation.set_client_expiry(client_id, 0)
+
+    assert query_client(client_id) is None
