@@ -127,7 +127,7 @@ def test_a_document_is_fetched_once_while_its_copy_is_fresh(settings, auth_conte
     assert client_host.hits[served.removeprefix(client_host.url(""))] == 1
     client = kept(served)
     assert client.from_metadata_document and client.is_public
-    assert client.client_secret_hash is None
+    assert client.secrets == []
     assert timedelta(seconds=560) < client.document_fresh_until - utcnow() <= timedelta(seconds=600)
 
 
