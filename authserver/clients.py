@@ -237,13 +237,13 @@ def mark_used(client: Client, secret: ClientSecret | None) -> bool:
 def prune_unused(days: int) -> int:
     """Delete registered clients, and those known from a metadata document, not used for `days`
     days (never used counts from registration); a document's client comes back at its next use,
-    so a disabled one is kept: its row is what keeps its URL disabled."""
+    so a disabled one, or one with an expiry, is kept: its row is what keeps its URL disabled or expiring."""
     cutoff = utcnow() - timedelta(days=days)
     stale = db.session.scalars(
         select(Client).where(
             or_(
                 Client.registered_via == "dcr",
-                and_(Client.registered_via == FROM_METADATA_DOCUMENT, Client.disabled_at.is_(None)),
+                and_(Client.registered_via == FROM_METADATA_DOCUMENT, Client.disabled_at.is_(None), Client.expires_at.is_(None)),
             ),
             or_(
                 and_(Client.last_used_at.is_(None), Client.created_at < cutoff),

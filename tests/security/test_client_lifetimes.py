@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text, update
 
 from authserver import secret_rotation
-from authserver.clients import NewClient
+from authserver.clients import NewClient, prune_unused
 from authserver.models import FROM_METADATA_DOCUMENT, Client, ClientSecret
 from authserver.oauth.client_lookup import query_client
 from authserver.oauth.client_secrets import hash_secret
@@ -157,20 +157,24 @@ def test_an_expired_client_gets_the_error_page_at_authorize_not_a_redirect(live_
     assert "text/html" in response.headers["Content-Type"]
 
 
-def test_an_expired_client_known_from_its_metadata_document_is_no_client(db_session):
+def test_an_expired_client_known_from_its_metadata_document_is_no_client_and_stays_so(db_session):
     """RFC 6749 section 5.2: an expired client fails authentication like an unknown one, whichever
     way it is known: also one whose client_id is its metadata document's URL, while the copy of
-    the document is still fresh (nothing is fetched)."""
+    the document is still fresh (nothing is fetched). `clients prune` keeps its row, which is what
+    keeps it expired: without it the document would make the client again at its next use."""
     client_id = "https://app.example/client.json"
     db.session.add(
         Client(
             client_id=client_id, client_name="An app", registered_via=FROM_METADATA_DOCUMENT, token_endpoint_auth_method="none",
             grant_types="authorization_code", response_types="code", document_fresh_until=utcnow() + timedelta(hours=1),
+            created_at=utcnow() - timedelta(days=91),
         )
     )
     db.session.commit()
     assert query_client(client_id) is not None
 
     secret_rotation.set_client_expiry(client_id, 0)
+    prune_unused(90)
 
+    assert db.session.scalar(select(Client.expires_at).where(Client.client_id == client_id)) is not None
     assert query_client(client_id) is None
