@@ -7,12 +7,24 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from authserver.client_specs import kind_of
 from authserver.clients import find_client
-from authserver.models import Client, Grant
+from authserver.models import Client, ClientSecret, Grant
 from shared import scopes
 from shared.db import db
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """What may be shown of one of a client's secrets: when it was made, ends and was last used
+    (at most SECRET_LAST_USED_RESOLUTION behind, clients.py); never its value or hash."""
+
+    id: int
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,10 @@ class ClientSummary:
     created_at: datetime
     last_used_at: datetime | None
     disabled_at: datetime | None
+    #: From when it gets no token (secret_rotation.set_client_expiry); None: never.
+    expires_at: datetime | None
+    #: Its secrets, oldest first: one, or several while a rotation's grace runs (secret_rotation.py).
+    secrets: list[SecretInfo]
     #: Grants people gave it and have not revoked (grants.py).
     live_grants: int
     #: RFC 7591 metadata a registered client sent (client_uri, contacts, ...).
@@ -48,6 +64,7 @@ def list_clients(kind: str | None = None) -> list[ClientSummary]:
     live = select(Grant.client_id, func.count().label("n")).where(Grant.revoked_at.is_(None)).group_by(Grant.client_id).subquery()
     rows = db.session.execute(
         select(Client, func.coalesce(live.c.n, 0))
+        .options(selectinload(Client.secrets))
         .outerjoin(live, live.c.client_id == Client.client_id)
         .order_by(Client.created_at.desc(), Client.id.desc())
     )
@@ -79,6 +96,12 @@ def summary(client: Client, live_grants: int) -> ClientSummary:
         created_at=client.created_at,
         last_used_at=client.last_used_at,
         disabled_at=client.disabled_at,
+        expires_at=client.expires_at,
+        secrets=[_secret_info(secret) for secret in client.secrets],
         live_grants=live_grants,
         metadata=dict(client.client_metadata or {}),
     )
+
+
+def _secret_info(secret: ClientSecret) -> SecretInfo:
+    return SecretInfo(id=secret.id, created_at=secret.created_at, expires_at=secret.expires_at, last_used_at=secret.last_used_at)

@@ -1,9 +1,10 @@
-"""A client's secrets over time: a new one with a grace for the old, expiries, their last use.
+"""A client's secrets over time: a new one with a grace for the old ones; a secret's and a client's expiry.
 
 One service for the CLI and the portal. Nothing runs in the background: an expiry, a secret's or the
 client's, is checked when the client authenticates (Client.find_secret, client_lookup.recent_client),
 so an old secret stops at the end of its grace by itself. A change reaches the token endpoint's
 copies of the client within cutoffs.CLIENT_CACHE_SECONDS (at once in the process that made it).
+What may be shown of the secrets (never a value or a hash) is in client_summaries.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from authserver.clients import ClientSpecError
+from authserver.client_specs import ClientSpecError
+from authserver.clients import find_client
 from authserver.models import Client, ClientSecret
 from authserver.oauth import client_secrets
 from authserver.services import AuthServices
@@ -37,19 +37,6 @@ class RotatedSecret:
     expires_at: datetime | None
     # When the secrets it had before stop working (the end of the grace); None if it had none.
     previous_expire_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SecretInfo:
-    """What may be shown of one secret: never the secret, nor its hash."""
-
-    id: int
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-
-    def active(self, now: datetime) -> bool:
-        return self.expires_at is None or self.expires_at > now
 
 
 def rotate_secret(client_id: str, grace_seconds: int, lifetime_seconds: int | None = None) -> RotatedSecret:
@@ -83,19 +70,12 @@ def rotate_secret(client_id: str, grace_seconds: int, lifetime_seconds: int | No
 def set_client_expiry(client_id: str, lifetime_seconds: int | None) -> Client:
     """`lifetime_seconds` from now on, the client gets no token (invalid_client); None: never. Tokens
     it holds run out as they would."""
-    client = _find(client_id)
+    client = find_client(client_id)
     client.expires_at = None if lifetime_seconds is None else _from_now(lifetime_seconds, utcnow())
     db.session.commit()
     _forget(client_id)
     logger.info("client_expiry_set", extra={"expiring_client_id": client_id, "expires_at": client.expires_at})
     return client
-
-
-def secrets_of(client_id: str) -> list[SecretInfo]:
-    """A client's secrets, oldest first, expired ones included until a rotation removes them."""
-    _find(client_id)
-    rows = db.session.scalars(select(ClientSecret).where(ClientSecret.client_id == client_id).order_by(ClientSecret.id))
-    return [SecretInfo(id=s.id, created_at=s.created_at, expires_at=s.expires_at, last_used_at=s.last_used_at) for s in rows]
 
 
 def _from_now(seconds: int, now: datetime) -> datetime:
@@ -105,16 +85,9 @@ def _from_now(seconds: int, now: datetime) -> datetime:
 
 
 def _confidential(client_id: str) -> Client:
-    client = _find(client_id)
+    client = find_client(client_id)
     if client.is_public:
         raise ClientSpecError(f"{client_id} is a public client: it has no secret to rotate.")
-    return client
-
-
-def _find(client_id: str) -> Client:
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
-    if client is None:
-        raise ClientSpecError(f"No client with id {client_id}.")
     return client
 
 

@@ -44,8 +44,8 @@ def readable(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return " ".join(readable(v) for v in value)
+    if isinstance(value, list | tuple):  # records (a client's secrets) apart with "; ", words with spaces
+        return ("; " if any(isinstance(v, dict) for v in value) else " ").join(readable(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}={readable(v)}" for k, v in value.items())
     return str(value)

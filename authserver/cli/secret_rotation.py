@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-
 import click
 from flask.cli import with_appcontext
 
 from authserver import secret_rotation
-from authserver.cli.common import Duration
-from authserver.clients import ClientSpecError
+from authserver.cli.common import Duration, refused
+from authserver.cli.output import json_option, print_fields, print_json, readable
+from authserver.client_specs import ClientSpecError
 
 
 @click.command("rotate-secret")
@@ -21,27 +19,22 @@ from authserver.clients import ClientSpecError
     help="How long the old secret keeps working: 0 (it stops now), 30m, 12h, 7d (at most 365d).",
 )
 @click.option("--expires-in", "lifetime_seconds", type=Duration(), help="A lifetime for the new secret, e.g. 90d (default: none).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+@json_option
 @with_appcontext
 def rotate_secret(client_id: str, grace_seconds: int, lifetime_seconds: int | None, as_json: bool) -> None:
     """Give a client a new secret and print it (shown this once only). The old one keeps working
     until the grace ends, then stops by itself."""
-    try:
+    with refused(ClientSpecError):
         rotated = secret_rotation.rotate_secret(client_id, grace_seconds, lifetime_seconds)
-    except ClientSpecError as error:
-        raise click.UsageError(str(error)) from error
-    shown = {
-        "client_id": rotated.client_id,
-        "client_secret": rotated.client_secret,
-        "expires_at": _moment(rotated.expires_at),
-        "previous_secrets_expire_at": _moment(rotated.previous_expire_at),
-    }
     if as_json:
-        click.echo(json.dumps(shown))
+        print_json(rotated)
     else:
-        words = {**shown, "expires_at": shown["expires_at"] or "never", "previous_secrets_expire_at": shown["previous_secrets_expire_at"] or "none"}
-        for name, value in words.items():
-            click.echo(f"{name}: {value}")
+        print_fields({
+            "client_id": rotated.client_id,
+            "client_secret": rotated.client_secret,
+            "expires_at": rotated.expires_at or "never",
+            "previous_expire_at": rotated.previous_expire_at,
+        })
     click.echo("Store the secret now: only its hash is kept.", err=True)
 
 
@@ -55,12 +48,6 @@ def expire(client_id: str, lifetime_seconds: int | None, never: bool) -> None:
     holds run out as they would."""
     if never == (lifetime_seconds is not None):
         raise click.UsageError("Give either --in DURATION or --never.")
-    try:
+    with refused(ClientSpecError):
         client = secret_rotation.set_client_expiry(client_id, lifetime_seconds)
-    except ClientSpecError as error:
-        raise click.UsageError(str(error)) from error
-    click.echo(f"{client_id}: expires {_moment(client.expires_at) or 'never'}.")
-
-
-def _moment(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="seconds")
+    click.echo(f"{client_id}: expires {readable(client.expires_at or 'never')}.")

@@ -14,7 +14,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select, update
 
 from authserver import secret_rotation
-from authserver.clients import SECRET_LAST_USED_RESOLUTION, ClientSpecError, NewClient
+from authserver.cli.output import readable
+from authserver.client_summaries import describe_client
+from authserver.clients import SECRET_LAST_USED_RESOLUTION, NewClient
 from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from authserver.models import Client, ClientSecret
 from authserver.oauth.client_secrets import hash_secret
@@ -86,7 +88,7 @@ def test_rotate_secret_shows_the_new_secret_once_and_keeps_the_old_one_for_the_g
     assert old.secret_hash == hash_secret(committed_client.client_secret)
     assert new.secret_hash == hash_secret(new_secret) and new.expires_at is None
     assert before + timedelta(days=7) <= old.expires_at <= utcnow() + timedelta(days=7)
-    assert lines["previous_secrets_expire_at"] == old.expires_at.isoformat(timespec="seconds")
+    assert lines["previous_expire_at"] == readable(old.expires_at)
 
 
 def test_rotate_secret_json_is_one_object_for_scripts(runner, committed_client):
@@ -96,11 +98,11 @@ def test_rotate_secret_json_is_one_object_for_scripts(runner, committed_client):
     )
 
     shown = json.loads(result.stdout)
-    assert set(shown) == {"client_id", "client_secret", "expires_at", "previous_secrets_expire_at"}
+    assert set(shown) == {"client_id", "client_secret", "expires_at", "previous_expire_at"}
     new = stored_secrets(committed_client.client.client_id)[-1]
     assert new.secret_hash == hash_secret(shown["client_secret"])
-    assert datetime.fromisoformat(shown["expires_at"]) == new.expires_at.replace(microsecond=0)
-    assert datetime.fromisoformat(shown["previous_secrets_expire_at"]) <= utcnow()
+    assert datetime.fromisoformat(shown["expires_at"]) == new.expires_at
+    assert datetime.fromisoformat(shown["previous_expire_at"]) <= utcnow()
 
 
 @pytest.mark.parametrize(
@@ -198,23 +200,23 @@ def test_each_secret_notes_its_own_last_use_without_a_write_per_token(http, comm
     cost no write per token (at most one per SECRET_LAST_USED_RESOLUTION)."""
     client_id, old_secret = committed_client.client.client_id, committed_client.client_secret
     new_secret = secret_rotation.rotate_secret(client_id, grace_seconds=3600).client_secret
-    assert all(info.last_used_at is None for info in secret_rotation.secrets_of(client_id))
+    assert all(info.last_used_at is None for info in describe_client(client_id).secrets)
 
     for secret in (old_secret, new_secret, new_secret):
         assert http.post("/token", data={"grant_type": "client_credentials"}, headers=basic(client_id, secret)).status_code == 200
-    old, new = secret_rotation.secrets_of(client_id)
+    old, new = describe_client(client_id).secrets
     assert old.last_used_at is not None and new.last_used_at is not None
     assert old.last_used_at < new.last_used_at
     first_use = new.last_used_at
     assert http.post("/token", data={"grant_type": "client_credentials"}, headers=basic(client_id, new_secret)).status_code == 200
-    assert secret_rotation.secrets_of(client_id)[1].last_used_at == first_use  # no write
+    assert describe_client(client_id).secrets[1].last_used_at == first_use  # no write
     db.session.execute(
         update(ClientSecret).where(ClientSecret.id == new.id).values(last_used_at=utcnow() - SECRET_LAST_USED_RESOLUTION - timedelta(seconds=1))
     )
     db.session.commit()
     secret_rotation.rotate_secret(client_id, grace_seconds=3600)  # the server's copy goes, as after a refresh
     assert http.post("/token", data={"grant_type": "client_credentials"}, headers=basic(client_id, new_secret)).status_code == 200
-    assert secret_rotation.secrets_of(client_id)[1].last_used_at > first_use
+    assert describe_client(client_id).secrets[1].last_used_at > first_use
 
 
 def test_clients_expire_sets_and_takes_away_a_clients_expiry(runner, committed_client):
@@ -227,7 +229,7 @@ def test_clients_expire_sets_and_takes_away_a_clients_expiry(runner, committed_c
 
     assert soon.exit_code == 0 and never.exit_code == 0
     assert expires_at is not None and timedelta(days=29) < expires_at - utcnow() <= timedelta(days=30)
-    assert soon.stdout == f"{client_id}: expires {expires_at.isoformat(timespec='seconds')}.\n"
+    assert soon.stdout == f"{client_id}: expires {readable(expires_at)}.\n"
     assert never.stdout == f"{client_id}: expires never.\n"
     db.session.expire_all()
     assert db.session.scalar(select(Client.expires_at).where(Client.client_id == client_id)) is None
@@ -245,11 +247,23 @@ def test_clients_expire_wants_one_of_its_options(runner, committed_client, optio
     assert message in result.output
 
 
-def test_the_service_layer_never_shows_a_secret_or_its_hash(committed_client):
-    infos = secret_rotation.secrets_of(committed_client.client.client_id)
+def test_clients_show_lists_each_secret_with_its_times_never_its_value_or_hash(runner, committed_client):
+    client_id = committed_client.client.client_id
+    new_secret = rotate(runner, client_id, "--grace", "1d")["client_secret"]
 
-    assert len(infos) == 1
-    assert set(vars(infos[0])) == {"id", "created_at", "expires_at", "last_used_at"}
-    assert infos[0].active(utcnow())
-    with pytest.raises(ClientSpecError, match="No client with id nobody."):
-        secret_rotation.secrets_of("nobody")
+    shown = runner.invoke(cli, ["clients", "show", client_id, "--json"], catch_exceptions=False).stdout
+    lines = runner.invoke(cli, ["clients", "show", client_id], catch_exceptions=False).stdout
+
+    summary = json.loads(shown)
+    assert [set(s) for s in summary["secrets"]] == [{"id", "created_at", "expires_at", "last_used_at"}] * 2
+    old, new = stored_secrets(client_id)
+    assert datetime.fromisoformat(summary["secrets"][0]["expires_at"]) == old.expires_at
+    assert summary["secrets"][1]["expires_at"] is None and summary["expires_at"] is None
+    for output in (shown, lines):
+        assert committed_client.client_secret not in output and new_secret not in output
+        assert old.secret_hash not in output and new.secret_hash not in output
+    shown_secrets = next(line for line in lines.splitlines() if line.startswith("secrets: "))
+    assert shown_secrets == (
+        f"secrets: id={old.id}, created_at={readable(old.created_at)}, expires_at={readable(old.expires_at)}, last_used_at=-; "
+        f"id={new.id}, created_at={readable(new.created_at)}, expires_at=-, last_used_at=-"
+    )
