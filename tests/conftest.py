@@ -16,7 +16,6 @@ import pytest
 import redis
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy.orm import scoped_session
 
 import authserver
 import mcp_resource
@@ -178,6 +177,53 @@ def auth_app(settings: Settings) -> Flask:
     return app
 
 
+@pytest.fixture
+def commits() -> None:
+    """Asked for by a test, or a fixture, whose writes something outside the test's transaction
+    must read (see `rolled_back`): they are committed, and stay."""
+
+
+@pytest.fixture(autouse=True)
+def rolled_back(request: pytest.FixtureRequest) -> Iterator[None]:
+    """What a test writes through the in-process authorization server is gone at its end.
+
+    A test that asks for `auth_app` (or `auth_context`, or a fixture that does) runs in a
+    transaction that is rolled back, never committed: the app's engine is replaced by one
+    connection in that transaction, and each session on it works in a SAVEPOINT (SQLAlchemy's
+    "joining a session into an external transaction", join_transaction_mode="create_savepoint"),
+    so the code's own commits and rollbacks keep their meaning inside the test. Its in-process
+    requests (`auth_app.test_client()`) run in it too.
+
+    It cannot apply where something outside that one connection must read the test's writes;
+    those tests commit, as before:
+    - tests that talk to the live servers (`live_services`, which `mcp_app` asks for as well):
+      gunicorn and the job worker read and write the database in processes of their own;
+    - tests that ask for `commits`: another app in this process (one the test makes, the CLI's),
+      threads of the test's own, or code with a connection of its own (the policy reader,
+      `shared/policy.py`; the audit writer).
+    Apps other than `auth_app` (`fresh_auth_app`, the ones a test makes) are never inside it."""
+    fixtures = set(request.fixturenames)
+    if "auth_app" not in fixtures or fixtures & {"live_services", "commits"}:
+        yield
+        return
+    app: Flask = request.getfixturevalue("auth_app")
+    with app.app_context():
+        engines = db.engines  # the app's own dict: replacing its engine here holds outside the context
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    engines[None] = connection  # Flask-SQLAlchemy's sessions bind to what this holds, engine or connection
+    sessions = db.session.session_factory
+    sessions.configure(join_transaction_mode="create_savepoint")
+    try:
+        yield
+    finally:
+        del sessions.kw["join_transaction_mode"]  # Flask-SQLAlchemy's own options again
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
+
+
 @pytest.fixture(scope="session")
 def mcp_app(settings: Settings, live_services: Live) -> Flask:
     """An in-process MCP server; it fetches its JWKS from the live authorization server."""
@@ -198,34 +244,10 @@ def fresh_auth_app(settings: Settings, create_database) -> Iterator[Flask]:
 
 @pytest.fixture
 def auth_context(auth_app: Flask) -> Iterator[Flask]:
+    """The authorization server's app context, for a test's own database work (rolled back at its
+    end unless the test commits: `rolled_back`)."""
     with auth_app.app_context():
         yield auth_app
-
-
-@pytest.fixture
-def db_session(auth_context: Flask) -> Iterator[scoped_session]:
-    """The authorization server's database work in this test, rolled back at its end.
-
-    SQLAlchemy's "joining a session into an external transaction": the app's engine is replaced
-    by one connection in a transaction that is never committed, and each session on it works in
-    a SAVEPOINT, so the code's own commits and rollbacks keep their meaning inside the test. What
-    it writes is seen by no other connection: not for tests whose data a live server, another
-    app or another thread must read, nor for code that connects through `db.engine` itself."""
-    engines = db.engines
-    engine = engines[None]
-    connection = engine.connect()
-    outer = connection.begin()
-    engines[None] = connection
-    db.session.remove()
-    db.session.configure(join_transaction_mode="create_savepoint")
-    try:
-        yield db.session
-    finally:
-        db.session.remove()
-        del db.session.session_factory.kw["join_transaction_mode"]  # Flask-SQLAlchemy's own options again
-        engines[None] = engine
-        outer.rollback()
-        connection.close()
 
 
 @pytest.fixture

@@ -26,13 +26,13 @@ from tests.staleness import Clock, arriving_mid_query
 
 
 @pytest.fixture
-def client(db_session) -> NewClient:
+def client(auth_context) -> NewClient:
     """A client that exists in this test's transaction only (rolled back at its end)."""
     return make_client(scope="posts:read posts:write")
 
 
 @pytest.fixture
-def committed_client(auth_context) -> NewClient:
+def committed_client(commits, auth_context) -> NewClient:
     """A client that another app, a live server or another connection can read."""
     return make_client(scope="posts:read posts:write")
 
@@ -167,7 +167,7 @@ def test_two_resources_in_one_request_are_refused(http, client, settings: Settin
     assert response.json["error"] == "invalid_target"
 
 
-def test_scope_beyond_the_clients_own_is_refused(http, db_session):
+def test_scope_beyond_the_clients_own_is_refused(http, auth_context):
     reader = make_client(scope="posts:read")
 
     response = request_token(http, reader, scope="posts:write")
@@ -245,7 +245,7 @@ def test_a_disabled_client_is_refused_within_seconds_even_after_recent_tokens(ht
     assert request_token(http, client).status_code == 401
 
 
-def test_a_client_without_the_grant_is_an_unauthorized_client(http, db_session):
+def test_a_client_without_the_grant_is_an_unauthorized_client(http, auth_context):
     """RFC 6749 section 5.2: unauthorized_client, the client may not use this grant type."""
     no_grant = make_client(kind=WEB_APP, redirect_uris=("https://app.example.com/callback",))
 

@@ -23,12 +23,12 @@ def http(auth_app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def machine(db_session) -> NewClient:
+def machine(auth_context) -> NewClient:
     return make_client(scope="posts:read")
 
 
 @pytest.fixture
-def resource_server(db_session) -> NewClient:
+def resource_server(auth_context) -> NewClient:
     """A resource server's own credentials: `drawbridge clients create --introspect`."""
     return make_client(scope="", may_introspect=True)
 
@@ -69,7 +69,7 @@ def test_a_client_introspects_its_own_access_token(http, machine, settings):
     }
 
 
-def test_a_client_introspects_its_own_refresh_token(http, settings, db_session):
+def test_a_client_introspects_its_own_refresh_token(http, settings, auth_context):
     """RFC 7662 section 2.1: "For refresh tokens, this is the refresh_token value returned from the
     token endpoint"; its grant's scope, person and resource."""
     client, tokens = confidential(settings)
@@ -86,7 +86,7 @@ def test_a_client_introspects_its_own_refresh_token(http, settings, db_session):
     assert body["exp"] > body["iat"] > time.time() - 60
 
 
-def test_a_resource_server_introspects_any_access_token_but_no_refresh_token(http, machine, resource_server, settings, db_session):
+def test_a_resource_server_introspects_any_access_token_but_no_refresh_token(http, machine, resource_server, settings, auth_context):
     """RFC 7662 section 4: the server "MUST require authentication of protected resources that need
     to access the introspection endpoint and SHOULD require protected resources to be specifically
     authorized to call the introspection endpoint". A resource server an operator marked may see
@@ -99,7 +99,7 @@ def test_a_resource_server_introspects_any_access_token_but_no_refresh_token(htt
     assert introspect(http, resource_server, token=tokens["refresh_token"]).json == INACTIVE
 
 
-def test_a_client_sees_only_its_own_tokens(http, machine, settings, db_session):
+def test_a_client_sees_only_its_own_tokens(http, machine, settings, auth_context):
     """RFC 7662 section 2.2: "If the introspection call is properly authorized but the token is not
     active, does not exist on this server, or the protected resource is not allowed to introspect
     this particular token, then the authorization server MUST return an introspection response
@@ -136,7 +136,7 @@ def test_a_revoked_access_token_is_inactive(http, machine):
     assert introspect(http, machine, token=token).json == INACTIVE
 
 
-def test_a_used_or_revoked_refresh_token_is_inactive(http, settings, db_session):
+def test_a_used_or_revoked_refresh_token_is_inactive(http, settings, auth_context):
     """OAuth 2.1 section 4.3.1: a rotated refresh token is spent; RFC 7009 section 2.1: revoking a
     refresh token invalidates the access tokens of its grant."""
     client, tokens = confidential(settings)
@@ -155,7 +155,7 @@ def test_a_used_or_revoked_refresh_token_is_inactive(http, settings, db_session)
     assert introspect(http, client, token=tokens["access_token"]).json == INACTIVE
 
 
-def test_tokens_of_a_disabled_client_or_person_are_inactive(http, machine, resource_server, settings, db_session):
+def test_tokens_of_a_disabled_client_or_person_are_inactive(http, machine, resource_server, settings, auth_context):
     """RFC 7662 section 2.2: active is false once the token is "revoked ... or otherwise invalid";
     taking access back from a client or a person (authserver/cutoffs.py) does that."""
     token = access_token(http, machine)
@@ -173,7 +173,7 @@ def test_tokens_of_a_disabled_client_or_person_are_inactive(http, machine, resou
 
 
 @pytest.mark.parametrize("credentials", ["public-client", "wrong-secret", "unknown-client", "none", "not-utf8"])
-def test_who_cannot_authenticate_may_not_introspect(http, machine, settings, credentials, db_session):
+def test_who_cannot_authenticate_may_not_introspect(http, machine, settings, credentials, auth_context):
     """RFC 7662 section 2.1: "the endpoint MUST also require some form of authorization to access
     this endpoint"; section 4: it "MUST require authentication". A public client has no credentials,
     so it may not introspect, not even its own tokens: 401 invalid_client (RFC 6749 section 5.2),

@@ -29,7 +29,7 @@ def http(auth_app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def machine(db_session) -> NewClient:
+def machine(auth_context) -> NewClient:
     return make_client(scope="posts:read")
 
 
@@ -94,7 +94,7 @@ def test_the_secret_may_be_sent_in_the_body(http, auth_app, machine):
     assert voided(auth_app, token)
 
 
-def test_revoking_a_refresh_token_ends_its_grant_and_its_access_tokens(http, auth_app, settings, db_session):
+def test_revoking_a_refresh_token_ends_its_grant_and_its_access_tokens(http, auth_app, settings, auth_context):
     """RFC 7009 section 2.1: "If the particular token is a refresh token and the authorization
     server supports the revocation of access tokens, then the authorization server SHOULD also
     invalidate all access tokens based on the same authorization grant"."""
@@ -112,7 +112,7 @@ def test_revoking_a_refresh_token_ends_its_grant_and_its_access_tokens(http, aut
     assert (refused.status_code, refused.json["error"]) == (400, "invalid_grant")
 
 
-def test_a_public_client_revokes_by_its_client_id(http, auth_app, settings, db_session):
+def test_a_public_client_revokes_by_its_client_id(http, auth_app, settings, auth_context):
     """RFC 7009 section 2.1: "The client also includes its authentication credentials as described
     in Section 2.3. of [RFC6749]"; a public client has none and identifies itself by client_id
     (RFC 6749 section 3.2.1)."""
@@ -126,7 +126,7 @@ def test_a_public_client_revokes_by_its_client_id(http, auth_app, settings, db_s
     assert refresh(http, app.client.client_id, tokens["refresh_token"]).json["error"] == "invalid_grant"
 
 
-def test_revoking_a_persons_access_token_leaves_the_grant(http, auth_app, settings, db_session):
+def test_revoking_a_persons_access_token_leaves_the_grant(http, auth_app, settings, auth_context):
     """RFC 7009 section 2.1: for an access token the server "MAY revoke the respective refresh
     token as well"; we revoke the access token only, so the person's client refreshes on."""
     app = make_app_client(public=True)
@@ -140,7 +140,7 @@ def test_revoking_a_persons_access_token_leaves_the_grant(http, auth_app, settin
 
 
 @pytest.mark.parametrize("hint", ["access_token", "refresh_token", "no_such_type", None])
-def test_the_hint_is_only_a_hint(http, auth_app, settings, db_session, hint):
+def test_the_hint_is_only_a_hint(http, auth_app, settings, auth_context, hint):
     """RFC 7009 section 2.1: "If the server is unable to locate the token using the given hint, it
     MUST extend its search across all of its supported token types"; a wrong or unknown hint never
     stops a revocation. Section 2.2.1's unsupported_token_type is for a token type the server
@@ -157,7 +157,7 @@ def test_the_hint_is_only_a_hint(http, auth_app, settings, db_session, hint):
     assert refresh(http, app.client.client_id, tokens["refresh_token"]).json["error"] == "invalid_grant"
 
 
-def test_another_clients_token_is_left_alone_and_the_answer_is_200(http, auth_app, machine, settings, db_session):
+def test_another_clients_token_is_left_alone_and_the_answer_is_200(http, auth_app, machine, settings, auth_context):
     """RFC 7009 section 2.1: the server "verifies whether the token was issued to the client making
     the revocation request"; section 2.2: "invalid tokens do not cause an error response". Another
     client's token is not this client's to revoke: 200, and nothing is revoked."""
@@ -234,7 +234,7 @@ def test_a_request_without_exactly_one_token_is_invalid_request(http, machine, f
     "credentials",
     ["wrong-secret", "unknown-client", "none", "confidential-without-secret", "not-utf8", "nul-in-client-id", "disabled"],
 )
-def test_a_client_that_fails_to_authenticate_gets_401_invalid_client(http, machine, credentials, db_session):
+def test_a_client_that_fails_to_authenticate_gets_401_invalid_client(http, machine, credentials, auth_context):
     """RFC 7009 section 2.1: "The authorization server first validates the client credentials (in
     case of a confidential client)"; RFC 6749 section 5.2: invalid_client, "Client authentication
     failed (e.g., unknown client, no client authentication included, or unsupported authentication

@@ -40,7 +40,8 @@ DEFAULTS = Defaults(client=120, person=240)
 
 
 @pytest.fixture(params=["redis", "local"])
-def limiter(request, redis_client, auth_context):
+def limiter(request, redis_client, commits, auth_context):
+    """Either limiter; the local one reads limits on a connection of its own, so the test's clients are committed."""
     policies = ClientPolicies(DEFAULTS)
     return RedisRateLimiter(redis_client, policies) if request.param == "redis" else LocalRateLimiter(DatabaseRevocations(), policies)
 
@@ -108,7 +109,7 @@ def test_a_limit_written_to_redis_holds_from_the_next_call(redis_client, auth_co
     assert hit(limiter, client).limit == 120
 
 
-def test_a_limit_redis_lost_is_filled_from_the_database(redis_client, auth_context):
+def test_a_limit_redis_lost_is_filled_from_the_database(redis_client, commits, auth_context):
     limiter = RedisRateLimiter(redis_client, ClientPolicies(Defaults(client=7, person=240)))
     own, default = client_with_limit(4), client_with_limit(None)
     redis_client.flushdb()  # what a Redis restart does
@@ -119,7 +120,7 @@ def test_a_limit_redis_lost_is_filled_from_the_database(redis_client, auth_conte
     assert [redis_client.hget(policy.limits_key(c), "client") for c in (own, default)] == [b"4", b"0"]
 
 
-def test_the_in_process_limiter_applies_a_changed_limit_within_seconds(auth_context, monkeypatch):
+def test_the_in_process_limiter_applies_a_changed_limit_within_seconds(commits, auth_context, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(cache, "time", clock)
     limiter = LocalRateLimiter(DatabaseRevocations(), ClientPolicies(DEFAULTS))
@@ -220,7 +221,7 @@ def _stop(client: redis.Redis) -> None:
 
 
 @pytest.mark.parametrize("behaviour", [FAIL_OPEN, FAIL_CLOSED])
-def test_redis_stopped_mid_test_gives_the_configured_behaviour_and_recovers(own_redis, behaviour, auth_context):
+def test_redis_stopped_mid_test_gives_the_configured_behaviour_and_recovers(own_redis, behaviour, commits, auth_context):
     port, client = own_redis
     limiter = ResilientRateLimiter(RedisRateLimiter(client, ClientPolicies(Defaults(client=10, person=240))), behaviour)
     assert hit(limiter, "c").allowed

@@ -195,7 +195,7 @@ def test_the_consent_page_names_the_host_a_browser_visits(settings, person):
 
 
 @pytest.mark.parametrize("proxied", [False, True], ids=["direct", "behind-the-trusted-proxy"])
-def test_failed_logins_from_one_address_never_lock_out_a_person_elsewhere(settings, person, proxied):
+def test_failed_logins_from_one_address_never_lock_out_a_person_elsewhere(settings, commits, person, proxied):
     """RFC 6749 section 10.10: "The authorization server MUST prevent attackers from guessing ...
     resource owner passwords"; doing it with a lock anyone can trigger hands every stranger a way
     to keep a person out. Failures are counted per (account, client address), the address being

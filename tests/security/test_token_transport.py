@@ -16,6 +16,8 @@ from shared.db import db
 from tests.factories import make_client
 
 PLAIN_HTTP = "http://auth.example"  # a Host that is not loopback, over http
+# The server under test is an app of its own: the clients the tests make must be committed for it to see them.
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,8 @@ def test_tool_calls_latency_and_errors_are_counted(settings, auth_context):
     assert re.search(r"^drawbridge_open_sse_streams \d", text, re.M)
 
 
-def test_tokens_issued_are_counted_per_grant(settings, auth_context):
+def test_tokens_issued_are_counted_per_grant(settings, commits, auth_context):
+    """Counted by an app of its own, which must see the client this test makes."""
     http = authserver.create_app(replace(settings, metrics_token=METRICS_TOKEN)).test_client()
     client = make_client()
     before = sample(http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True), "drawbridge_tokens_issued_total", grant="client_credentials")

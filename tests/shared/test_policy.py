@@ -17,6 +17,8 @@ from tests.factories import make_client
 from tests.staleness import Clock
 
 DEFAULTS = policy.Defaults(client=120, person=240)
+# The policy reader takes a connection of its own (policy._read_limits), which sees only what is committed.
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 def test_a_clients_own_limits_are_read_from_the_database(auth_context):

@@ -15,7 +15,7 @@ NOW = int(time.time())
 
 
 @pytest.fixture(params=["redis", "database"])
-def revocations(request, redis_client, db_session):
+def revocations(request, redis_client, auth_context):
     """Empty at first: the database's entries are deleted in this test's transaction only."""
     if request.param == "redis":
         return RedisRevocations(redis_client)
