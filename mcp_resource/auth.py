@@ -12,6 +12,7 @@ from joserfc.jwt import JWTClaimsRegistry
 from mcp_resource.errors import InvalidToken, MissingToken
 from mcp_resource.jwks import JwksCache
 from shared import revocation
+from shared.logging import failure_detail, quoted
 from shared.revocation import Revocations
 
 ALGORITHMS = ["ES256"]
@@ -19,6 +20,7 @@ ACCEPTED_TYPES = ("at+jwt", "application/at+jwt")
 CLOCK_LEEWAY_SECONDS = 30
 VERIFIED_CACHE_SIZE = 10_000
 REVOKED = "The access token was revoked."
+NOT_OURS = "The token was not signed by the authorization server."
 
 
 @dataclass(frozen=True)
@@ -91,21 +93,25 @@ class TokenVerifier:
     def _verify_signed(self, token: str) -> Principal:
         try:
             header = jws.extract_compact(token.encode()).protected
-        except (JoseError, ValueError):
-            raise InvalidToken("The access token is not a well-formed JWT.") from None
+        except (JoseError, ValueError) as error:
+            raise InvalidToken("The access token is not a well-formed JWT.", detail=failure_detail(error)) from None
         # RFC 9068 section 4: reject tokens whose typ is not at+jwt (and so never accept an ID token).
         if str(header.get("typ", "")).lower() not in ACCEPTED_TYPES:
-            raise InvalidToken("The token is not an access token (typ must be at+jwt).")
+            raise InvalidToken("The token is not an access token (typ must be at+jwt).", detail=f"its header's typ is {quoted(header.get('typ'))}")
         if header.get("alg") not in ALGORITHMS:
-            raise InvalidToken("The token is signed with an algorithm this server does not accept.")
-        key = self.jwks.key(str(header.get("kid", "")))
+            raise InvalidToken("The token is signed with an algorithm this server does not accept.", detail=f"its header's alg is {quoted(header.get('alg'))}")
+        kid = str(header.get("kid", ""))
+        key = self.jwks.key(kid)
         if key is None:
-            raise InvalidToken("The token was not signed by the authorization server.")
+            raise InvalidToken(NOT_OURS, detail=f"kid {quoted(kid)} is not among the authorization server's published keys")
         try:
             claims = jwt.decode(token, key, algorithms=ALGORITHMS).claims
+        except JoseError as error:
+            raise InvalidToken(_describe(error), detail=f"{error.error} with the published key {quoted(kid)}") from None
+        try:
             self.claims.validate(claims)
         except JoseError as error:
-            raise InvalidToken(_describe(error)) from None
+            raise InvalidToken(_describe(error), detail=_claim_detail(error, claims)) from None
         scope = claims.get("scope", "")
         grant_id = claims.get("grant_id")
         return Principal(
@@ -128,9 +134,19 @@ def _describe(error: JoseError) -> str:
     """A description a client can act on, from joserfc's error codes (no internal text)."""
     messages = {
         "expired_token": "The access token has expired.",
-        "bad_signature": "The token was not signed by the authorization server.",
+        "bad_signature": NOT_OURS,
         "invalid_token": "The token is not valid yet.",
         "missing_claim": "The token lacks a required claim.",
         "invalid_claim": "The token was issued by another server or for another resource.",
     }
     return messages.get(error.error, "The access token is invalid.")
+
+
+def _claim_detail(error: JoseError, claims: dict) -> str:
+    """Which claim was refused and what it holds: the signature verified, so these are the
+    authorization server's own values (an `aud` for another resource, an `exp` in the past)."""
+    claim = getattr(error, "claim", None)
+    if claim is None:
+        return f"{error.error}: {error.description}"
+    detail = f"{error.error}: {claim} is {quoted(claims.get(claim))}"
+    return f"{detail}, now {int(time.time())}" if claim in ("exp", "iat", "nbf") else detail

@@ -3,6 +3,9 @@
 Each JSON-RPC error knows its code and HTTP status, and whether its message may reach the client
 (`expose`, as node-oidc-provider's errors do): a client's mistake is described for it to fix; a
 fault of ours is answered "Internal error, reference <request id>", its message only in the log.
+JSON-RPC errors and bearer challenges alike may carry a `detail` (node-oidc-provider's
+`error_detail`): what went wrong, for the request's log line and never for the client, such as
+which claim of a refused token was wrong, or what a backing service answered.
 """
 
 from __future__ import annotations
@@ -26,20 +29,29 @@ class JsonRpcError(Exception):
         http_status: int | None = None,
         headers: dict[str, str] | None = None,
         message_id: MessageId | None = None,
+        detail: str | None = None,
     ) -> None:
         """`message_id`: the request's id, where the error is raised knowing it (the parser); every
-        other error gets it from the code that answers the request."""
+        other error gets it from the code that answers the request. `detail`: logged, never sent."""
         super().__init__(message)
         self.message = message
         self.data = data
         self.message_id = message_id
         self.headers = headers or {}
+        self.detail = detail
         if http_status is not None:
             self.http_status = http_status
 
     def shown(self, reference: str) -> str:
         """The message the client gets; `reference` names the log lines of the request."""
         return self.message if self.expose else f"Internal error, reference {reference}."
+
+    def logged(self) -> str | None:
+        """What the request's log line says of the error: its detail, and the message the client was
+        not shown."""
+        if self.expose:
+            return self.detail
+        return f"{self.message}: {self.detail}" if self.detail else self.message
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code}, message={self.message!r})"
@@ -136,10 +148,12 @@ class AuthError(Exception):
     http_status = 401
     error: str | None = "invalid_token"
 
-    def __init__(self, description: str, scope: str | None = None) -> None:
+    def __init__(self, description: str, scope: str | None = None, detail: str | None = None) -> None:
+        """`description` goes to the client in the body and the challenge; `detail` only to the log."""
         super().__init__(description)
         self.description = description
         self.scope = scope
+        self.detail = detail
 
 
 class MissingToken(AuthError):

@@ -1,4 +1,5 @@
-"""One handler per error family: JSON-RPC errors, bearer challenges, and everything unexpected."""
+"""One handler per error family: JSON-RPC errors, bearer challenges, and everything unexpected.
+Each answer that has a detail (errors.py) writes it to the request's log line, never to the client."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from shared.app import current_settings
 from shared.db import UNAVAILABLE_RETRY_AFTER_SECONDS
 from shared.db import unavailable as database_unavailable
 from shared.hosts import UnknownHost
+from shared.logging import error_answered, failure_detail
 
 logger = logging.getLogger(__name__)
 
@@ -44,27 +46,27 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(LimiterUnavailable)
     def limiter_unavailable(error: LimiterUnavailable) -> tuple[Response, int, dict[str, str]]:
-        return unavailable("Rate limits cannot be checked right now; retry shortly.")
+        return unavailable("Rate limits cannot be checked right now; retry shortly.", error)
 
     @app.errorhandler(AuthError)
     def auth_error(error: AuthError) -> tuple[Response, int, dict[str, str]]:
         metrics.ERRORS.labels("mcp_resource", error.error or "unauthorized").inc()
+        error_answered(error.error or "unauthorized", error.http_status, error.detail)
         body = {"error": error.error or "unauthorized", "error_description": error.description}
         return jsonify(body), error.http_status, {"WWW-Authenticate": bearer_challenge(error)}
 
     @app.errorhandler(KeysUnavailable)
     def keys_unavailable(error: KeysUnavailable) -> tuple[Response, int, dict[str, str]]:
-        return unavailable("Temporarily unable to verify access tokens; retry shortly.")
+        return unavailable("Temporarily unable to verify access tokens; retry shortly.", error)
 
     @app.errorhandler(AuditUnavailable)
     def audit_unavailable(error: AuditUnavailable) -> tuple[Response, int, dict[str, str]]:
-        return unavailable("The call could not be recorded, so it is not acknowledged; retry shortly.")
+        return unavailable("The call could not be recorded, so it is not acknowledged; retry shortly.", error)
 
     @app.errorhandler(redis.RedisError)
     def redis_unavailable(error: redis.RedisError) -> tuple[Response, int, dict[str, str]]:
         # Sessions, revocations and streams live in Redis: without it, say so and when to retry.
-        logger.warning("redis_unavailable", extra={"error": type(error).__name__, "detail": str(error)})
-        return unavailable("A backing service is unavailable; retry shortly.")
+        return unavailable("A backing service is unavailable; retry shortly.", error)
 
     @app.errorhandler(SQLAlchemyError)
     @app.errorhandler(psycopg.Error)
@@ -73,8 +75,7 @@ def init_app(app: Flask) -> None:
         # the database says is a fault of ours.
         if not database_unavailable(error):
             return unexpected_error(error)
-        logger.warning("database_unavailable", extra={"error": type(error).__name__})
-        return unavailable("The database is unavailable; retry shortly.")
+        return unavailable("The database is unavailable; retry shortly.", error)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
@@ -91,16 +92,17 @@ def json_rpc_response(error: JsonRpcError, message_id: MessageId | None = None) 
     """The error's response, to the request `message_id` (else the one the error names)."""
     metrics.ERRORS.labels("mcp_resource", str(error.code)).inc()
     reference = g.get("request_id", "")
-    if not error.expose:
-        logger.error("internal_error", extra={"error": error.message})
+    error_answered(error.code, error.http_status, error.logged())
     return jsonify(jsonrpc.failure(error, reference, message_id)), error.http_status, error.headers
 
 
-def unavailable(message: str) -> tuple[Response, int, dict[str, str]]:
-    """503 with Retry-After and a JSON-RPC error; a tools/call refused so is audited on its way here
-    (protocol/pipeline.py)."""
+def unavailable(message: str, cause: Exception) -> tuple[Response, int, dict[str, str]]:
+    """503 with Retry-After and a JSON-RPC error, what the backing service said of `cause` only in
+    the log; a tools/call refused so is audited on its way here (protocol/pipeline.py)."""
     metrics.ERRORS.labels("mcp_resource", "unavailable").inc()
-    return jsonify(jsonrpc.failure(Unavailable(message), g.get("request_id", ""))), 503, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
+    refusal = Unavailable(message, detail=failure_detail(cause))
+    error_answered(refusal.code, refusal.http_status, refusal.logged())
+    return jsonify(jsonrpc.failure(refusal, g.get("request_id", ""))), 503, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
 
 
 def bearer_challenge(error: AuthError) -> str:

@@ -15,6 +15,7 @@ from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol import pipeline
 from mcp_resource.services import services
 from serving.request_body import read_body
+from shared.logging import quoted
 
 Reply = Response | tuple[Response, int] | tuple[Response, int, dict[str, str]]
 
@@ -23,7 +24,8 @@ def check_origin() -> None:
     """Every request: a browser page from a foreign origin is refused (DNS rebinding protection)."""
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") not in current_app.config["SETTINGS"].allowed_origins:
-        raise ForbiddenOrigin("Forbidden: this Origin may not call the MCP server.")
+        detail = f"Origin {quoted(origin)} is not among DRAWBRIDGE_ALLOWED_ORIGINS"
+        raise ForbiddenOrigin("Forbidden: this Origin may not call the MCP server.", detail=detail)
 
 
 def authenticate(check_revocation: bool = True) -> Principal:

@@ -20,6 +20,7 @@ from mcp_resource.protocol.versions import LOG_LEVELS
 from mcp_resource.transport.legacy.events import EventLog, event_id, new_stream_id
 from serving import graceful_stop
 from shared import metrics
+from shared.logging import error_answered
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +200,7 @@ class StreamedRequest:
             except Cancelled:
                 self._put({}, final=True)  # a cancelled request gets no response
             except JsonRpcError as error:
+                error_answered(error.code, error.http_status, error.logged(), self.reference)
                 self._put(jsonrpc.failure(error, self.reference, self.message_id), final=True)
             except Exception:
                 logger.exception("streamed_request_failed")

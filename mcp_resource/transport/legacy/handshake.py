@@ -21,7 +21,7 @@ from mcp_resource.services import services
 from mcp_resource.transport import calls, sse
 from mcp_resource.transport.legacy.cancellation import CancelBoard
 from mcp_resource.transport.legacy.events import parse_event_id
-from mcp_resource.transport.legacy.sessions import IDLE_TIMEOUT_SECONDS, Session
+from mcp_resource.transport.legacy.sessions import IDLE_TIMEOUT_SECONDS, Session, why_not_found
 
 SESSION_HEADER = "Mcp-Session-Id"
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
@@ -82,7 +82,7 @@ def current_session(principal: Principal) -> Session:
     # A session id is not a credential: one used with another client's or person's token is as
     # unknown as a made-up one.
     if session is None or not session.belongs_to(principal.client_id, principal.subject):
-        raise SessionNotFound("Session not found; send initialize to start a new one.")
+        raise SessionNotFound("Session not found; send initialize to start a new one.", detail=why_not_found(session))
     return session
 
 

@@ -72,6 +72,14 @@ class Session:
         return self.client_id == client_id and self.subject == subject
 
 
+def why_not_found(session: Session | None) -> str:
+    """A SessionNotFound's detail, for the log only: the client is told no more than "not found",
+    so a session id learns nothing of sessions that are not its caller's."""
+    if session is None:
+        return "no live session has this id: never made, deleted, or idle past its timeout"
+    return f"the session is another caller's: client {session.client_id}, and the token's client or subject differs"
+
+
 class SessionStore(ABC):
     def __init__(self, max_per_caller: int) -> None:
         self.max_per_caller = max_per_caller

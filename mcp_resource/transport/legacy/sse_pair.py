@@ -27,8 +27,9 @@ from mcp_resource.services import services
 from mcp_resource.transport import calls, sse
 from mcp_resource.transport.access import Reply, answer_message, authenticate, check_origin
 from mcp_resource.transport.legacy.events import EventLog, event_id, parse_event_id
-from mcp_resource.transport.legacy.sessions import SessionStore
+from mcp_resource.transport.legacy.sessions import SessionStore, why_not_found
 from serving import graceful_stop
+from shared.logging import error_answered, failure_detail
 
 logger = logging.getLogger(__name__)
 VERSION = "2024-11-05"
@@ -105,7 +106,7 @@ def _accept(principal: Principal, message: Message) -> Callable[[], Response]:
         # Only the stream renews the session: a message must not keep alive a session nobody reads.
         session = services().sessions.get(session_id, idle_seconds=None)
     if session is None or not session.belongs_to(principal.client_id, principal.subject):
-        raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.")
+        raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.", detail=why_not_found(session))
     if not message.is_request:
         return lambda: Response(status=202)
     return partial(_answer_on_stream, ctx, message)
@@ -134,9 +135,10 @@ def _answer(app: Flask, ctx: Context, message: Message, work: Callable[[], dict[
             try:
                 answer = jsonrpc.success(message.id, work())  # type: ignore[arg-type]
             except JsonRpcError as error:
+                error_answered(error.code, error.http_status, error.logged(), ctx.request_id)
                 answer = jsonrpc.failure(error, ctx.request_id, message.id)
             except Exception as failure:
-                answer = jsonrpc.failure(_failure(failure), ctx.request_id, message.id)
+                answer = jsonrpc.failure(_failure(failure, ctx.request_id), ctx.request_id, message.id)
             _append(log, session_id, answer)
     finally:
         _in_flight[session_id] -= 1
@@ -144,11 +146,14 @@ def _answer(app: Flask, ctx: Context, message: Message, work: Callable[[], dict[
             del _in_flight[session_id]
 
 
-def _failure(failure: Exception) -> JsonRpcError:
-    """An outage says so and that a retry may succeed (its refusal is audited or counted already);
-    anything else is a fault of ours, with a reference to its logged traceback."""
+def _failure(failure: Exception, request_id: str) -> JsonRpcError:
+    """An outage says so and that a retry may succeed (its refusal is audited or counted already;
+    what the service said is logged); anything else is a fault of ours, with a reference to its
+    logged traceback."""
     if unavailable.reason(failure) is not None:
-        return Unavailable("A backing service is unavailable, so the call is not acknowledged; retry shortly.")
+        refusal = Unavailable("A backing service is unavailable, so the call is not acknowledged; retry shortly.", detail=failure_detail(failure))
+        error_answered(refusal.code, refusal.http_status, refusal.logged(), request_id)
+        return refusal
     logger.exception("legacy_sse_request_failed")
     return InternalError("legacy SSE request failed")
 
