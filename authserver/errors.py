@@ -1,4 +1,5 @@
-"""JSON errors for everything outside Authlib's own handling: no stack traces, no internal text."""
+"""JSON errors for everything outside Authlib's own handling: no stack traces, no internal text
+(what a backing service said goes to the request's log line as the refusal's detail)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from authserver.views.pages import error_page
 from shared.db import DATABASE_ERRORS, UNAVAILABLE_RETRY_AFTER_SECONDS
 from shared.db import unavailable as database_unavailable
 from shared.hosts import UnknownHost
+from shared.logging import failure_detail
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +34,10 @@ class TemporarilyUnavailableError(OAuth2Error):
     error = "temporarily_unavailable"
     status_code = 503
 
-    def __init__(self, description: str, retry_after_seconds: int) -> None:
+    def __init__(self, description: str, retry_after_seconds: int, detail: str | None = None) -> None:
         super().__init__(description)
         self.retry_after_seconds = retry_after_seconds
+        self.detail = detail
 
     def get_headers(self) -> list[tuple[str, str]]:
         return [*super().get_headers(), ("Retry-After", str(self.retry_after_seconds))]
@@ -65,10 +68,10 @@ def init_app(app: Flask) -> None:
         # temporarily_unavailable, or the error page for a person. Anything else is our fault.
         if isinstance(error, DATABASE_ERRORS) and not database_unavailable(error):
             return unexpected_error(error)
-        logger.warning("backend_unavailable", extra={"error": type(error).__name__, "path": request.path})
+        detail = failure_detail(error)
         if wants_html():
-            return *error_page("Temporarily unavailable", UNAVAILABLE, 503), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
-        return authorization.handle_error_response(None, TemporarilyUnavailableError(UNAVAILABLE, UNAVAILABLE_RETRY_AFTER_SECONDS))
+            return *error_page("Temporarily unavailable", UNAVAILABLE, 503, detail), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
+        return authorization.handle_error_response(None, TemporarilyUnavailableError(UNAVAILABLE, UNAVAILABLE_RETRY_AFTER_SECONDS, detail))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int] | tuple[str, int]:

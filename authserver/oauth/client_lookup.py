@@ -11,6 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from authserver import clients
 from authserver.models import Client, ClientSecret
 from authserver.oauth import cimd, client_secrets
+from authserver.oauth.errors import detail_of, detailed
 from authserver.services import services
 from shared.db import db, utcnow
 from shared.unstorable import storable
@@ -77,8 +78,9 @@ def authenticate_endpoint_client(server: AuthorizationServer, request: OAuth2Req
     try:
         # Authlib's stubs name any ClientMixin; query_client gives ours, a Client, which has its methods.
         client: Client = server.authenticate_client(request, methods, endpoint)  # type: ignore[assignment]
-    except InvalidClientError:
-        raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
+    except InvalidClientError as error:
+        refusal = InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED)
+        raise detailed(refusal, detail_of(error) or error.description) from None
     request.client = client  # type: ignore[assignment]  # as above
     if clients.mark_used(client, client_secrets.authenticating(client.client_id)):
         db.session.commit()

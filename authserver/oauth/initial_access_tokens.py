@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select, update
 
 from authserver.models import InitialAccessToken
 from authserver.oauth import client_secrets
+from authserver.oauth.errors import detailed
 from shared import scopes
 from shared.db import db, rowcount, utcnow
 
@@ -114,9 +115,15 @@ def presented(authorization: str | None) -> InitialAccessToken | None:
     if authorization is None:
         return None
     scheme, _, value = authorization.partition(" ")
-    token = _usable(value.strip()) if scheme.lower() == "bearer" and value.strip() else None
+    if scheme.lower() != "bearer" or not value.strip():
+        raise detailed(InvalidTokenError(REFUSED), "the Authorization header holds no Bearer token")
+    # Looked up by its SHA-256: timing can at most reveal a prefix of a hash of 256 random bits.
+    token = db.session.scalar(select(InitialAccessToken).where(InitialAccessToken.token_hash == client_secrets.hash_secret(value.strip())))
     if token is None:
-        raise InvalidTokenError(REFUSED)
+        raise detailed(InvalidTokenError(REFUSED), "no initial access token matches the one presented")
+    state = _state(token, utcnow())
+    if state != "usable":
+        raise detailed(InvalidTokenError(REFUSED), f"initial access token {token.id} is {state}")
     return token
 
 
@@ -135,15 +142,7 @@ def spend(token: InitialAccessToken) -> None:
     )
     if rowcount(spent) != 1:
         db.session.rollback()
-        raise InvalidTokenError(REFUSED)
-
-
-def _usable(value: str) -> InitialAccessToken | None:
-    # Looked up by its SHA-256: timing can at most reveal a prefix of a hash of 256 random bits.
-    row = db.session.scalar(select(InitialAccessToken).where(InitialAccessToken.token_hash == client_secrets.hash_secret(value)))
-    if row is None or row.expires_at <= utcnow() or (row.uses_left is not None and row.uses_left < 1):
-        return None
-    return row
+        raise detailed(InvalidTokenError(REFUSED), f"initial access token {token.id} was used up or expired as this registration spent it")
 
 
 def _state(row: InitialAccessToken, now: datetime) -> str:

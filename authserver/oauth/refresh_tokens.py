@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from authserver.models import Client, Grant, RefreshToken
+from authserver.oauth.errors import detailed
 from shared import revocation
 from shared import services as shared_services
 from shared.db import db, rowcount, utcnow
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 REFRESH_TOKEN_TTL_DAYS = 30
 # Access tokens are checked with this much clock leeway, so revocations outlive them by as much.
 REVOCATION_MARGIN_SECONDS = 60
+# Unknown, gone, or another client's: the client is told the same, the log which (its detail).
+INVALID = "The refresh token is invalid."
 
 
 def token_hash(token: str) -> str:
@@ -46,8 +49,10 @@ def find(token: str, client: Client) -> tuple[RefreshToken, Grant]:
     """The live token and its grant; a reused token revokes the whole family (OAuth 2.1 4.3.1)."""
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash(token)))
     grant = db.session.get(Grant, row.grant_id) if row else None
-    if row is None or grant is None or grant.client_id != client.client_id:
-        raise InvalidGrantError("The refresh token is invalid.")
+    if row is None or grant is None:
+        raise detailed(InvalidGrantError(INVALID), "no refresh token matches the one presented" if row is None else f"its grant {row.grant_id} is gone")
+    if grant.client_id != client.client_id:
+        raise detailed(InvalidGrantError(INVALID), f"the refresh token is client {grant.client_id}'s, presented by {client.client_id}")
     if grant.revoked_at is not None:
         raise InvalidGrantError("The refresh token was revoked.")
     if row.rotated_at is not None:

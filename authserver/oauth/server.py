@@ -10,16 +10,18 @@ from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from flask import Flask, Response
 
 from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED, query_client
+from authserver.oauth.errors import detail_of, detailed
 from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.pkce import S256CodeChallenge
 from authserver.oauth.revocation import RevocationEndpoint
 from authserver.oauth.tokens import token_issuer
 from shared import metrics, scopes
+from shared.logging import error_answered
 
 
 class AuthorizationServer(FlaskAuthorizationServer):
-    """Authlib's Flask server, counting its errors and taking the token view's request as made."""
+    """Authlib's Flask server, counting and logging its errors and taking the token view's request as made."""
 
     if TYPE_CHECKING:
         # types-authlib types the generic server's answers (`object`; a status, body and headers
@@ -35,12 +37,18 @@ class AuthorizationServer(FlaskAuthorizationServer):
         return request if isinstance(request, OAuth2Request) else super().create_oauth2_request(request)
 
     def authenticate_client(self, request, methods, endpoint="token"):
-        """Authlib's client authentication, with a Basic header (RFC 7617) whose credentials are not
-        UTF-8 failing as every other: 401 invalid_client (Authlib lets the decoding error escape)."""
+        """Authlib's client authentication, every failure described alike (CLIENT_AUTHENTICATION_FAILED),
+        so a caller cannot tell an unknown client from a wrong secret: Authlib's own words for it
+        become the detail. A Basic header (RFC 7617) whose credentials are not UTF-8 fails as every
+        other: 401 invalid_client (Authlib lets the decoding error escape)."""
         try:
             return super().authenticate_client(request, methods, endpoint)
         except UnicodeDecodeError:
-            raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
+            refusal = InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED)
+            raise detailed(refusal, "the Basic credentials are not UTF-8") from None
+        except InvalidClientError as error:
+            refusal = InvalidClientError(status_code=error.status_code, description=CLIENT_AUTHENTICATION_FAILED)
+            raise detailed(refusal, error.description or "client authentication failed") from None
 
     def create_authorization_error_response(self, error: OAuth2Error) -> Response:
         """The redirect for an authorization request refused before a grant could answer it
@@ -51,7 +59,9 @@ class AuthorizationServer(FlaskAuthorizationServer):
         return response
 
     def handle_error_response(self, request, error) -> Response:
+        """Every OAuth error response: counted, and its detail (oauth/errors.py) logged, never sent."""
         metrics.ERRORS.labels("authserver", error.error or "error").inc()
+        error_answered(error.error or "error", error.status_code, detail_of(error))
         return super().handle_error_response(request, error)  # type: ignore[return-value]  # see above
 
 

@@ -13,6 +13,7 @@ from authserver.extensions import authorization
 from authserver.forms import ConsentForm
 from authserver.models import Client, Consent, User
 from authserver.oauth import redirect_uris
+from authserver.oauth.errors import detail_of
 from authserver.oauth.redirect_uris import host_of, is_loopback
 from authserver.oauth.transport import require_secure_transport
 from authserver.views.pages import current_user, error_page
@@ -63,7 +64,8 @@ def _refuse(error: OAuth2Error) -> Response | tuple[str, int]:
         return authorization.create_authorization_error_response(error)
     # Authlib's errors all carry an error code; the base class alone may not. Their status is 400,
     # but for one that says otherwise (too many client metadata documents fetched: 429).
-    return error_page("This sign-in request is not valid", error.description or error.error or "invalid_request", error.status_code)
+    description = error.description or error.error or "invalid_request"
+    return error_page("This sign-in request is not valid", description, error.status_code, detail_of(error))
 
 
 def _refuse_form(form: ConsentForm, requested: list[str]) -> tuple[str, int]:

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 from authserver import clients, keys, registered_clients
 from authserver.extensions import authorization
 from authserver.oauth import initial_access_tokens, registration
-from authserver.oauth.errors import describe
+from authserver.oauth.errors import describe, detailed
 from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
@@ -28,6 +28,7 @@ from authserver.unstorable_input import UNSTORABLE_JSON
 from serving.request_body import read_body
 from shared import json_limits
 from shared.app import current_settings
+from shared.logging import quoted
 from shared.unstorable import storable_json
 
 logger = logging.getLogger(__name__)
@@ -117,7 +118,8 @@ def manage_registration(client_id: str) -> Response | tuple[Response, int] | tup
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     client = registered_clients.find_registered(client_id, presented.strip()) if scheme.lower() == "bearer" else None
     if client is None:
-        return authorization.handle_error_response(None, InvalidTokenError("The registration access token is not valid."))
+        why = f"not the registration access token of a registered client {quoted(client_id)}" if scheme.lower() == "bearer" else "no Bearer token"
+        return authorization.handle_error_response(None, detailed(InvalidTokenError("The registration access token is not valid."), why))
     if request.method == "DELETE":
         clients.delete_client(client)
         return "", 204

@@ -6,6 +6,7 @@ from flask import render_template, session
 
 from authserver.models import User
 from shared.db import db
+from shared.logging import error_answered
 
 SESSION_GENERATION = "session_generation"
 
@@ -19,5 +20,8 @@ def current_user() -> User | None:
     return user
 
 
-def error_page(title: str, description: str, status: int = 400) -> tuple[str, int]:
+def error_page(title: str, description: str, status: int = 400, detail: str | None = None) -> tuple[str, int]:
+    """Our HTML error page, for a person's browser: `title` and `description` are shown, `detail`
+    (what went wrong, in words for an operator) only logged."""
+    error_answered(title, status, detail)
     return render_template("error.html", title=title, description=description), status

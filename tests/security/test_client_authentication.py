@@ -7,6 +7,8 @@ import base64
 
 import pytest
 
+from tests.factories import make_app_client
+
 
 @pytest.mark.parametrize(
     "grant",
@@ -29,3 +31,30 @@ def test_basic_credentials_that_are_not_utf8_are_invalid_client(auth_app, grant)
     assert response.status_code == 401
     assert response.json["error"] == "invalid_client"
     assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [
+        {"grant_type": "authorization_code", "code": "a-code", "redirect_uri": "http://127.0.0.1:8765/callback", "code_verifier": "v" * 43},
+        {"grant_type": "refresh_token", "refresh_token": "a-refresh-token"},
+        {"grant_type": "client_credentials"},
+    ],
+    ids=["authorization_code", "refresh_token", "client_credentials"],
+)
+def test_an_unknown_client_and_a_wrong_secret_read_the_same(auth_app, auth_context, grant):
+    """RFC 6749 section 10.10 asks that credentials not be guessable, and a server that says "no
+    such client" to one and "wrong secret" to the other tells a guesser which ids exist. Both are
+    the same 401 invalid_client; which it was is the detail, in the log only."""
+    registered = make_app_client(public=False)
+    http = auth_app.test_client()
+
+    unknown = http.post("/token", data=grant, headers=basic("no-such-client", "a-secret"))
+    wrong_secret = http.post("/token", data=grant, headers=basic(registered.client.client_id, "not-its-secret"))
+
+    assert unknown.status_code == wrong_secret.status_code == 401
+    assert unknown.json == wrong_secret.json == {"error": "invalid_client", "error_description": "Client authentication failed."}
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from authserver import clients
 from authserver.models import AuthorizationCode, Client, Grant, User
 from authserver.oauth import client_secrets, refresh_tokens
+from authserver.oauth.errors import detailed
 from authserver.oauth.resources import InvalidTargetError, requested_resources, resolve_audience, same_resource
 from authserver.oauth.tokens import token_issuer
 from shared import scopes
@@ -112,7 +113,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             db.session.rollback()
             replayed = db.session.get(AuthorizationCode, code.id)
             if replayed is None:  # gone with its client, whose deletion voided its tokens
-                raise InvalidGrantError("The authorization code is not valid.")
+                raise detailed(InvalidGrantError("The authorization code is not valid."), "the code was deleted with its client during the exchange")
             _refuse_replay(replayed)
         grant = refresh_tokens.start_grant(self.client.client_id, user.id, code.scope, code.resource)
         code.grant_id = grant.id

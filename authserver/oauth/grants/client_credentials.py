@@ -21,12 +21,13 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authserver import clients
 from authserver.models import Client, ClientSecret
 from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED, recent_client
-from authserver.oauth.errors import describe
+from authserver.oauth.errors import describe, detailed
 from authserver.oauth.resources import resolve_audience
 from authserver.oauth.tokens import token_issuer
 from shared import scopes
 from shared.app import current_settings
 from shared.db import db, utcnow
+from shared.logging import quoted
 
 if TYPE_CHECKING:  # token_form reaches the server object through unstorable_input
     from authserver.oauth.token_form import TokenRequest
@@ -50,19 +51,23 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
             # Authlib reads the headers with .get; types-authlib asks for a dict where any mapping does.
             client_id, secret = extract_basic_authorization(self.request.headers)  # type: ignore[arg-type]
         except UnicodeDecodeError:  # Basic credentials that are not UTF-8 name no client (RFC 7617)
-            raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED) from None
+            raise _refused("the Basic credentials are not UTF-8") from None
         method = "client_secret_basic"
         if client_id is None:
             form = self.request.form
             client_id, secret, method = form.get("client_id"), form.get("client_secret"), "client_secret_post"
+        if not (client_id and secret):
+            raise _refused(f"no client_id and client_secret by {method}")
         now = utcnow()
-        client = recent_client(client_id, now) if client_id and secret else None
-        if client is None or secret is None or not client.check_endpoint_auth_method(method, "token"):
-            raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED)
+        client = recent_client(client_id, now)
+        if client is None:
+            raise _refused(f"no enabled client has the client_id {quoted(client_id)}")
+        if not client.check_endpoint_auth_method(method, "token"):
+            raise _refused(f"the client {client_id} may not authenticate by {method}")
         # The copy is shared by concurrent requests: the secret found is kept here, on this request's grant.
         self.secret = client.find_secret(secret, now)
         if self.secret is None:
-            raise InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED)
+            raise _refused(f"the client_secret matches no live secret of the client {client_id}")
         return client
 
     def validate_token_request(self) -> None:
@@ -97,3 +102,8 @@ def granted_scope(client: Client, requested_scope: str | None) -> str:
     if refused:
         raise InvalidScopeError(describe(f"Scope not allowed for this client: {' '.join(refused)}"))
     return " ".join(requested)
+
+
+def _refused(reason: str) -> InvalidClientError:
+    """RFC 6749 section 5.2's 401 invalid_client, alike for every failure; `reason` only in the log."""
+    return detailed(InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED), reason)
