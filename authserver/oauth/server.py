@@ -9,6 +9,7 @@ from authlib.oauth2 import OAuth2Error, rfc9207
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from flask import Flask, Response
 
+from authserver.oauth.cimd import ClientDocumentError
 from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED, query_client
 from authserver.oauth.errors import detail_of, detailed
 from authserver.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
@@ -39,10 +40,14 @@ class AuthorizationServer(FlaskAuthorizationServer):
     def authenticate_client(self, request, methods, endpoint="token"):
         """Authlib's client authentication, every failure described alike (CLIENT_AUTHENTICATION_FAILED),
         so a caller cannot tell an unknown client from a wrong secret: Authlib's own words for it
-        become the detail. A Basic header (RFC 7617) whose credentials are not UTF-8 fails as every
-        other: 401 invalid_client (Authlib lets the decoding error escape)."""
+        become the detail. A client metadata document that cannot be used is the exception: it is
+        the client's own, so what is wrong with it is said (cimd.py). A Basic header (RFC 7617) whose
+        credentials are not UTF-8 fails as every other: 401 invalid_client (Authlib lets the decoding
+        error escape)."""
         try:
             return super().authenticate_client(request, methods, endpoint)
+        except ClientDocumentError:
+            raise
         except UnicodeDecodeError:
             refusal = InvalidClientError(status_code=401, description=CLIENT_AUTHENTICATION_FAILED)
             raise detailed(refusal, "the Basic credentials are not UTF-8") from None
