@@ -35,6 +35,8 @@ from tests.mcp_http import modern_body, modern_headers, rpc
 
 READ, WRITE = "list_posts", "create_post"
 POST = {"title": "A post", "body": "Its body."}
+# The policy reader takes a connection of its own (policy._read_limits), which sees only what is committed.
+pytestmark = pytest.mark.usefixtures("commits")
 
 
 @pytest.fixture(params=["redis", "local"])
