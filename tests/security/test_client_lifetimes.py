@@ -51,7 +51,7 @@ def endpoint(request) -> str:
 
 
 @pytest.fixture
-def credentials(endpoint, settings, db_session) -> tuple[NewClient, dict[str, str]]:
+def credentials(endpoint, settings, auth_context) -> tuple[NewClient, dict[str, str]]:
     """A client able to succeed at `endpoint`: a machine client for client_credentials, else a
     confidential client acting for a person."""
     if endpoint == "client_credentials":
@@ -120,7 +120,7 @@ def sleep_until(moment: datetime) -> None:
     time.sleep(max(0.0, (moment - utcnow()).total_seconds()))
 
 
-def test_a_rotated_secret_is_stored_only_as_its_hash(settings, auth_context):
+def test_a_rotated_secret_is_stored_only_as_its_hash(settings, auth_context, commits):
     """RFC 6819 section 5.1.4.1.3, "No Cleartext Storage of Credentials": "The authorization server
     should not store credentials in clear text." No column of any table holds the new secret; its
     SHA-256 hash is what the client's row in client_secrets keeps."""
@@ -157,7 +157,7 @@ def test_an_expired_client_gets_the_error_page_at_authorize_not_a_redirect(live_
     assert "text/html" in response.headers["Content-Type"]
 
 
-def test_an_expired_client_known_from_its_metadata_document_is_no_client_and_stays_so(db_session):
+def test_an_expired_client_known_from_its_metadata_document_is_no_client_and_stays_so(auth_context):
     """RFC 6749 section 5.2: an expired client fails authentication like an unknown one, whichever
     way it is known: also one whose client_id is its metadata document's URL, while the copy of
     the document is still fresh (nothing is fetched). `clients prune` keeps its row, which is what

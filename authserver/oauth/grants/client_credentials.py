@@ -67,7 +67,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         # The copy is shared by concurrent requests: the secret found is kept here, on this request's grant.
         self.secret = client.find_secret(secret, now)
         if self.secret is None:
-            raise _refused(f"the client_secret matches no live secret of the client {client_id}")
+            raise _refused(f"the client_secret does not match the client {client_id}'s")
         return client
 
     def validate_token_request(self) -> None:
