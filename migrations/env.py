@@ -4,6 +4,7 @@ import logging
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import Connection
 
 # Every models module, so autogenerate and the schema test see every table.
 import authserver.models  # noqa: F401
@@ -29,13 +30,37 @@ def run_migrations_online() -> None:
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", process_revision_directives)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=db.metadata,
-            **options,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            foreign_keys(connection, on=False)
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=db.metadata,
+                **options,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                refuse_broken_references(connection)
+        finally:
+            if sqlite:
+                foreign_keys(connection, on=True)
+
+
+def foreign_keys(connection: Connection, *, on: bool) -> None:
+    """On SQLite, a batch migration copies a table and drops the old one; with foreign keys on, the
+    drop would cascade to every row that refers to it (a client's consents, grants and codes).
+    SQLite reads this pragma only outside a transaction."""
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
+def refuse_broken_references(connection: Connection) -> None:
+    """What the unchecked migration left must still refer to rows that exist."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"The migration left rows referring to missing rows: {broken[:10]}")
 
 
 if context.is_offline_mode():

@@ -89,3 +89,48 @@ def test_client_secrets_move_to_their_table_and_back(settings, empty_database_ur
     assert moved == [("confidential", "a" * 64, None)]
     assert consents == consents_after == 1
     assert restored == {"confidential": "b" * 64, "public": None}
+
+
+# The rows that refer to a client or a person, as a database at 0011 holds them.
+REFERRING_ROWS = [
+    "INSERT INTO oauth_clients (client_id, client_secret_hash, client_name, scope, grant_types,"
+    " token_endpoint_auth_method, created_at) VALUES ('app', NULL, 'App', '', 'authorization_code',"
+    " 'none', :now)",
+    "INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'x', :now)",
+    "INSERT INTO consents (user_id, client_id, scope, resource, redirect_uris_sha256, created_at)"
+    " SELECT id, 'app', 's', 'r', 'h', :now FROM users",
+    "INSERT INTO grants (id, client_id, user_id, scope, resource, created_at)"
+    " SELECT 'g1', 'app', id, 's', 'r', :now FROM users",
+    "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ('r1', 'g1', :now, :now)",
+    "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, resource,"
+    " code_challenge, code_challenge_method, created_at, expires_at, grant_id)"
+    " SELECT 'c1', 'app', id, 'http://127.0.0.1/cb', 's', 'r', 'x', 'S256', :now, :now, 'g1' FROM users",
+]
+REFERRING_TABLES = ["oauth_clients", "users", "consents", "grants", "refresh_tokens", "authorization_codes"]
+
+
+def test_upgrading_and_downgrading_keeps_what_refers_to_a_client(settings, empty_database_url):
+    """A person's consent, grant, refresh token and authorization code outlive every migration
+    after 0011, both ways. On SQLite a migration that changes a column copies its table and drops
+    the old one; with foreign keys on, that drop cascaded to every row referring to a client (0012
+    emptied consents, grants and codes)."""
+    app = create_cli_app(replace(settings, database_url=empty_database_url))
+
+    def counts() -> dict[str, int]:
+        with db.engine.connect() as connection:
+            return {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() for table in REFERRING_TABLES}
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0011")
+        with db.engine.begin() as connection:
+            for statement in REFERRING_ROWS:
+                connection.execute(text(statement), {"now": utcnow()})
+        upgrade(directory=str(MIGRATIONS_DIR))
+        after_upgrade = counts()
+        downgrade(directory=str(MIGRATIONS_DIR), revision="0011")
+        after_downgrade = counts()
+        db.engine.dispose()
+
+    every_row = dict.fromkeys(REFERRING_TABLES, 1)
+    assert after_upgrade == every_row
+    assert after_downgrade == every_row
