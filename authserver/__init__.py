@@ -8,6 +8,7 @@ from authserver import errors, keys, security, throttle, unstorable_input
 from authserver.cutoffs import CLIENT_CACHE_SECONDS
 from authserver.extensions import authorization, csrf
 from authserver.key_encryption import Keyring
+from authserver.key_watcher import KeyWatcher
 from authserver.login_throttle import LoginThrottle
 from authserver.oauth.cimd_fetch import DocumentFetcher
 from authserver.oauth.client_lookup import read_enabled_client
@@ -43,14 +44,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     unstorable_input.init_app(app, api_blueprint=oauth.bp.name, registration_endpoint="oauth.manage_registration")
     csrf.init_app(app)
     redis_client = drawbridge_redis.connect(settings.redis_url)
+    # Read the key-encryption keys now, so a missing one stops the server at start, not at /token.
+    key_state = keys.KeyState(Keyring.from_settings(settings))
     install(
         app,
         AuthServices(
             redis=redis_client,
             token_issuer=AccessTokenIssuer(settings.issuer, settings.access_token_ttl_seconds),
             recent_clients=RefreshingCache(read_enabled_client, CLIENT_CACHE_SECONDS),
-            # Read the key-encryption keys now, so a missing one stops the server at start, not at /token.
-            keys=keys.KeyState(Keyring.from_settings(settings)),
+            keys=key_state,
+            key_watcher=KeyWatcher(app, key_state, settings.signing_key_rotation_interval),
             counter=throttle.for_client(redis_client),
             login_throttle=LoginThrottle.for_client(redis_client),
             client_documents=DocumentFetcher(settings.cimd_allowed_hosts, settings.cimd_fetch_timeout_seconds),

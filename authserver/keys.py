@@ -1,5 +1,5 @@
-"""ES256 signing keys: create, rotate, encrypt at rest, and publish current and retired keys as a
-JWKS (RFC 7517)."""
+"""ES256 signing keys: create, rotate (by hand or once the active key is old enough), encrypt at
+rest, list, and publish current and retired keys as a JWKS (RFC 7517)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from joserfc.jwk import ECKey
-from sqlalchemy import or_, select
+from sqlalchemy import CursorResult, or_, select, update
 
 from authserver.key_encryption import KeyDecryptionError, Keyring, is_clear
 from authserver.models import SigningKey
@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 
 ALGORITHM = "ES256"
 CURVE = "P-256"
-# Keys are read from the database at most this often per process, so a rotation made by
-# `drawbridge keys rotate` is signing tokens everywhere within this many seconds.
+# Each process keeps its copy of the keys at most this long. A rotation reaches every worker sooner,
+# within the key watcher's poll (key_watcher.py); this bounds it where no watcher runs.
 KEY_CACHE_SECONDS = 30
 # An unknown kid reads the keys again at once, but at most this often: anyone may send one.
 KEY_RELOAD_MIN_SECONDS = 5
@@ -55,10 +55,29 @@ class KeyState:
 
 def rotate() -> SigningKey:
     """Create a new active key and retire the current one (it stays in the JWKS for a while)."""
+    key = _replace_active()
+    if key is None:  # only a rotation by age may replace nothing
+        raise RuntimeError("a rotation replaced nothing")
+    return key
+
+
+def rotate_if_older_than(age: timedelta) -> SigningKey | None:
+    """Rotate when the active key was created `age` ago or earlier; the new key, or None. Of several
+    workers asking at once, one rotates: the others find no key that old left to retire."""
+    return _replace_active(SigningKey.created_at <= utcnow() - age, only_if_any=True)
+
+
+def _replace_active(*retiring: Any, only_if_any: bool = False) -> SigningKey | None:
+    """Retire the active keys that match `retiring` (all of them by default) and add a new active
+    one, in one transaction; with `only_if_any`, nothing when no key matched."""
     state = _state()  # first: without a key-encryption key, change nothing
     now = utcnow()
-    for key in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
-        key.retired_at = now
+    retired: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]  # an UPDATE's result
+        update(SigningKey).where(SigningKey.retired_at.is_(None), *retiring).values(retired_at=now)
+    )
+    if only_if_any and retired.rowcount == 0:
+        db.session.rollback()
+        return None
     jwk = ECKey.generate_key(CURVE, auto_kid=True)
     kid = jwk.kid
     if kid is None:  # auto_kid sets it (the RFC 7638 thumbprint)
@@ -170,8 +189,14 @@ def _state() -> KeyState:
     return KeyState(Keyring.from_settings(current_settings()))
 
 
+def _published_for(token_ttl_seconds: int) -> int:
+    """How long a retired key stays published: until the last token it signed has expired, and a
+    worker that had not yet read the rotation may have signed one up to KEY_CACHE_SECONDS later."""
+    return token_ttl_seconds + KEY_CACHE_SECONDS
+
+
 def _loaded(token_ttl_seconds: int) -> _Loaded:
-    return _state().cache.get(token_ttl_seconds + KEY_CACHE_SECONDS)  # type: ignore[return-value]  # _load never finds nothing
+    return _state().cache.get(_published_for(token_ttl_seconds))  # type: ignore[return-value]  # _load never finds nothing
 
 
 def signing_key(token_ttl_seconds: int) -> ECKey:
@@ -197,5 +222,38 @@ def published_key(kid: str, token_ttl_seconds: int) -> ECKey | None:
 
 
 def public_jwks(token_ttl_seconds: int) -> dict[str, Any]:
-    """The JWKS document: the active key and every retired key whose tokens may still be alive."""
-    return _loaded(token_ttl_seconds).jwks
+    """The JWKS document: the active key and every retired key whose tokens may still be alive. Read
+    from the database each time, not from this process's copy: a resource server that sees a token
+    under a new key fetches this at once, possibly from a worker that has not yet read the rotation."""
+    return _load(_published_for(token_ttl_seconds)).jwks
+
+
+@dataclass(frozen=True)
+class KeySummary:
+    """What `keys list` shows of a key; never its private part."""
+
+    kid: str
+    # active: signs new tokens; retired: published until its tokens have expired; expired: no
+    # longer published; unreadable: does not decrypt with this process's key-encryption keys.
+    state: Literal["active", "retired", "expired", "unreadable"]
+    created_at: datetime
+    retired_at: datetime | None
+    published_until: datetime | None
+
+
+def summaries(token_ttl_seconds: int) -> list[KeySummary]:
+    """Every stored key, newest first."""
+    window = timedelta(seconds=_published_for(token_ttl_seconds))
+    now = utcnow()
+    listed = []
+    for row in db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc(), SigningKey.id.desc())):
+        until = row.retired_at + window if row.retired_at is not None else None
+        state: Literal["active", "retired", "expired", "unreadable"]
+        if _decrypted(row) is None:
+            state = "unreadable"
+        elif until is None:
+            state = "active"
+        else:
+            state = "retired" if until > now else "expired"
+        listed.append(KeySummary(row.kid, state, row.created_at, row.retired_at, until))
+    return listed

@@ -1,5 +1,7 @@
 """AuthServices: everything the authorization server keeps for the life of its app, typed, built
-once by create_app. None of it runs in the background, so `start()` and `stop()` are the base's."""
+once by create_app. One loop runs in the background of each worker: the key watcher, started by
+`start()` after gunicorn's fork (serving/hooks.py); under any other server, a rotation reaches the
+process when its copy of the keys goes stale (keys.KEY_CACHE_SECONDS)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from flask import Flask
 from shared import services as shared_services
 
 if TYPE_CHECKING:  # these modules read their services through `services()`: no import at run time
+    from authserver.key_watcher import KeyWatcher
     from authserver.keys import KeyState
     from authserver.login_throttle import LoginThrottle
     from authserver.models import Client
@@ -26,11 +29,18 @@ class AuthServices(shared_services.Services):
     # Enabled clients, for the client_credentials grant (oauth/client_lookup.py).
     recent_clients: RefreshingCache[str, Client]
     keys: KeyState
+    key_watcher: KeyWatcher
     # The token endpoint's per-client counts (throttle.py) and the login form's (login_throttle.py).
     counter: Counter
     login_throttle: LoginThrottle
     # Client metadata documents, fetched only from public addresses (oauth/cimd_fetch.py).
     client_documents: DocumentFetcher
+
+    def start(self) -> None:
+        self.key_watcher.start()
+
+    def stop(self) -> None:
+        self.key_watcher.stop()
 
 
 def services(app: Flask | None = None) -> AuthServices:

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -87,6 +88,8 @@ class Settings:
     # Secrets at rest: the first key encrypts signing keys, every key decrypts (so a new one can be
     # rolled out before `drawbridge keys rewrap`). Only the authorization server and its CLI need them.
     key_encryption_keys: tuple[bytes, ...] = field(default=(DEV_KEY_ENCRYPTION_KEY,), repr=False)
+    # Rotate the signing key once it is this old (0: only by hand, `drawbridge keys rotate`).
+    signing_key_rotation_days: int = 0
 
     def __post_init__(self) -> None:
         # Derived defaults: the authserver knows at least our own MCP server, and the
@@ -101,6 +104,10 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def signing_key_rotation_interval(self) -> timedelta | None:
+        return timedelta(days=self.signing_key_rotation_days) if self.signing_key_rotation_days else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -144,6 +151,7 @@ class Settings:
                 "DRAWBRIDGE_RATE_LIMIT_ON_REDIS_FAILURE", ("fail-open", "fail-closed"), "fail-open"
             ),
             "log_level": reader.choice("DRAWBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+            "signing_key_rotation_days": reader.integer("DRAWBRIDGE_SIGNING_KEY_ROTATION_DAYS", 0, 0, 3650),
         }
         # Secrets at rest: no development key in production; the authorization server refuses to
         # start without one (authserver/keys.py), the MCP server never needs one.

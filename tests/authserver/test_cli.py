@@ -1,4 +1,4 @@
-"""`drawbridge clients create`, `clients limit`, `users` and `keys rotate` as an operator runs them."""
+"""`drawbridge clients create`, `clients limit`, `users` and `keys rotate|list` as an operator runs them."""
 
 from __future__ import annotations
 
@@ -109,6 +109,20 @@ def test_keys_rotate_prints_the_new_kid(runner):
     assert result.exit_code == 0
     kid = result.stdout.strip().removeprefix("kid: ")
     assert db.session.scalar(select(SigningKey.kid).where(SigningKey.retired_at.is_(None))) == kid
+
+
+def test_keys_list_shows_each_keys_state_and_age_and_json_for_scripts(runner):
+    retired = invoke(runner, "keys", "rotate").stdout.strip().removeprefix("kid: ")
+    active = invoke(runner, "keys", "rotate").stdout.strip().removeprefix("kid: ")
+
+    table = invoke(runner, "keys", "list").stdout.splitlines()
+    listed = json.loads(invoke(runner, "keys", "list", "--json").stdout)
+
+    assert table[0].split() == ["KID", "STATE", "CREATED", "AGE", "RETIRED", "PUBLISHED", "UNTIL"]
+    assert table[1].split()[:2] == [active, "active"] and "0 min" in table[1]
+    assert table[2].split()[:2] == [retired, "retired"]
+    assert [(k["kid"], k["state"], k["published_until"] is None) for k in listed] == [(active, "active", True), (retired, "retired", False)]
+    assert "private" not in json.dumps(listed) and '"d"' not in json.dumps(listed)
 
 
 def test_clients_demo_gives_the_demo_client_a_new_secret_each_time(runner):

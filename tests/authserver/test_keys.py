@@ -8,10 +8,13 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+import authserver
 from authserver import keys
+from authserver.key_watcher import KeyWatcher
 from authserver.models import SigningKey
 from authserver.services import services
 from shared import cache
+from shared.app import current_settings
 from shared.db import db, utcnow
 from tests.factories import make_client
 from tests.staleness import Clock, arriving_mid_query
@@ -58,7 +61,6 @@ def test_a_key_retired_longer_than_any_token_lives_is_no_longer_published(fresh_
     new = keys.rotate()
     db.session.get(SigningKey, old.id).retired_at = utcnow() - timedelta(hours=1)
     db.session.commit()
-    services().keys.cache.clear()
 
     assert published_kids(fresh_auth_app) == [new.kid]
 
@@ -85,3 +87,71 @@ def test_stale_keys_are_read_again_by_one_request_while_the_others_keep_signing(
 
     assert seen.queries == 1
     assert seen.arriving_got == [current]
+
+
+def another_worker(app):
+    """A second authorization server app on the same database: another worker or process."""
+    return authserver.create_app(current_settings())
+
+
+def test_the_jwks_names_a_key_rotated_in_elsewhere_at_once(fresh_auth_app):
+    """A resource server that meets a token under a new key fetches the JWKS at once, maybe from a
+    worker that has not read the rotation yet: the JWKS must already name the new key."""
+    keys.rotate()
+    published_kids(fresh_auth_app)  # this worker has read its keys
+
+    with another_worker(fresh_auth_app).app_context():
+        new = keys.rotate().kid
+
+    assert published_kids(fresh_auth_app)[0] == new
+
+
+def test_a_rotation_elsewhere_signs_here_at_the_watchers_next_look(fresh_auth_app):
+    keys.rotate()
+    watcher = services().key_watcher
+    watcher.check()
+    old = keys.signing_key(600).kid
+
+    with another_worker(fresh_auth_app).app_context():
+        new = keys.rotate().kid
+    still = keys.signing_key(600).kid
+    watcher.check()
+
+    assert still == old  # this worker's copy, until it looks
+    assert keys.signing_key(600).kid == new
+
+
+def test_automatic_rotation_replaces_an_old_key_once_whichever_workers_look(fresh_auth_app):
+    old = keys.rotate()
+    db.session.get(SigningKey, old.id).created_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    other = another_worker(fresh_auth_app)
+    watchers = [KeyWatcher(fresh_auth_app, services().keys, timedelta(days=1)), KeyWatcher(other, services(other).keys, timedelta(days=1))]
+
+    for watcher in watchers + watchers:
+        watcher.check()
+
+    states = {k.kid: k.state for k in keys.summaries(600)}
+    assert states.pop(old.kid) == "retired"
+    assert list(states.values()) == ["active"]
+    assert keys.signing_key(600).kid == next(iter(states))
+
+
+def test_no_automatic_rotation_before_the_key_is_old_enough(fresh_auth_app):
+    key = keys.rotate()
+
+    KeyWatcher(fresh_auth_app, services().keys, timedelta(days=1)).check()
+
+    assert [(k.kid, k.state) for k in keys.summaries(600)] == [(key.kid, "active")]
+
+
+def test_the_listing_tells_active_retired_and_no_longer_published_keys(fresh_auth_app):
+    first, second, third = keys.rotate(), keys.rotate(), keys.rotate()
+    db.session.get(SigningKey, first.id).retired_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+
+    listed = keys.summaries(600)
+
+    assert [(k.kid, k.state) for k in listed] == [(third.kid, "active"), (second.kid, "retired"), (first.kid, "expired")]
+    assert listed[0].published_until is None
+    assert listed[1].published_until == listed[1].retired_at + timedelta(seconds=600 + keys.KEY_CACHE_SECONDS)
