@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import Connection
 
 # Every models module, so autogenerate and the schema test see every table.
+import authserver.audit_hours  # noqa: F401
 import authserver.models  # noqa: F401
 import mcp_resource.demo.models  # noqa: F401
 import mcp_resource.models  # noqa: F401

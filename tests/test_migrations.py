@@ -12,7 +12,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
-import authserver.models  # noqa: F401 (registers the tables)
+import authserver.audit_hours  # noqa: F401 (registers the tables)
+import authserver.models  # noqa: F401
 import mcp_resource.demo.models  # noqa: F401
 import mcp_resource.models  # noqa: F401
 import shared.revocation  # noqa: F401
@@ -40,7 +41,7 @@ def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
         "oauth_clients", "signing_keys", "demo_posts", "users", "consents", "authorization_codes",
         "grants", "refresh_tokens", "revocations", "tool_states", "alembic_version",
         "demo_customers", "demo_products", "demo_orders", "demo_order_lines", "jobs", "audit_records",
-        "initial_access_tokens", "client_secrets",
+        "initial_access_tokens", "client_secrets", "audit_hours",
     } == tables
 
 
@@ -134,3 +135,35 @@ def test_upgrading_and_downgrading_keeps_what_refers_to_a_client(settings, empty
     every_row = dict.fromkeys(REFERRING_TABLES, 1)
     assert after_upgrade == every_row
     assert after_downgrade == every_row
+
+
+def test_audit_indexes_and_hourly_counts_come_and_go(settings, empty_database_url):
+    """0016: the audit records keep every row both ways; their indexes on client and tool gain the
+    time, one on the person is added, and the hourly counts' table comes and goes."""
+    app = create_cli_app(replace(settings, database_url=empty_database_url))
+    row = (
+        "INSERT INTO audit_records (at, client_id, subject, tool, outcome, duration_ms, request_id)"
+        " VALUES (:now, 'c', 's', 't', 'ok', 1.0, 'r')"
+    )
+
+    def state() -> tuple[set[str], set[str], int]:
+        with db.engine.connect() as connection:
+            found = inspect(connection)
+            indexes = {index["name"] for index in found.get_indexes("audit_records")}
+            records = connection.execute(text("SELECT count(*) FROM audit_records")).scalar()
+            return indexes, set(found.get_table_names()), records
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0014")
+        with db.engine.begin() as connection:
+            connection.execute(text(row), {"now": utcnow()})
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0016")
+        upgraded = state()
+        downgrade(directory=str(MIGRATIONS_DIR), revision="0014")
+        downgraded = state()
+        db.engine.dispose()
+
+    old = {"ix_audit_records_at", "ix_audit_records_client_id", "ix_audit_records_tool", "ix_audit_records_request_id"}
+    new = {"ix_audit_records_at", "ix_audit_records_client_id_at", "ix_audit_records_tool_at", "ix_audit_records_subject_at", "ix_audit_records_request_id"}
+    assert upgraded[0] == new and "audit_hours" in upgraded[1] and upgraded[2] == 1
+    assert downgraded[0] == old and "audit_hours" not in downgraded[1] and downgraded[2] == 1

@@ -1,0 +1,123 @@
+"""Hourly counts of the audit trail, so the dashboard's figures cost the same at 10 million rows as
+at ten: the table, and how it catches up with the audit records.
+
+Rolled up on read, not by the writer: the MCP server's `tools/call` path stays one INSERT
+(guardrails/audit.py), and no process has to be kept running. Whoever reads the figures first
+after an hour has closed adds that hour (`catch_up`), in one INSERT ... SELECT ... GROUP BY.
+An hour is added only once it closed ROLLUP_DELAY ago: a call's row carries the time it was made,
+and commits within the writer's bounded wait (10 s) or the call fails, so no row lands in an hour
+after it was counted. Readers never depend on how far the catch-up got: they read the counts for
+the hours before `counted_until()` and the audit records themselves for the rest (usage.py).
+Two readers catching up at once count the same hours; the second one's rows that the first one
+added are skipped (ON CONFLICT DO NOTHING on the primary key). Counts outlive the records `drawbridge audit prune` removes: they hold no
+person, no arguments, only calls per client, tool and outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, String, func, literal_column, select, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mcp_resource.models import AuditRecord
+from shared.db import Model, UTCDateTime, db, utcnow
+
+logger = logging.getLogger(__name__)
+
+HOUR = timedelta(hours=1)
+# How long after an hour closes its counts are added: well past the audit writer's bounded wait
+# (guardrails/audit.py, 10 s) and any clock skew between the services' hosts.
+ROLLUP_DELAY = timedelta(minutes=5)
+# Hours one read adds at most, so a page never waits for a long backlog (after an upgrade, say);
+# `drawbridge audit roll-up` adds them all.
+MAX_HOURS_PER_READ = 48
+# The rate_limit of a call no limit refused: the key's columns are never null (a null is never
+# equal to another in a unique key, on either database).
+NO_LIMIT = ""
+
+
+class AuditHour(Model):
+    """Calls in one UTC hour, per client, tool, outcome and the limit that refused them."""
+
+    __tablename__ = "audit_hours"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(128), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
+    rate_limit: Mapped[str] = mapped_column(String(10), primary_key=True)
+    calls: Mapped[int]
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(moment: datetime) -> datetime:
+    floor = floor_hour(moment)
+    return floor if floor == moment else floor + HOUR
+
+
+def hour_of(column: ColumnExpressionArgument[datetime]) -> ColumnElement[datetime]:
+    """The UTC hour a timestamp falls in, computed by the database, as a timezone-aware datetime."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # In UTC whatever the session's TimeZone: date_trunc on a timestamptz uses the session's.
+        hour = func.timezone("UTC", func.date_trunc("hour", func.timezone("UTC", column)))
+    else:  # SQLite keeps SQLAlchemy's text form, "YYYY-MM-DD HH:MM:SS.ffffff", which sorts as time does
+        hour = func.strftime("%Y-%m-%d %H:00:00.000000", column)
+    return type_coerce(hour, UTCDateTime())
+
+
+def counted_until(now: datetime | None = None, max_hours: int | None = MAX_HOURS_PER_READ) -> datetime | None:
+    """Catch up (at most `max_hours` hours; None: all), then the end of the last hour counted:
+    every call before it is in audit_hours, none after it. None when nothing is counted yet."""
+    catch_up(now or utcnow(), max_hours)
+    last = db.session.scalar(select(func.max(AuditHour.hour)))
+    return None if last is None else last + HOUR
+
+
+def catch_up(now: datetime, max_hours: int | None) -> int:
+    """Add the closed hours not counted yet (at most `max_hours` of them); returns how many rows
+    of counts were added."""
+    last = db.session.scalar(select(func.max(AuditHour.hour)))
+    # From the first call not counted yet: hours without calls in between have no rows to add.
+    uncounted = select(func.min(AuditRecord.at))
+    if last is not None:
+        uncounted = uncounted.where(AuditRecord.at >= last + HOUR)
+    first = db.session.scalar(uncounted)
+    if first is None:
+        return 0
+    start = floor_hour(first)
+    end = floor_hour(now - ROLLUP_DELAY)
+    if max_hours is not None:
+        end = min(end, start + max_hours * HOUR)
+    return count_hours(start, end) if start < end else 0
+
+
+def count_hours(start: datetime, end: datetime) -> int:
+    """Add the counts of the hours from `start` to `end` (whole hours); an hour already counted,
+    by another reader meanwhile, is left as it is. Returns how many rows of counts were added."""
+    hour = hour_of(AuditRecord.at)
+    counts = (
+        select(
+            hour,
+            AuditRecord.client_id,
+            AuditRecord.tool,
+            AuditRecord.outcome,
+            func.coalesce(AuditRecord.rate_limit, NO_LIMIT),
+            func.count(),
+        )
+        .where(AuditRecord.at >= start, AuditRecord.at < end)  # SQLite's upsert needs the WHERE before ON CONFLICT
+        .group_by(*(literal_column(str(n)) for n in range(1, 6)))  # by position: see usage._grouped
+    )
+    columns = ["hour", "client_id", "tool", "outcome", "rate_limit", "calls"]
+    upsert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # RETURNING counts the rows added: SQLAlchemy 2.1 reports no rowcount for an INSERT on psycopg.
+    statement = upsert(AuditHour).from_select(columns, counts).on_conflict_do_nothing().returning(AuditHour.hour)
+    added = len(db.session.execute(statement).all())
+    db.session.commit()
+    logger.info("audit_hours_added", extra={"from": start.isoformat(), "to": end.isoformat(), "rows": added})
+    return added

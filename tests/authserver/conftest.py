@@ -1,0 +1,43 @@
+"""Fixtures of the authorization server's tests that read the audit trail (test_usage.py,
+test_audit_log.py, test_audit_hours.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete
+
+import authserver
+from authserver.audit_hours import AuditHour
+from authserver.models import Client
+from mcp_resource.models import AuditRecord
+from shared.db import db
+from tests.conftest import migrate
+
+
+@pytest.fixture(params=["postgresql", "sqlite"], scope="module")
+def usage_app(request, settings, create_database, tmp_path_factory) -> Flask:
+    """An authorization server on a migrated database of its own: the figures are checked exactly,
+    so no other test's audit rows may be in it."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('usage') / 'usage.sqlite3'}"
+    else:
+        url = create_database("usage")
+    own = replace(settings, database_url=url)
+    migrate(own)
+    return authserver.create_app(own)
+
+
+@pytest.fixture
+def usage_db(usage_app: Flask) -> Iterator[Flask]:
+    """The app's context; the audit rows, counts and clients a test made are gone at its end (the
+    code under test commits: the hourly counts are added by whoever reads first)."""
+    with usage_app.app_context():
+        yield usage_app
+        db.session.rollback()
+        for table in (AuditRecord, AuditHour, Client):
+            db.session.execute(delete(table))
+        db.session.commit()
