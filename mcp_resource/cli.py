@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime
+from datetime import datetime, timezone
 
 import click
 from flask.cli import with_appcontext
 from rq import Worker
 
+from authserver import audit_hours, audit_log
+from authserver.audit_selection import OUTCOMES, Filters, TimeRange, UsageQueryError
 from mcp_resource import job_worker, tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
 from mcp_resource.guardrails import audit as audit_trail
@@ -17,6 +19,10 @@ from mcp_resource.tools.lint import lint
 from mcp_resource.tools.registry import ToolRegistry
 from shared import services as shared_services
 from shared.app import current_settings
+from shared.db import utcnow
+
+# What --since and --until take; a time without an offset is UTC.
+MOMENT_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
 @click.group(help="The demo shop-and-blog domain.")
@@ -135,3 +141,30 @@ def audit_prune(days: int | None) -> None:
     """Remove records older than the retention period."""
     keep = days or current_settings().audit_retention_days
     click.echo(f"Removed {audit_trail.prune(keep)} audit records older than {keep} days.")
+
+
+@audit.command("export")
+@click.option("--since", type=click.DateTime(formats=MOMENT_FORMATS), required=True, help="From this UTC time, included.")
+@click.option("--until", type=click.DateTime(formats=MOMENT_FORMATS), help="To this UTC time, excluded (default: now).")
+@click.option("--client", "client_id", help="Only this client's calls.")
+@click.option("--person", "subject", help="Only this person's calls (the token's subject).")
+@click.option("--tool", help="Only calls of this tool.")
+@click.option("--outcome", type=click.Choice(OUTCOMES), help="Only calls that ended so.")
+@with_appcontext
+def audit_export(since: datetime, until: datetime | None, client_id: str | None, subject: str | None, tool: str | None, outcome: str | None) -> None:
+    """The audit records as CSV on standard output, newest first (authserver/audit_log.py)."""
+    try:
+        period = TimeRange(since.replace(tzinfo=timezone.utc), until.replace(tzinfo=timezone.utc) if until else utcnow())
+    except UsageQueryError as error:
+        raise click.UsageError(str(error)) from None
+    for chunk in audit_log.export_csv(period, Filters(client_id, subject, tool, outcome)):
+        click.echo(chunk, nl=False)
+
+
+@audit.command("roll-up")
+@with_appcontext
+def audit_roll_up() -> None:
+    """Add every closed hour not yet counted to the dashboard's hourly counts (after an upgrade,
+    or from cron; pages add at most two days of them a read)."""
+    added = audit_hours.catch_up(utcnow(), max_hours=None)
+    click.echo(f"Added {added} rows of hourly counts.")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from authserver import audit_hours
 from authserver.audit_hours import AuditHour
+from shared.cli import cli, create_cli_app
 from shared.db import db
 from tests.authserver.usage_data import BASE, add_calls
 
@@ -67,3 +68,12 @@ def test_nothing_to_count(usage_db):
     assert audit_hours.counted_until(BASE) is None
     assert audit_hours.catch_up(BASE, max_hours=None) == 0
 
+
+def test_the_cli_counts_every_closed_hour(usage_db, usage_app):
+    add_calls({"at": BASE}, {"at": BASE + 100 * H})
+    runner = create_cli_app(usage_app.config["SETTINGS"]).test_cli_runner()
+
+    result = runner.invoke(cli, ["audit", "roll-up"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "Added 2 rows of hourly counts.\n"
