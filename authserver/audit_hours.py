@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mcp_resource.models import AuditRecord
-from shared.db import Model, UTCDateTime, db, utcnow
+from shared.db import Model, UTCDateTime, db, rowcount, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ def count_hours(start: datetime, end: datetime) -> int:
     )
     columns = ["hour", "client_id", "tool", "outcome", "rate_limit", "calls"]
     upsert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    # RETURNING counts the rows added: SQLAlchemy 2.1 reports no rowcount for an INSERT on psycopg.
-    statement = upsert(AuditHour).from_select(columns, counts).on_conflict_do_nothing().returning(AuditHour.hour)
-    added = len(db.session.execute(statement).all())
+    statement = upsert(AuditHour).from_select(columns, counts).on_conflict_do_nothing()
+    # SQLAlchemy keeps an INSERT's rowcount only when asked (and only from a Core execution).
+    added = rowcount(db.session.connection().execute(statement.execution_options(preserve_rowcount=True)))
     db.session.commit()
     logger.info("audit_hours_added", extra={"from": start.isoformat(), "to": end.isoformat(), "rows": added})
     return added
