@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, String, func, literal_column, select, type_coerce
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Index, String, func, literal_column, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +43,11 @@ class AuditHour(Model):
     """Calls in one UTC hour, per client, tool, outcome and the limit that refused them."""
 
     __tablename__ = "audit_hours"
+    # The primary key serves a range of hours; these, a range for one client or one tool.
+    __table_args__ = (
+        Index("ix_audit_hours_client_id_hour", "client_id", "hour"),
+        Index("ix_audit_hours_tool_hour", "tool", "hour"),
+    )
 
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     client_id: Mapped[str] = mapped_column(String(255), primary_key=True)
