@@ -138,7 +138,7 @@ def test_upgrading_and_downgrading_keeps_what_refers_to_a_client(settings, empty
 
 
 def test_audit_indexes_and_hourly_counts_come_and_go(settings, empty_database_url):
-    """0016: the audit records keep every row both ways; their indexes on client and tool gain the
+    """0015: the audit records keep every row both ways; their indexes on client and tool gain the
     time, one on the person is added, and the hourly counts' table comes and goes."""
     app = create_cli_app(replace(settings, database_url=empty_database_url))
     row = (
@@ -157,7 +157,7 @@ def test_audit_indexes_and_hourly_counts_come_and_go(settings, empty_database_ur
         upgrade(directory=str(MIGRATIONS_DIR), revision="0014")
         with db.engine.begin() as connection:
             connection.execute(text(row), {"now": utcnow()})
-        upgrade(directory=str(MIGRATIONS_DIR), revision="0016")
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0015")
         upgraded = state()
         downgrade(directory=str(MIGRATIONS_DIR), revision="0014")
         downgraded = state()

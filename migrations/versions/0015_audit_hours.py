@@ -4,7 +4,7 @@ filter's index with the time in place of the single-column ones on client and to
 The counts start empty: the first read after the upgrade counts the records two days at a time,
 and `drawbridge audit roll-up` counts them all at once.
 
-Revision ID: 0016
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-07
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 from shared.db import UTCDateTime
 
-revision = "0016"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
