@@ -13,7 +13,12 @@ worker_class = "serving.worker.PyWSGIWorker"
 worker_connections = 1000
 keepalive = 5  # seconds a connection may stay silent, between requests or within one
 graceful_timeout = 10
-accesslog = None  # our JSON logs carry the request id; an access log would duplicate them
+# gunicorn's lines as JSON, like the app's, tagged with the service's name (serving/gunicorn_logs.py).
+# One line per request only with DRAWBRIDGE_ACCESS_LOG=on: nginx in front logs each request already
+# (deploy/nginx.conf), with the X-Request-Id the app's lines carry.
+logger_class = "serving.gunicorn_logs.JsonLogger"
+proc_name = "authserver"
+accesslog = "-" if os.environ.get("DRAWBRIDGE_ACCESS_LOG", "off") == "on" else None
 # Two services share a machine: one default control socket path would collide.
 control_socket_disable = True
 

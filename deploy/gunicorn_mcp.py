@@ -18,7 +18,12 @@ keepalive = 75
 # SSE streams stay open; only a worker that stops answering its arbiter is restarted.
 timeout = 30
 graceful_timeout = 10
-accesslog = None
+# gunicorn's lines as JSON, like the app's, tagged with the service's name (serving/gunicorn_logs.py).
+# One line per request only with DRAWBRIDGE_ACCESS_LOG=on: nginx in front logs each request already
+# (deploy/nginx.conf), with the X-Request-Id the app's lines carry.
+logger_class = "serving.gunicorn_logs.JsonLogger"
+proc_name = "mcp_resource"
+accesslog = "-" if os.environ.get("DRAWBRIDGE_ACCESS_LOG", "off") == "on" else None
 # Two services share a machine: one default control socket path would collide.
 control_socket_disable = True
 

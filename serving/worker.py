@@ -16,6 +16,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import gevent
+from gevent.pywsgi import LoggingLogAdapter
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
 from serving import graceful_stop, request_head, request_stream
@@ -91,9 +92,12 @@ class PyWSGIWorker(GeventPyWSGIWorker):
 
 
 class Server(PyWSGIServer):
-    """gunicorn's server for gevent's handler, knowing its handlers waiting for a next request."""
+    """gunicorn's server for gevent's handler, knowing its handlers waiting for a next request.
+    What gevent says of a request it could not read (a client's fault) is an INFO line of the log,
+    JSON like every other, rather than text on stderr."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("error_log", LoggingLogAdapter(logging.getLogger("gevent.pywsgi"), logging.INFO))
         super().__init__(*args, **kwargs)
         self.idle_handlers: set[PyWSGIHandler] = set()
 

@@ -1,50 +1,29 @@
-"""JSON log lines carrying the service name and the request id (X-Request-Id in and out), and the
-one line each service writes for an error it answers with."""
+"""JSON log lines (shared/log_lines.py) carrying the service name and the request id (X-Request-Id
+in and out), and the one line each service writes for an error it answers with."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
-from datetime import datetime, timezone
 
 from flask import Flask, Response, g, has_request_context, request
+
+from shared.log_lines import JsonFormatter, ServiceFilter
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 # How much of a value a caller sent (a header, a token's header field) a detail repeats.
 QUOTED_MAX_CHARS = 80
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, event, and every `extra` field."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "event": record.getMessage(),
-        }
-        line.update({k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS})
-        if record.exc_info:
-            line["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
-
-
-class ContextFilter(logging.Filter):
+class ContextFilter(ServiceFilter):
     """Adds the service name and, inside a request, its id and client id to every record."""
 
-    def __init__(self, service: str) -> None:
-        super().__init__()
-        self.service = service
-
     def filter(self, record: logging.LogRecord) -> bool:
-        record.service = self.service
+        super().filter(record)
         if has_request_context():
             record.request_id = g.get("request_id")
             client_id = g.get("client_id")

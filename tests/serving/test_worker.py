@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import select
 import signal
 import socket
@@ -157,10 +158,11 @@ def test_the_app_sees_dashed_header_names_and_never_their_underscored_twins(shor
 
 
 def test_requests_are_answered_and_logged_with_the_access_log_on(live_services: Live) -> None:
-    """gunicorn's access log reads the request's header fields too (`--access-logfile`)."""
+    """gunicorn's access log (DRAWBRIDGE_ACCESS_LOG=on) writes one JSON line per request, the
+    request's header fields read through our request reader."""
     port = live.free_port()
     log_path = ARTIFACTS / "authserver-access-log.log"
-    env = {**live_services.env, "GUNICORN_CMD_ARGS": "--access-logfile -"}
+    env = {**live_services.env, "DRAWBRIDGE_ACCESS_LOG": "on"}
     server = live.start("authserver:create_app()", "deploy/gunicorn_authserver.py", port, env, log_path)
     try:
         with connect(port) as connection:
@@ -172,4 +174,6 @@ def test_requests_are_answered_and_logged_with_the_access_log_on(live_services: 
     assert answer.startswith(b"HTTP/1.1 200")
     log = log_path.read_text()
     assert "Traceback" not in log, log[-2000:]
-    assert '"GET /healthz HTTP/1.1" 200' in log and "access-log-test" in log
+    [line] = [json.loads(line) for line in log.splitlines() if '"user_agent": "access-log-test"' in line]
+    assert (line["method"], line["path"], line["status"], line["user_agent"], line["service"]) == ("GET", "/healthz", 200, "access-log-test", "authserver")
+    assert line["request_id"] == answer.split(b"X-Request-Id: ", 1)[1].split(b"\r\n", 1)[0].decode()
