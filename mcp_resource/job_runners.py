@@ -22,7 +22,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import redis
 import rq
@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mcp_resource import jobs
 from mcp_resource.models import Job
 from serving import graceful_stop
-from shared import health
+from shared import health, metrics
 from shared.background import BackgroundLoop
 from shared.db import db, unavailable, utcnow
 from shared.redis import key
@@ -164,6 +164,18 @@ class RqRunner(JobRunner):
             return jobs.INTERRUPTED
         return jobs.internal_error(job_id)  # the worker's log has the traceback
 
+    def queued(self) -> dict[tuple[str, ...], float]:
+        """How many jobs wait in the queue, for /metrics."""
+        return {(): float(self.queue.count)}
+
+    def oldest_queued_seconds(self) -> dict[tuple[str, ...], float]:
+        """How long the job at the head of the queue has waited (0 with none), for /metrics."""
+        for job in self.queue.get_jobs(0, 1):  # the queue's oldest: rq pushes at the tail, workers pop the head
+            if job.enqueued_at is not None:
+                enqueued = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=timezone.utc)
+                return {(): max((rq_now() - enqueued).total_seconds(), 0.0)}
+        return {(): 0.0}
+
     def degraded(self) -> str | None:
         """Why jobs wait with nobody to run them, for /healthz."""
         try:
@@ -240,12 +252,17 @@ class LocalRunner(JobRunner):
 
 
 def for_app(app: Flask, client: redis.Redis | None) -> JobRunner:
-    """rq with Redis (and /healthz degraded while queued jobs have no worker), else in process;
-    its reaper starts with the app's services (McpServices.start) in each gunicorn worker."""
+    """rq with Redis (with /healthz degraded while queued jobs have no worker, and the queue's
+    length and age in /metrics), else in process (no queue: a job starts when submitted); its
+    reaper starts with the app's services (McpServices.start) in each gunicorn worker."""
     runner: JobRunner
     if client is None:
         runner = LocalRunner(app)
     else:
-        runner = RqRunner(app, client)
-        health.add_degradation_check(app, "jobs", runner.degraded)
+        rq_runner = runner = RqRunner(app, client)
+        health.add_degradation_check(app, "jobs", rq_runner.degraded)
+        metrics.add_scrape_gauge(app, "drawbridge_job_queue_length", "Jobs queued for `drawbridge worker`, not yet started.", rq_runner.queued)
+        metrics.add_scrape_gauge(
+            app, "drawbridge_job_queue_oldest_seconds", "How long the oldest queued job has waited (0: none waits).", rq_runner.oldest_queued_seconds
+        )
     return runner

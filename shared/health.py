@@ -28,16 +28,22 @@ def add_degradation_check(app: Flask, name: str, check: Callable[[], str | None]
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    checks = {"database": _database_ok()}
-    client = services.of().redis
-    if client is not None:
-        checks["redis"] = _redis_ok(client)
+    checks = reachability()
     healthy = all(checks.values())
     body: dict[str, object] = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "unreachable" for name, ok in checks.items()})
     if healthy and (degraded := _degraded()):
         body.update(status="degraded", degraded=degraded)
     return jsonify(body), 200 if healthy else 503
+
+
+def reachability() -> dict[str, bool]:
+    """Whether this process reaches its database and, when configured, Redis."""
+    checks = {"database": _database_ok()}
+    client = services.of().redis
+    if client is not None:
+        checks["redis"] = _redis_ok(client)
+    return checks
 
 
 def _degraded() -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.oauth2 import OAuth2Error, rfc9207
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
-from flask import Flask, Response
+from flask import Flask, Response, g
 
 from authserver.oauth.cimd import ClientDocumentError
 from authserver.oauth.client_lookup import CLIENT_AUTHENTICATION_FAILED, query_client
@@ -19,6 +19,9 @@ from authserver.oauth.revocation import RevocationEndpoint
 from authserver.oauth.tokens import token_issuer
 from shared import metrics, scopes
 from shared.logging import error_answered
+
+# The `g` attribute holding the OAuth error code a request was answered with.
+ANSWERED_ERROR = "oauth_error_answered"
 
 
 class AuthorizationServer(FlaskAuthorizationServer):
@@ -64,7 +67,9 @@ class AuthorizationServer(FlaskAuthorizationServer):
         return response
 
     def handle_error_response(self, request, error) -> Response:
-        """Every OAuth error response: counted, and its detail (oauth/errors.py) logged, never sent."""
+        """Every OAuth error response: counted, and its detail (oauth/errors.py) logged, never sent.
+        Its code is kept in `g` for the view's own count (ANSWERED_ERROR)."""
+        setattr(g, ANSWERED_ERROR, error.error or "error")
         metrics.ERRORS.labels("authserver", error.error or "error").inc()
         error_answered(error.error or "error", error.status_code, detail_of(error))
         return super().handle_error_response(request, error)  # type: ignore[return-value]  # see above

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives.hashes import SHA256
 
 from authserver import keys
 from authserver.services import services
-from shared import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,6 @@ class AccessTokenIssuer:
         private_key = key.private_key
         if private_key is None:  # keys.signing_key loads private keys; a public one here cannot sign
             raise keys.NoSigningKeyError(f"the signing key {key.kid} has no private part")
-        metrics.TOKENS_ISSUED.labels(grant_type).inc()
         header = {"alg": keys.ALGORITHM, "typ": TOKEN_TYPE_HEADER, "kid": key.kid}
         logger.info(
             "token_issued",

@@ -13,6 +13,7 @@ from authserver.login_throttle import LoginThrottle, retry_message
 from authserver.next_url import safe_next
 from authserver.services import services
 from authserver.views.pages import SESSION_GENERATION, current_user
+from shared import metrics
 from shared.db import db
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]] | st
     if request.method == "GET":
         return render_template("login.html", form=form, next_url=next_url, error=None)
     if not form.validate_on_submit():
+        metrics.LOGINS.labels("incomplete").inc()
         return render_template("login.html", form=form, next_url=next_url, error="Fill in both fields and try again."), 400
     throttle: LoginThrottle = services().login_throttle
     # remote_addr is the client's address: with DRAWBRIDGE_TRUSTED_PROXY_COUNT set, ProxyFix
@@ -33,12 +35,14 @@ def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]] | st
     email, ip = form.email.data or "", request.remote_addr or "unknown"
     if wait_seconds := throttle.admit(email, ip):
         logger.warning("login_throttled", extra={"ip": ip, "wait_seconds": wait_seconds})
+        metrics.LOGINS.labels("throttled").inc()
         page = render_template("login.html", form=form, next_url=next_url, error=retry_message(wait_seconds))
         return page, 429, {"Retry-After": str(wait_seconds)}
     user = users.authenticate(email, form.password.data or "")
     if user is None:
         throttle.failed(email, ip)
         logger.info("login_failed", extra={"ip": ip})
+        metrics.LOGINS.labels("failed").inc()
         return render_template("login.html", form=form, next_url=next_url, error="Wrong email or password."), 401
     throttle.succeeded(email, ip)
     session.clear()  # a new session id for the signed-in person (no fixation)
@@ -46,6 +50,7 @@ def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]] | st
     session["user_id"] = user.id
     session[SESSION_GENERATION] = user.session_generation  # valid until their sessions end
     logger.info("login_succeeded", extra={"user_id": user.id})
+    metrics.LOGINS.labels("succeeded").inc()
     return redirect(next_url)
 
 

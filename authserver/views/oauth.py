@@ -4,13 +4,14 @@ metadata documents."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from authserver import clients, keys, registered_clients
 from authserver.extensions import authorization
@@ -20,13 +21,14 @@ from authserver.oauth.introspection import IntrospectionEndpoint
 from authserver.oauth.metadata import authorization_server_metadata
 from authserver.oauth.registration import client_information, validate_metadata
 from authserver.oauth.revocation import RevocationEndpoint
+from authserver.oauth.server import ANSWERED_ERROR
 from authserver.oauth.token_form import TokenRequest, token_request_form, urlencoded_form
 from authserver.oauth.transport import secure_transport_only
 from authserver.services import services
 from authserver.throttle import Counter
 from authserver.unstorable_input import UNSTORABLE_JSON
 from serving.request_body import read_body
-from shared import json_limits
+from shared import json_limits, metrics
 from shared.app import current_settings
 from shared.logging import quoted
 from shared.unstorable import storable_json
@@ -36,6 +38,9 @@ bp = Blueprint("oauth", __name__)
 
 METADATA_MAX_AGE_SECONDS = 300
 REGISTRATION_WINDOW_SECONDS = 3600
+# The grant label of a token request's count: one of these, else "other" (a caller's made-up
+# grant_type must not make a series of its own).
+GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
 
 
 @bp.after_request
@@ -50,11 +55,31 @@ def allow_cross_origin(response: Response) -> Response:
 @bp.post("/token")
 @secure_transport_only
 def token() -> Response:
+    g.pop(ANSWERED_ERROR, None)  # g outlives a request only where a test holds the app context
+    g.token_grant = "other"
     try:
         form = token_request_form()
     except OAuth2Error as error:
         return authorization.handle_error_response(None, error)
+    grant_type = form.get("grant_type", "")
+    g.token_grant = grant_type if grant_type in GRANT_TYPES else "other"
     return authorization.create_token_response(TokenRequest(form))
+
+
+@bp.after_request
+def count_token_request(response: Response) -> Response:
+    """Each token request counted by grant and outcome (one increment), however it was answered:
+    by the grant, or by an error handler (an outage's temporarily_unavailable, a fault's 500)."""
+    if request.endpoint == "oauth.token":
+        outcome = g.pop(ANSWERED_ERROR, None) or ("issued" if response.status_code == 200 else "server_error")
+        _token_requests(g.get("token_grant", "other"), outcome).inc()
+    return response
+
+
+@functools.lru_cache(maxsize=256)
+def _token_requests(grant: str, outcome: str) -> Any:
+    """The labelled series, looked up once per combination (`labels()` locks and builds a key each time)."""
+    return metrics.TOKEN_REQUESTS.labels(grant, outcome)
 
 
 @bp.post("/revoke")
@@ -87,6 +112,7 @@ def register() -> Response | tuple[Response, int, dict[str, str]]:
     counter: Counter = services().counter
     attempts = counter.hit(f"register:ip:{request.remote_addr}", REGISTRATION_WINDOW_SECONDS)
     if attempts > settings.registrations_per_ip_per_hour:
+        metrics.REGISTRATIONS.labels("rate_limited").inc()
         body = {"error": "invalid_request", "error_description": "Too many registrations from this address; retry later."}
         return jsonify(body), 429, {"Retry-After": str(REGISTRATION_WINDOW_SECONDS)}
     try:
@@ -96,7 +122,9 @@ def register() -> Response | tuple[Response, int, dict[str, str]]:
         metadata = registration.within(validate_metadata(registration_document()), allowance)
         registered = registered_clients.register_client(metadata, initial_access_token)
     except OAuth2Error as error:
+        metrics.REGISTRATIONS.labels(error.error or "error").inc()
         return authorization.handle_error_response(None, error)
+    metrics.REGISTRATIONS.labels("registered").inc()
     logger.info(
         "client_registered",
         extra={
