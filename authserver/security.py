@@ -15,7 +15,10 @@ HARDENING_HEADERS = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Frame-Options", "DENY"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    # The full URL to this server's own pages, nothing to any other site. Not no-referrer: over https
+    # the login and consent forms' CSRF check (Flask-WTF's WTF_CSRF_SSL_STRICT) requires a Referer of
+    # this origin, and a browser told no-referrer sends none, so no one could log in.
+    ("Referrer-Policy", "same-origin"),
 )
 SESSION_LIFETIME_SECONDS = 12 * 3600
 

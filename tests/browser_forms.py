@@ -1,8 +1,10 @@
-"""A person at a browser, over plain HTTP: follows redirects by hand, keeps cookies, fills forms."""
+"""A person at a browser: follows redirects by hand, keeps cookies, fills forms, and sends the
+Referer a browser would."""
 
 from __future__ import annotations
 
 import re
+import ssl
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -11,10 +13,10 @@ _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 class FormBrowser:
-    def __init__(self, email: str, password: str) -> None:
+    def __init__(self, email: str, password: str, verify: ssl.SSLContext | bool = True) -> None:
         self.email = email
         self.password = password
-        self.http = httpx.Client(timeout=10, follow_redirects=False)
+        self.http = httpx.Client(timeout=10, follow_redirects=False, verify=verify)
 
     def consent(self, authorize_url: str, untick: tuple[str, ...] = (), decision: str = "approve") -> str:
         """Walk from the authorization URL through login and consent; return where the server sends us."""
@@ -27,7 +29,7 @@ class FormBrowser:
         assert response.status_code == 200, response.text
         granted = [s for s in re.findall(r'name="granted" value="([^"]+)"', response.text) if s not in untick]
         form = {"csrf_token": csrf_token(response.text), "decision": decision, "granted": granted}
-        answer = self.http.post(authorize_url, data=form)
+        answer = self.http.post(authorize_url, data=form, headers=referer(response))
         assert answer.status_code == 302, answer.text
         return answer.headers["Location"]
 
@@ -35,9 +37,21 @@ class FormBrowser:
         page = self.http.get(login_url)
         next_url = parse_qs(urlsplit(login_url).query).get("next", ["/"])[0]
         form = {"csrf_token": csrf_token(page.text), "email": self.email, "password": self.password, "next": next_url}
-        response = self.http.post(urljoin(login_url, "/login"), data=form)
+        response = self.http.post(urljoin(login_url, "/login"), data=form, headers=referer(page))
         assert response.status_code == 302, response.text
         return response
+
+
+def referer(page: httpx.Response) -> dict[str, str]:
+    """The Referer a browser sends when it posts a form of `page` back to the page's own origin,
+    as the page's Referrer-Policy lets it: none for no-referrer, the origin for origin and
+    strict-origin, else the page's URL (over https the CSRF check requires one)."""
+    policy = page.headers.get("Referrer-Policy", "strict-origin-when-cross-origin").split(",")[-1].strip().lower()
+    if policy == "no-referrer":
+        return {}
+    if policy in ("origin", "strict-origin"):
+        return {"Referer": f"{page.url.scheme}://{page.url.netloc.decode()}/"}
+    return {"Referer": str(page.url)}
 
 
 def csrf_token(html: str) -> str:
