@@ -1,7 +1,7 @@
 # The two commands of the README, and the benches' environment (bench/README.md).
 PYTHON ?= python3
 
-.PHONY: run test bench-env
+.PHONY: run test bench-env tls
 
 # `make run` gets the services only; `make test` also gets the test tools and the fixture tool
 # package of the conformance suite, which must never reach a running deployment.
@@ -37,3 +37,16 @@ run: .venv/.installed
 # the suite takes minutes.
 test: .venv-test/.installed
 	.venv-test/bin/ruff check . && .venv-test/bin/mypy && .venv-test/bin/pytest $(PYTEST_ARGS)
+
+# A self-signed certificate for https://localhost:8443, the proxy of docker-compose.yml
+# (deploy/proxy.conf): ECDSA P-256, a year, for localhost, 127.0.0.1 and ::1. Made once; delete
+# deploy/tls/ to make another. A real certificate: put its chain and key there as cert.pem and key.pem.
+TLS_DIR ?= deploy/tls
+
+tls: $(TLS_DIR)/cert.pem
+
+$(TLS_DIR)/cert.pem:
+	mkdir -p $(TLS_DIR)
+	(umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $(TLS_DIR)/key.pem)
+	openssl req -x509 -key $(TLS_DIR)/key.pem -days 365 -subj /CN=localhost \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" -out $@

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -99,16 +100,53 @@ def _ensure_redis(url: str) -> None:
 
 
 CHROMIUM = "/usr/bin/chromium"
+NGINX = "/usr/sbin/nginx"
+# promtool comes with Debian's `prometheus` package; only the one program is taken out of it.
+PROMTOOL_PACKAGE = "prometheus"
 
 
 def find_chromium() -> str:
     """Debian's Chromium for the browser tests, installed through apt when we are root."""
-    if os.path.exists(CHROMIUM):
-        return CHROMIUM
+    return _installed(CHROMIUM, "chromium")
+
+
+def find_nginx() -> str:
+    """Debian's nginx for the tests through a real proxy, installed through apt when we are root."""
+    return shutil.which("nginx") or _installed(NGINX, "nginx")
+
+
+def _installed(executable: str, package: str) -> str:
+    if os.path.exists(executable):
+        return executable
     if os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
-        if os.path.exists(CHROMIUM):
-            return CHROMIUM
-    raise ServiceUnavailable(f"Chromium is not at {CHROMIUM}; install it (apt-get install chromium).")
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env)
+        if os.path.exists(executable):
+            return executable
+    raise ServiceUnavailable(f"{executable} is missing; install it (apt-get install {package}).")
+
+
+def find_promtool(cache: Path) -> str:
+    """Prometheus' promtool, to check the alert rules and the services' metrics as Prometheus
+    reads them: on the PATH, or taken out of Debian's `prometheus` package into `cache` (fetched with
+    `apt-get download` and unpacked with dpkg-deb, so no Prometheus service is installed or started)."""
+    found = shutil.which("promtool")
+    if found:
+        return found
+    unpacked = cache / "usr" / "bin" / "promtool"
+    if unpacked.exists():
+        return str(unpacked)
+    if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
+        raise ServiceUnavailable("promtool is missing; install it (apt-get install prometheus).")
+    cache.mkdir(parents=True, exist_ok=True)
+    download = ["apt-get", "download", "-qq", PROMTOOL_PACKAGE]
+    if subprocess.run(download, cwd=cache, capture_output=True).returncode != 0:
+        if os.geteuid() != 0:
+            raise ServiceUnavailable("promtool is missing and apt-get could not download it; install it (apt-get install prometheus).")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(download, cwd=cache, check=True)
+    [package] = cache.glob(f"{PROMTOOL_PACKAGE}_*.deb")
+    subprocess.run(["dpkg-deb", "-x", str(package), str(cache)], check=True)
+    package.unlink()
+    return str(unpacked)

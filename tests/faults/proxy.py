@@ -4,7 +4,6 @@ SSE as deploy/proxy.conf is; each answer names the instance that served it in `X
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,9 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import services
 from tests.faults.servers import MissingServer
 
-NGINX = "/usr/sbin/nginx"
 START_TIMEOUT_SECONDS = 10
 UPSTREAM_HEADER = "X-Upstream"
 
@@ -52,16 +51,11 @@ http {{
 
 
 def find_nginx() -> str:
-    """nginx, installed through apt when we are root; otherwise stop saying what to install."""
-    found = shutil.which("nginx") or (NGINX if Path(NGINX).exists() else None)
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], check=True, env=env)
-        return NGINX
-    raise MissingServer("nginx is not installed; install it (apt-get install nginx) to run the proxy fault tests.")
+    """Debian's nginx (tests/services.py), or the fault tests' own refusal saying what to install."""
+    try:
+        return services.find_nginx()
+    except services.ServiceUnavailable as missing:
+        raise MissingServer(f"{missing} It runs the proxy fault tests.") from None
 
 
 @dataclass

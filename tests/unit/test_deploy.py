@@ -90,3 +90,28 @@ def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path):
         (tmp_path / name).write_text(text + "\n")
     result = subprocess.run([analyze, "verify", *sorted(str(p) for p in tmp_path.iterdir())], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_both_services_get_the_metrics_token_and_prometheus_gets_it_as_a_secret():
+    """Issue #24: the shipped stack answered /metrics with 404, having no metrics token."""
+    for name in ("authserver", "mcp_resource"):
+        assert SERVICES[name]["environment"]["DRAWBRIDGE_METRICS_TOKEN"].startswith("${DRAWBRIDGE_METRICS_TOKEN:?")
+    assert COMPOSE["secrets"]["metrics_token"] == {"environment": "DRAWBRIDGE_METRICS_TOKEN"}
+    assert SERVICES["prometheus"]["secrets"] == ["metrics_token"]
+    assert SERVICES["prometheus"]["profiles"] == SERVICES["grafana"]["profiles"] == ["observability"]
+
+
+def test_every_file_compose_mounts_from_the_checkout_is_there():
+    """Except deploy/tls/, which `make tls` (or the operator's real certificate) fills."""
+    sources = [volume.split(":", 1)[0] for service in SERVICES.values() for volume in service.get("volumes", []) if volume.startswith("./")]
+    assert "./deploy/proxy.conf" in sources and "./deploy/nginx.conf" in sources
+    assert [source for source in sources if not source.startswith("./deploy/tls") and not (REPO / source).exists()] == []
+
+
+def test_make_tls_makes_a_certificate_for_localhost(tmp_path):
+    """What the proxy mounts: cert.pem for localhost and 127.0.0.1, and a key only its owner reads."""
+    subprocess.run(["make", "--no-print-directory", "tls", f"TLS_DIR={tmp_path}"], cwd=REPO, check=True, capture_output=True)
+    text = subprocess.run(["openssl", "x509", "-in", str(tmp_path / "cert.pem"), "-noout", "-ext", "subjectAltName"], check=True, capture_output=True, text=True).stdout
+
+    assert "DNS:localhost" in text and "IP Address:127.0.0.1" in text
+    assert (tmp_path / "key.pem").stat().st_mode & 0o077 == 0
