@@ -1,7 +1,7 @@
 # The two commands of the README, and the benches' environment (bench/README.md).
 PYTHON ?= python3
 
-.PHONY: run test bench-env tls
+.PHONY: run test bench-env tls lock
 
 # `make run` gets the services only; `make test` also gets the test tools and the fixture tool
 # package of the conformance suite, which must never reach a running deployment.
@@ -50,3 +50,12 @@ $(TLS_DIR)/cert.pem:
 	(umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $(TLS_DIR)/key.pem)
 	openssl req -x509 -key $(TLS_DIR)/key.pem -days 365 -subj /CN=localhost \
 		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" -out $@
+
+# requirements.lock: the Docker image's dependencies, each pinned with its hashes, and setuptools to
+# build with (pip-tools, for the image's CPython 3.11 on Linux). After changing pyproject.toml's
+# dependencies run `make lock` (tests/unit/test_lock.py fails until the two agree).
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip pip-tools
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
