@@ -3,18 +3,19 @@ PYTHON ?= python3
 
 .PHONY: run test bench-env tls lock
 
-# `make run` gets the services only; `make test` also gets the test tools and the fixture tool
-# package of the conformance suite, which must never reach a running deployment.
+# `make run` gets the services only; `make test` also gets the test tools, the fixture tool
+# package of the conformance suite and the example tool package (docs/integrate.md), which must
+# never reach a running deployment.
 .venv/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv
 	.venv/bin/pip install --quiet --upgrade pip
 	.venv/bin/pip install --quiet -e .
 	touch $@
 
-.venv-test/.installed: pyproject.toml tests/conformance_tools/pyproject.toml
+.venv-test/.installed: pyproject.toml tests/conformance_tools/pyproject.toml examples/weather_tools/pyproject.toml
 	$(PYTHON) -m venv .venv-test
 	.venv-test/bin/pip install --quiet --upgrade pip
-	.venv-test/bin/pip install --quiet -e ".[test]" -e tests/conformance_tools
+	.venv-test/bin/pip install --quiet -e ".[test]" -e tests/conformance_tools -e examples/weather_tools
 	touch $@
 
 # The benches run on an optimized CPython, as a deployment does (the Docker image's is built with PGO

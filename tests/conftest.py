@@ -27,6 +27,7 @@ from shared.settings import Settings
 from tests import live
 from tests.client_host import ALLOWED_HOST, ClientHost, TestCA, make_test_ca
 from tests.services import Services, ServiceUnavailable, find_services, with_path
+from tests.weather_api import WeatherApi
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # gunicorn's keepalive of the short_keepalive_auth_port server: silences and bodies are cut after it.
@@ -135,7 +136,15 @@ def settings(services: Services, database: str, live_ports: list[socket.socket])
 
 
 @pytest.fixture(scope="session")
-def live_services(settings: Settings, live_ports: list[socket.socket], test_ca: TestCA) -> Iterator[Live]:
+def weather_api() -> Iterator[WeatherApi]:
+    """The HTTP API the example tool package (examples/weather_tools) wraps, for the live MCP server."""
+    api = WeatherApi()
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="session")
+def live_services(settings: Settings, live_ports: list[socket.socket], test_ca: TestCA, weather_api: WeatherApi) -> Iterator[Live]:
     """Both services under gunicorn + gevent, and the job worker, on the session's database: for
     the tests that talk to a live server (HTTP to its port, a job run by the worker)."""
     env = {
@@ -151,6 +160,8 @@ def live_services(settings: Settings, live_ports: list[socket.socket], test_ca: 
         "DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS": str(settings.cimd_fetch_timeout_seconds),
         # OpenSSL's own variable: the authorization server trusts client_host's test CA (only it).
         "SSL_CERT_FILE": str(test_ca.ca_file),
+        # The example tool package's own setting (examples/weather_tools, installed by `make test`).
+        "WEATHER_API_URL": weather_api.url,
     }
     auth_port, mcp_port = (port.getsockname()[1] for port in live_ports)
     for port in live_ports:
