@@ -1,10 +1,11 @@
-"""`drawbridge demo ...` (demo data), `drawbridge tools ...` (switch and lint tools), `drawbridge worker`."""
+"""`drawbridge demo ...` (demo data), `drawbridge tools ...` (switch, lint and scaffold tools), `drawbridge worker`."""
 
 from __future__ import annotations
 
 import os
 import socket
 from datetime import datetime, timezone
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -17,6 +18,7 @@ from mcp_resource.demo.seed import seed as seed_demo_data
 from mcp_resource.guardrails import audit as audit_trail
 from mcp_resource.tools.lint import lint
 from mcp_resource.tools.registry import ToolRegistry
+from mcp_resource.tools.scaffold import ScaffoldError, scaffold
 from shared import services as shared_services
 from shared.app import current_settings
 from shared.db import utcnow
@@ -51,6 +53,18 @@ def list_tools() -> None:
     registry = ToolRegistry.from_entry_points()
     for name in registry.names():
         click.echo(f"{name}\t{registry.tool(name).scope}\t{'off' if name in disabled else 'on'}")
+
+
+@tools.command("new")
+@click.argument("name")
+@click.option("--directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="Where to make it.")
+def new_tool_package(name: str, directory: Path) -> None:
+    """Make the skeleton of a tool package of your own: one scope, one tool, its entry points."""
+    try:
+        root = scaffold(name, directory)
+    except ScaffoldError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"Made {root}. Install it where Drawbridge runs (pip install -e {root}), then: drawbridge tools list")
 
 
 @tools.command("enable")
