@@ -1,4 +1,4 @@
-"""Drawbridge MCP resource server: MCP over Streamable HTTP, tools gated by token scopes."""
+"""Drawbridge MCP resource server: MCP over Streamable HTTP, tools, resources and prompts gated by token scopes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from mcp_resource.auth import TokenVerifier
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.guardrails import audit, ratelimit, streams
 from mcp_resource.jwks import JwksCache
+from mcp_resource.prompts import registry as prompt_registry
+from mcp_resource.resources.registry import ResourceRegistry
 from mcp_resource.services import McpServices, services
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
         McpServices(
             redis=redis_client,
             tools=tools,
+            resources=ResourceRegistry.from_entry_points(),
+            prompts=prompt_registry.from_entry_points(),
             verifier=verifier,
             hub=hub,
             tool_watcher=watcher,

@@ -73,6 +73,16 @@ class InvalidParams(JsonRpcError):
     code, http_status = -32602, 200
 
 
+class ResourceNotFound(InvalidParams):
+    """resources/read of a URI that names no resource the caller may read: "Resource not found",
+    with the URI in `data`. -32602 in 2026-07-28 (SEP-2164); the handshake eras' code was -32002, so
+    the era gives the code (protocol/eras.py)."""
+
+    def __init__(self, uri: str, code: int, reason: str | None = None) -> None:
+        super().__init__(f"Resource not found: {reason}" if reason else "Resource not found", data={"uri": uri})
+        self.code = code
+
+
 class HeaderMismatch(JsonRpcError):
     """MCP 2026-07-28: an MCP-Protocol-Version, Mcp-Method or Mcp-Name header disagrees with the body."""
 
@@ -179,6 +189,10 @@ class KeysUnavailable(Exception):
 
 class ToolError(Exception):
     """A failure the model can act on; becomes a tool result with `isError: true` and this text."""
+
+
+class NoSuchResource(Exception):
+    """A resource's URI names nothing (no such row); the message says how to find one that exists."""
 
 
 class Cancelled(Exception):

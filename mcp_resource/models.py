@@ -58,7 +58,8 @@ CLIENT_USAGE_COLUMNS = ("tool", "outcome", "rate_limit", "duration_ms")
 
 
 class AuditRecord(Model):
-    """One tools/call and how it ended, committed before the caller gets its answer."""
+    """One guarded call (a tools/call, resources/read, prompts/get or completion/complete) and how
+    it ended, committed before the caller gets its answer."""
 
     __tablename__ = "audit_records"
     # Each filter of the audit-log browser and the dashboard (authserver/usage.py, audit_log.py)
@@ -74,6 +75,7 @@ class AuditRecord(Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     client_id: Mapped[str] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(200))
+    # A tool's name, or `resources/read <URI or template>`, `prompts/get <name>`, `completion/complete <ref>`.
     tool: Mapped[str] = mapped_column(String(128))
     # The arguments object; past DRAWBRIDGE_AUDIT_MAX_ARGUMENT_BYTES a JSON string, the first that
     # many characters of their compact JSON; null for a call refused before it ran (see storable.py).

@@ -16,11 +16,14 @@ from shared import services as shared_services
 
 if TYPE_CHECKING:  # these modules read their services through `services()`: no import at run time
     from mcp_resource.auth import TokenVerifier
+    from mcp_resource.catalogue import Catalogue
     from mcp_resource.guardrails.audit import AuditWriter
     from mcp_resource.guardrails.ratelimit import RateLimiter
     from mcp_resource.guardrails.streams import OpenStreams
     from mcp_resource.job_runners import JobRunner
     from mcp_resource.notifications import Hub, ToolStateWatcher
+    from mcp_resource.prompts.base import Prompt
+    from mcp_resource.resources.registry import ResourceRegistry
     from mcp_resource.tools.registry import ToolRegistry
     from mcp_resource.transport.legacy.cancellation import CancelBoard
     from mcp_resource.transport.legacy.events import EventLog
@@ -30,6 +33,8 @@ if TYPE_CHECKING:  # these modules read their services through `services()`: no 
 @dataclass(eq=False)
 class McpServices(shared_services.Services):
     tools: ToolRegistry
+    resources: ResourceRegistry
+    prompts: Catalogue[Prompt]
     verifier: TokenVerifier
     hub: Hub
     tool_watcher: ToolStateWatcher

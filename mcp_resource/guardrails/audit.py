@@ -1,5 +1,7 @@
-"""The audit trail: every tools/call (answered, refused, rate-limited, failed) as a row, committed
-before the answer goes out, so an acknowledged call always has its record."""
+"""The audit trail: every guarded call (tools/call, resources/read, prompts/get,
+completion/complete: answered, refused, rate-limited, failed) as a row, committed before the
+answer goes out, so an acknowledged call always has its record. The `tool` column names what was
+called by its `audit_name` (mcp_resource/guarded.py): a tool's name, or the method and its target."""
 
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.pool import NullPool
 
 from mcp_resource.batching import Batcher, BatchTimeout, Failed
+from mcp_resource.guarded import Guarded
 from mcp_resource.guardrails import storable
 from mcp_resource.models import AuditRecord
 from mcp_resource.services import McpServices
-from mcp_resource.tools.base import Tool
 from shared import metrics
 from shared import services as shared_services
 from shared.app import current_settings
@@ -66,8 +68,9 @@ class Caller:
     session_id: str | None = None
 
 
-def redact(tool: Tool | None, arguments: Any) -> dict[str, Any] | None:
-    """Arguments with every field the tool marks `sensitive` blanked; none for an unknown tool."""
+def redact(tool: Guarded | None, arguments: Any) -> dict[str, Any] | None:
+    """Arguments with every field the tool (resource, prompt...) marks `sensitive` blanked; none
+    for an unknown one."""
     if tool is None or not isinstance(arguments, dict):
         return None
     return {k: (REDACTED if k in tool.sensitive else v) for k, v in arguments.items()}
@@ -182,7 +185,7 @@ def _insert_in_one_statement(connection: Connection, rows: list[dict[str, Any]])
 def record(
     caller: Caller,
     tool_name: str,
-    tool: Tool | None,
+    tool: Guarded | None,
     arguments: Any,
     outcome: str,
     duration_ms: float,
@@ -198,7 +201,7 @@ def record(
     else:
         db.session.execute(insert(AUDIT_TABLE), [made])
         db.session.commit()
-    calls, seconds = _tool_metrics(tool.name if tool is not None else UNKNOWN_TOOL, caller.client_id, outcome)
+    calls, seconds = _tool_metrics(tool.audit_name if tool is not None else UNKNOWN_TOOL, caller.client_id, outcome)
     calls.inc()
     seconds.observe(duration_ms / 1000)
 
@@ -206,7 +209,7 @@ def record(
 def row(
     caller: Caller,
     tool_name: str,
-    tool: Tool | None,
+    tool: Guarded | None,
     arguments: Any,
     outcome: str,
     duration_ms: float,

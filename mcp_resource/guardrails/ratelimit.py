@@ -33,8 +33,8 @@ import redis
 from mcp_resource.auth import REVOKED, Principal, revocation_entries
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.errors import InvalidToken, RateLimited
+from mcp_resource.guarded import Guarded
 from mcp_resource.services import services
-from mcp_resource.tools.base import Tool
 from shared import metrics, policy, revocation
 from shared import redis as drawbridge_redis
 from shared.policy import ClientPolicies
@@ -140,8 +140,8 @@ class Charge:
     declared: int | None = None
 
     @classmethod
-    def of(cls, principal: Principal, tool: Tool) -> Charge:
-        return cls(principal.client_id, principal.person, tool.name, tool.annotations.read_only, tool.rate_limit_per_minute)
+    def of(cls, principal: Principal, target: Guarded) -> Charge:
+        return cls(principal.client_id, principal.person, target.audit_name, target.read_only, target.rate_limit_per_minute)
 
     def window_keys(self) -> list[str]:
         """The windows of LIMITS, in order; the tool's and the person's are per caller."""
@@ -292,9 +292,10 @@ def for_client(client: redis.Redis | None, policies: ClientPolicies, on_failure:
     return ResilientRateLimiter(RedisRateLimiter(client, policies, pipeline), on_failure)
 
 
-def admit(principal: Principal, tool: Tool | None = None) -> Decision:
-    """The caller's token is not revoked (else 401), and, given the `tool` it calls, one call is
-    counted against its limits (else 429 naming the limit that is full, and when to retry)."""
+def admit(principal: Principal, tool: Guarded | None = None) -> Decision:
+    """The caller's token is not revoked (else 401), and, given the `tool` it calls (or the
+    resource it reads, the prompt it gets...: guarded.py), one call is counted against its limits
+    (else 429 naming the limit that is full, and when to retry)."""
     charge = Charge.of(principal, tool) if tool is not None else None
     limiter: RateLimiter = services().ratelimit
     decision = limiter.admit(revocation_entries(principal), principal.issued_at, charge)
@@ -306,9 +307,9 @@ def admit(principal: Principal, tool: Tool | None = None) -> Decision:
         retry = max(1, math.ceil(decision.retry_after_seconds))
         data = {"limitedBy": decision.limited_by, "limit": decision.limit, "windowSeconds": WINDOW_SECONDS, "retryAfterSeconds": retry}
         if decision.limited_by == TOOL:
-            data["tool"] = tool.name
+            data["tool"] = tool.audit_name
         raise RateLimited(
-            refusal(decision, tool.name, retry), limited_by=decision.limited_by, data=data,
+            refusal(decision, tool.audit_name, retry), limited_by=decision.limited_by, data=data,
             headers={"Retry-After": str(retry), **headers(decision)},
         )
     return decision
@@ -319,7 +320,9 @@ def refusal(decision: Decision, tool: str, retry: int) -> str:
     if decision.limited_by == PERSON:
         reached = f"The person's rate limit of {decision.limit} tool calls per minute, across all the clients they use, is reached"
     elif decision.limited_by == TOOL:
-        reached = f"The rate limit of {decision.limit} calls per minute to the tool {tool} is reached"
+        # Only a tool's name has no space; other targets name their method (guarded.py).
+        target = f"the tool {tool}" if " " not in tool else tool
+        reached = f"The rate limit of {decision.limit} calls per minute to {target} is reached"
     else:
         reached = f"This client's rate limit of {decision.limit} tool calls per minute is reached"
     return f"{reached}; retry in {retry} seconds."

@@ -3,7 +3,8 @@
 Modern (2026-07-28): stateless; every request carries its version and capabilities in `_meta`;
 `server/discover` describes the server; results carry `resultType` and serverInfo.
 Legacy (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05): `initialize` starts a session; `ping` exists.
-`tools/call` is in neither table: it goes through the guardrail pipeline (pipeline.py) in both.
+`tools/call`, `resources/read`, `prompts/get` and `completion/complete` are in neither table: they
+go through the guardrail pipeline (pipeline.py) in both.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ class Era:
     methods: Mapping[str, Handler]
     # 2026-07-28: an unknown method is HTTP 404, which tells it apart from a legacy 404 (no session).
     unknown_method_http_status: int
-    # Cache hints on tools/list (2026-07-28 caching): the list depends on the token, so private.
-    tools_list_hints: Mapping[str, Any]
+    # 2026-07-28 caching: ttlMs and cacheScope on the lists and on resources/read.
+    caching_hints: bool
+    # resources/read of a URI that names nothing: -32602 in 2026-07-28 (SEP-2164), -32002 before.
+    resource_not_found_code: int
     # 2026-07-28: a tool that needs client capabilities the request did not declare is refused (-32021).
     checks_required_capabilities: bool
     # 2026-07-28 extensions: tasks (a job's tool answers with a task) and multi-round-trip results.
@@ -56,12 +59,16 @@ MODERN = Era(
     methods={
         "server/discover": methods.discover,
         "tools/list": methods.list_tools,
+        "resources/list": methods.list_resources,
+        "resources/templates/list": methods.list_resource_templates,
+        "prompts/list": methods.list_prompts,
         "tasks/get": methods.get_task,
         "tasks/cancel": methods.cancel_task,
         "tasks/update": methods.update_task,
     },
     unknown_method_http_status=404,
-    tools_list_hints={"ttlMs": 60_000, "cacheScope": "private"},
+    caching_hints=True,
+    resource_not_found_code=-32602,
     checks_required_capabilities=True,
     offers_tasks=True,
     answers_input_required=True,
@@ -70,9 +77,17 @@ MODERN = Era(
 )
 LEGACY = Era(
     name="legacy",
-    methods={"initialize": methods.initialize, "ping": methods.ping, "tools/list": methods.list_tools},
+    methods={
+        "initialize": methods.initialize,
+        "ping": methods.ping,
+        "tools/list": methods.list_tools,
+        "resources/list": methods.list_resources,
+        "resources/templates/list": methods.list_resource_templates,
+        "prompts/list": methods.list_prompts,
+    },
     unknown_method_http_status=200,
-    tools_list_hints={},
+    caching_hints=False,
+    resource_not_found_code=-32002,
     checks_required_capabilities=False,
     offers_tasks=False,
     answers_input_required=False,

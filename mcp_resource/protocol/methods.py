@@ -11,15 +11,22 @@ from mcp_resource import jobs, tasks
 from mcp_resource.errors import InvalidParams
 from mcp_resource.protocol.context import Context
 from mcp_resource.protocol.versions import SUPPORTED_VERSIONS, negotiate
+from mcp_resource.services import services
 
 SERVER_INFO = {"name": "drawbridge", "title": "Drawbridge MCP server", "version": version("mcp-drawbridge")}
-INSTRUCTIONS = "Tools over a small shop-and-blog application. Each tool's description says what it does."
+INSTRUCTIONS = (
+    "Tools, resources and prompts over a small shop-and-blog application. Each one's description says what it does."
+)
 DISCOVER_TTL_MS = 300_000  # 2026-07-28 caching: what server/discover says changes only with a deploy
-TOOLS_PAGE_SIZE = 100
+# 2026-07-28 caching of tools/list, resources/list, resources/templates/list and prompts/list: each
+# list depends on the token's scopes, so private.
+LIST_CACHE_HINTS = {"ttlMs": 60_000, "cacheScope": "private"}
+PAGE_SIZE = 100
 
 
 def capabilities() -> dict[str, Any]:
-    return {"tools": {"listChanged": True}}
+    """Resources without `subscribe` or `listChanged`, prompts without `listChanged`: neither is sent."""
+    return {"tools": {"listChanged": True}, "resources": {}, "prompts": {}, "completions": {}}
 
 
 def initialize(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -49,13 +56,30 @@ def ping(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_tools(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    visible = ctx.tools.visible_to(ctx.principal.scopes)
-    start = _cursor_offset(params.get("cursor"), len(visible))
-    page = list(visible[start : start + TOOLS_PAGE_SIZE])
-    result: dict[str, Any] = {"tools": page}
-    if start + TOOLS_PAGE_SIZE < len(visible):
-        result["nextCursor"] = _cursor(start + TOOLS_PAGE_SIZE)
-    result.update(ctx.era.tools_list_hints)
+    return _page(ctx, params, "tools", ctx.tools.visible_to(ctx.principal.scopes))
+
+
+def list_resources(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The static resources the token's scopes let it read (templates are listed apart)."""
+    return _page(ctx, params, "resources", services().resources.listed(ctx.principal.scopes))
+
+
+def list_resource_templates(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return _page(ctx, params, "resourceTemplates", services().resources.templates_listed(ctx.principal.scopes))
+
+
+def list_prompts(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return _page(ctx, params, "prompts", services().prompts.listings_visible_to(ctx.principal.scopes))
+
+
+def _page(ctx: Context, params: dict[str, Any], key: str, listings: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """One page of a list (pagination utility), with the era's caching hints."""
+    start = _cursor_offset(params.get("cursor"), len(listings))
+    result: dict[str, Any] = {key: list(listings[start : start + PAGE_SIZE])}
+    if start + PAGE_SIZE < len(listings):
+        result["nextCursor"] = _cursor(start + PAGE_SIZE)
+    if ctx.era.caching_hints:
+        result.update(LIST_CACHE_HINTS)
     return result
 
 
@@ -87,7 +111,7 @@ def _cursor_offset(cursor: Any, total: int) -> int:
         kind, _, value = base64.urlsafe_b64decode(str(cursor).encode()).decode().partition(":")
         offset = int(value)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidParams("Invalid cursor: pass back a nextCursor from tools/list unchanged.") from None
+        raise InvalidParams("Invalid cursor: pass back the nextCursor of the previous page unchanged.") from None
     if kind != "o" or not 0 <= offset <= total:
-        raise InvalidParams("Invalid cursor: pass back a nextCursor from tools/list unchanged.")
+        raise InvalidParams("Invalid cursor: pass back the nextCursor of the previous page unchanged.")
     return offset

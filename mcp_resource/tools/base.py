@@ -83,7 +83,7 @@ class ToolResult:
 
     @classmethod
     def json(cls, value: Any) -> ToolResult:
-        return cls(text=json.dumps(value, default=_json_default), value=value)
+        return cls(text=json.dumps(value, default=json_default), value=value)
 
     def to_mcp(self) -> dict[str, Any]:
         content = ([{"type": "text", "text": self.text}] if self.text or not self.blocks else []) + list(self.blocks)
@@ -118,6 +118,9 @@ class Tool:
         self._output = self.Output() if self.Output is not None else None
         #: Argument names the audit trail redacts (fields declared with `metadata={"sensitive": True}`).
         self.sensitive = frozenset(name for name, spec in self._input.fields.items() if spec.metadata.get("sensitive"))
+        #: What the guardrail steps read (mcp_resource/guarded.py), set once here rather than computed per call.
+        self.audit_name: str = self.name
+        self.read_only: bool = self.annotations.read_only
 
     def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
         raise NotImplementedError
@@ -161,7 +164,7 @@ class Tool:
         return ToolResult(text=json.dumps(structured), structured=structured, value=result.value)
 
 
-def _json_default(value: Any) -> str:
+def json_default(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
@@ -169,16 +172,16 @@ def _json_default(value: Any) -> str:
 
 def describe_invalid(tool: str, error: ValidationError) -> str:
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    problems = " ".join(f"{path}: {text}" for path, text in _flatten(messages))
+    problems = " ".join(f"{path}: {text}" for path, text in flatten_messages(messages))
     return f"Invalid arguments for {tool}: {problems} Send arguments that match the tool's inputSchema."
 
 
-def _flatten(messages: Any, path: str = "") -> list[tuple[str, str]]:
+def flatten_messages(messages: Any, path: str = "") -> list[tuple[str, str]]:
     """Nested marshmallow messages as (dotted path, message): `lines.0.quantity`."""
     if isinstance(messages, dict):
-        return [pair for key, value in sorted(messages.items(), key=lambda kv: str(kv[0])) for pair in _flatten(value, f"{path}.{key}" if path else str(key))]
+        return [pair for key, value in sorted(messages.items(), key=lambda kv: str(kv[0])) for pair in flatten_messages(value, f"{path}.{key}" if path else str(key))]
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         return [(path, " ".join(messages))]
     if isinstance(messages, list):
-        return [pair for m in messages for pair in _flatten(m, path)]
+        return [pair for m in messages for pair in flatten_messages(m, path)]
     return [(path, str(messages))]

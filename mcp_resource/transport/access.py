@@ -53,7 +53,7 @@ def answer_message(accept: Callable[[Principal, Message], Callable[[], Reply]], 
     except (JsonRpcError, HTTPException):
         check_revocation(principal)
         raise
-    guarded = pipeline.guards(message)
+    guarded = pipeline.entry_of(message) is not None
     if not guarded:
         check_revocation(principal)
     try:

@@ -24,16 +24,16 @@ def respond(
     log: EventLog | None = None,
     session_id: str = "",
 ) -> Response:
-    """A tools/call is admitted first, so a refusal (an unknown tool, a 403 step-up, a 429) is
-    answered before any stream opens. Its answer is an SSE stream when it carries a progress token,
-    its tool streams or it asked for log messages, and the client takes event streams; every other
-    answer is JSON. With an event log (legacy era) the stream can be resumed."""
+    """A guarded call (tools/call, resources/read...) is admitted first, so a refusal (an unknown
+    tool, a 403 step-up, a 429) is answered before any stream opens. Its answer is an SSE stream
+    when it carries a progress token, its target streams or it asked for log messages, and the
+    client takes event streams; every other answer is JSON. With an event log (legacy era) the stream can be resumed."""
     work, admitted = admitted_work(ctx, message)
     if admitted is None:
         return _json(message, work())
     token = progress_token(message.params)
     log_level = requested_log_level(message.params) if ctx.era.logs_on_request else None
-    if not (token is not None or admitted.tool.streams or log_level) or not negotiation.accepts_event_stream():
+    if not (token is not None or admitted.target.streams or log_level) or not negotiation.accepts_event_stream():
         return _json(message, work())
     streamed = sse.StreamedRequest(
         current_app._get_current_object(),  # type: ignore[attr-defined]
@@ -53,11 +53,12 @@ def respond(
 
 
 def admitted_work(ctx: Context, message: Message) -> tuple[Callable[[], dict[str, Any]], pipeline.Admitted | None]:
-    """What answering the request runs; for a tools/call, once the pipeline admitted it (steps 1-4,
-    here, so that a refusal is answered at once), and the admission."""
-    if not pipeline.guards(message):
+    """What answering the request runs; for a guarded method (tools/call, resources/read...), once
+    the pipeline admitted it (steps 1-4, here, so that a refusal is answered at once), and the admission."""
+    entry = pipeline.entry_of(message)
+    if entry is None:
         return partial(ctx.era.dispatch, ctx, message.method or "", message.params), None
-    admitted = pipeline.admission(ctx, message.params)
+    admitted = pipeline.admission(ctx, entry, message.params)
     return partial(_run, ctx, admitted), admitted
 
 

@@ -43,8 +43,9 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
     if message.method == "initialize" and message.is_request:
         return partial(initialize, principal, message)
     ctx = context.for_request(principal, eras.LEGACY, DEFAULT_LEGACY_VERSION, session_id=request.headers.get(SESSION_HEADER))
-    # Redis away: the tools/call refused is audited.
-    with pipeline.outages_audited(ctx, message.params) if pipeline.guards(message) else nullcontext():
+    # Redis away: the guarded call (tools/call, resources/read...) refused is audited.
+    entry = pipeline.entry_of(message)
+    with pipeline.outages_audited(ctx, entry, message.params) if entry is not None else nullcontext():
         session = current_session(principal)
     _check_version_header()
     if not message.is_request:

@@ -102,7 +102,8 @@ def _accept(principal: Principal, message: Message) -> Callable[[], Response]:
     """202 for a message to the caller's live session; a request is then answered on its stream."""
     session_id = request.args.get("session_id", "")
     ctx = context.for_request(principal, eras.LEGACY, VERSION, session_id=session_id)
-    with pipeline.outages_audited(ctx, message.params) if pipeline.guards(message) else contextlib.nullcontext():
+    entry = pipeline.entry_of(message)
+    with pipeline.outages_audited(ctx, entry, message.params) if entry is not None else contextlib.nullcontext():
         # Only the stream renews the session: a message must not keep alive a session nobody reads.
         session = services().sessions.get(session_id, idle_seconds=None)
     if session is None or not session.belongs_to(principal.client_id, principal.subject):
@@ -113,8 +114,9 @@ def _accept(principal: Principal, message: Message) -> Callable[[], Response]:
 
 
 def _answer_on_stream(ctx: Context, message: Message) -> Response:
-    """A tools/call is admitted here, so its refusals (403 step-up, 429, 503) answer the POST
-    itself; the request then runs beside it and its answer goes on the session's stream."""
+    """A guarded call (tools/call, resources/read...) is admitted here, so its refusals (403
+    step-up, 429, 503) answer the POST itself; the request then runs beside it and its answer, after
+    its progress and log messages, goes on the session's stream."""
     log: EventLog = services().events
     work, admitted = calls.admitted_work(ctx, message)
     token = calls.progress_token(message.params)

@@ -1,5 +1,6 @@
 """Fixture tools of the MCP conformance suite, added through the `drawbridge.tools` entry points:
-the proof that a separate package can bring tools (and their scope) without touching the registry."""
+the proof that a separate package can bring tools (and their scope) without touching the registry.
+Its resources and prompts are in resources.py and prompts.py."""
 
 from __future__ import annotations
 

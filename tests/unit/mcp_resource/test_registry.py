@@ -69,7 +69,7 @@ def test_a_separately_installed_package_adds_tools_and_their_scope():
 
 
 def test_tools_list_pages_with_cursors(monkeypatch):
-    monkeypatch.setattr(methods, "TOOLS_PAGE_SIZE", 2)
+    monkeypatch.setattr(methods, "PAGE_SIZE", 2)
     registry = ToolRegistry.from_entry_points()
     everyone = Principal("c", "s", frozenset({"posts:read", "posts:write"}), "j", 0)
     ctx = Context(principal=everyone, tools=registry, request_id="r", era=eras.MODERN, protocol_version="2026-07-28")
