@@ -35,6 +35,8 @@ class Context:
     cancelled: threading.Event = field(default_factory=threading.Event)
     close_stream: Callable[[], None] = lambda: None
     log_sink: Callable[[str, Any], None] | None = None
+    #: The handshake eras' logging/setLevel, as the session keeps it (2026-07-28 asks per request).
+    log_level: str | None = None
     started: float = field(default_factory=time.perf_counter)
 
 

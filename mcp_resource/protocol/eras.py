@@ -2,7 +2,8 @@
 
 Modern (2026-07-28): stateless; every request carries its version and capabilities in `_meta`;
 `server/discover` describes the server; results carry `resultType` and serverInfo.
-Legacy (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05): `initialize` starts a session; `ping` exists.
+Legacy (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05): `initialize` starts a session; `ping` and
+`logging/setLevel` exist.
 `tools/call`, `resources/read`, `prompts/get` and `completion/complete` are in neither table: they
 go through the guardrail pipeline (pipeline.py) in both.
 """
@@ -36,7 +37,8 @@ class Era:
     # 2026-07-28 extensions: tasks (a job's tool answers with a task) and multi-round-trip results.
     offers_tasks: bool
     answers_input_required: bool
-    # 2026-07-28: a request's `_meta` may ask for log messages on its stream.
+    # 2026-07-28: a request's `_meta` may ask for log messages on its stream; the handshake eras
+    # take the level the session set with logging/setLevel (Context.log_level).
     logs_on_request: bool
     stamps_results: bool
 
@@ -80,6 +82,7 @@ LEGACY = Era(
     methods={
         "initialize": methods.initialize,
         "ping": methods.ping,
+        "logging/setLevel": methods.set_log_level,
         "tools/list": methods.list_tools,
         "resources/list": methods.list_resources,
         "resources/templates/list": methods.list_resource_templates,

@@ -10,7 +10,7 @@ from typing import Any
 from mcp_resource import jobs, tasks
 from mcp_resource.errors import InvalidParams
 from mcp_resource.protocol.context import Context
-from mcp_resource.protocol.versions import SUPPORTED_VERSIONS, negotiate
+from mcp_resource.protocol.versions import LOG_LEVELS, SUPPORTED_VERSIONS, negotiate
 from mcp_resource.services import services
 
 SERVER_INFO = {"name": "drawbridge", "title": "Drawbridge MCP server", "version": version("mcp-drawbridge")}
@@ -25,8 +25,10 @@ PAGE_SIZE = 100
 
 
 def capabilities() -> dict[str, Any]:
-    """Resources without `subscribe` or `listChanged`, prompts without `listChanged`: neither is sent."""
-    return {"tools": {"listChanged": True}, "resources": {}, "prompts": {}, "completions": {}}
+    """Resources without `subscribe` or `listChanged`, prompts without `listChanged`: neither is
+    sent. Logging: tools send messages at the level a session set (logging/setLevel) or, in
+    2026-07-28, a request asked for in its `_meta`."""
+    return {"tools": {"listChanged": True}, "resources": {}, "prompts": {}, "completions": {}, "logging": {}}
 
 
 def initialize(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +54,18 @@ def discover(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def ping(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def set_log_level(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The handshake eras' logging/setLevel: the session's later calls send log messages at this
+    level or more severe (2026-07-28 has no such method: each request asks in its `_meta`)."""
+    level = params.get("level")
+    if level not in LOG_LEVELS:
+        raise InvalidParams(f'Invalid params: "level" must be one of {", ".join(LOG_LEVELS)}.')
+    session = services().sessions.get(ctx.session_id or "", idle_seconds=None)
+    if session is not None:
+        services().sessions.set_log_level(session, level)
     return {}
 
 

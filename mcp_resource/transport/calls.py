@@ -32,7 +32,7 @@ def respond(
     if admitted is None:
         return _json(message, work())
     token = progress_token(message.params)
-    log_level = requested_log_level(message.params) if ctx.era.logs_on_request else None
+    log_level = requested_log_level(message.params) if ctx.era.logs_on_request else ctx.log_level
     if not (token is not None or admitted.target.streams or log_level) or not negotiation.accepts_event_stream():
         return _json(message, work())
     streamed = sse.StreamedRequest(

@@ -19,6 +19,8 @@ from mcp_resource.notifications import TOOLS_LIST_CHANGED
 from mcp_resource.protocol import context, eras
 from mcp_resource.protocol.versions import (
     CLIENT_CAPABILITIES_META,
+    LOG_LEVEL_META,
+    LOG_LEVELS,
     MODERN_VERSIONS,
     PROTOCOL_VERSION_META,
     SUBSCRIPTION_ID_META,
@@ -57,7 +59,8 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
 
 
 def check_envelope(message: Message) -> str:
-    """The request's protocol version, after the `_meta`, header and version checks, in that order."""
+    """The request's protocol version, after the `_meta`, header, version and log level checks, in
+    that order (logging: an unknown log level SHOULD be -32602)."""
     meta = message.params.get("_meta")
     missing = [k for k in (PROTOCOL_VERSION_META, CLIENT_CAPABILITIES_META) if not isinstance(meta, dict) or k not in meta]
     if missing:
@@ -79,6 +82,8 @@ def check_envelope(message: Message) -> str:
             f"Unsupported protocol version: {version}.",
             data={"supported": list(SUPPORTED_VERSIONS), "requested": version},
         )
+    if meta.get(LOG_LEVEL_META, LOG_LEVELS[0]) not in LOG_LEVELS:  # type: ignore[union-attr]  # checked above
+        raise InvalidParams(f"The log level in params._meta must be one of {', '.join(LOG_LEVELS)}.")
     return version
 
 

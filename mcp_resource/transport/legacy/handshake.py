@@ -51,6 +51,7 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
     if not message.is_request:
         return partial(_notification, session, message)
     ctx.protocol_version = session.protocol_version
+    ctx.log_level = session.log_level
     ctx.cancelled = SharedCancellation(services().cancellations, session.session_id, message.id)  # type: ignore[arg-type]
     # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on, logged for a resume.
     log = services().events

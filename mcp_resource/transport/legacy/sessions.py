@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import redis
 
@@ -61,6 +61,16 @@ class Session:
     subject: str
     protocol_version: str
     created_at: float = field(default_factory=time.time)
+    # logging/setLevel: the least severe log message the session's calls send (None: none at all).
+    log_level: str | None = None
+
+    def record(self) -> str:
+        """The JSON Redis keeps; an unset log level is left out, so a worker of the release before
+        this field (in a rolling deploy) still reads every session that never set one."""
+        fields = asdict(self)
+        if fields["log_level"] is None:
+            del fields["log_level"]
+        return json.dumps(fields)
 
     @property
     def outlived(self) -> bool:
@@ -112,6 +122,10 @@ class SessionStore(ABC):
         """Restart the idle timer of each live session at its `idle_seconds`, all at once."""
 
     @abstractmethod
+    def set_log_level(self, session: Session, level: str) -> None:
+        """Keep `level` in the live session's record, its idle timer left running."""
+
+    @abstractmethod
     def end(self, session_id: str) -> None: ...
 
 
@@ -124,8 +138,7 @@ class RedisSessionStore(SessionStore):
 
     def _save_within_cap(self, session: Session, idle_seconds: int) -> bool:
         owner = drawbridge_redis.key("sessions", session.client_id, session.subject)
-        record = json.dumps(asdict(session))
-        args = [session.session_id, record, idle_seconds, self.max_per_caller, drawbridge_redis.key("session", ""), OWNER_KEEP_SECONDS]
+        args = [session.session_id, session.record(), idle_seconds, self.max_per_caller, drawbridge_redis.key("session", ""), OWNER_KEEP_SECONDS]
         return self.pipeline.run_script(self.create_script, [owner, drawbridge_redis.key("session", session.session_id)], args) == 1
 
     def get(self, session_id: str, idle_seconds: int | None = IDLE_TIMEOUT_SECONDS) -> Session | None:
@@ -143,6 +156,10 @@ class RedisSessionStore(SessionStore):
         for session_id, idle_seconds in idle_by_session.items():
             pipeline.expire(drawbridge_redis.key("session", session_id), idle_seconds)
         pipeline.execute()
+
+    def set_log_level(self, session: Session, level: str) -> None:
+        record = replace(session, log_level=level).record()
+        self.pipeline.execute("SET", drawbridge_redis.key("session", session.session_id), record, "KEEPTTL", "XX")
 
     def end(self, session_id: str) -> None:
         self.pipeline.execute("DEL", drawbridge_redis.key("session", session_id))
@@ -187,6 +204,12 @@ class LocalSessionStore(SessionStore):
             del self._sessions[session_id]
             return None
         return found[0] if found is not None else None
+
+    def set_log_level(self, session: Session, level: str) -> None:
+        with self._lock:
+            found = self._sessions.get(session.session_id)
+            if found is not None:
+                self._sessions[session.session_id] = (replace(found[0], log_level=level), found[1])
 
     def end(self, session_id: str) -> None:
         with self._lock:

@@ -110,6 +110,7 @@ def _accept(principal: Principal, message: Message) -> Callable[[], Response]:
         raise SessionNotFound("Session not found, or no stream is reading it any more; open GET /sse again.", detail=why_not_found(session))
     if not message.is_request:
         return lambda: Response(status=202)
+    ctx.log_level = session.log_level
     return partial(_answer_on_stream, ctx, message)
 
 
@@ -122,6 +123,8 @@ def _answer_on_stream(ctx: Context, message: Message) -> Response:
     token = calls.progress_token(message.params)
     if admitted is not None and token is not None:
         ctx.progress = sse.ProgressLine(token, lambda m: log.append(ctx.session_id or "", m, final=False))
+    if admitted is not None and ctx.log_level is not None:
+        ctx.log_sink = sse.LogLine(ctx.log_level, lambda m: log.append(ctx.session_id or "", m, final=False))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     _in_flight[ctx.session_id or ""] += 1
     threading.Thread(target=graceful_stop.tracked(_answer), args=(app, ctx, message, work, log), daemon=True).start()

@@ -212,6 +212,19 @@ class LoggingTool(Tool):
         return ToolResult(text="Logging tool finished.")
 
 
+class ToolWithLogging(Tool):
+    name = "test_tool_with_logging"
+    description = "Log three messages at info level a little apart, for the handshake eras' logging/setLevel."
+    scope = SCOPE
+    Input = NoArguments
+
+    def run(self, call: ToolCall, args: dict[str, Any]) -> ToolResult:
+        for message in ("Tool execution started", "Tool processing data", "Tool execution completed"):
+            call.log("info", message)
+            time.sleep(PROGRESS_STEP_SECONDS)
+        return ToolResult(text="Logging tool finished.")
+
+
 class StreamingElicitation(Tool):
     name = "test_streaming_elicitation"
     description = "Ask the person a question through the client, as an input-required result."
