@@ -1,5 +1,6 @@
 """The official MCP SDK client in each era against the live server: it lists and reads resources,
-gets prompts and completes their arguments, and hears the refusals of what its token may not see."""
+gets prompts and completes their arguments, hears the refusals of what its token may not see, and
+receives the log messages it asked for."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
-from mcp.types import PromptReference, ResourceTemplateReference
+from mcp.types import LoggingMessageNotificationParams, PromptReference, ResourceTemplateReference
 
 from tests.factories import fetch_token, make_client
 
@@ -88,3 +90,31 @@ def test_sdk_cannot_complete_what_its_token_does_not_see(settings, auth_context,
             return raised.value
 
     assert asyncio.run(complete()).code == -32602
+
+
+@pytest.mark.filterwarnings("ignore:The logging capability is deprecated")  # deprecated in 2026-07-28, not before
+@pytest.mark.parametrize(("mode", "level"), [("legacy", None), ("auto", "info"), ("sse", None)], ids=["2025-11-25", "2026-07-28", "2024-11-05"])
+def test_sdk_receives_the_log_messages_it_asked_for(settings, auth_context, mode, level):
+    """MCP logging: after logging/setLevel (the handshake eras, the 2024-11-05 pair too), or with a
+    request's `_meta` level (2026-07-28), a tool's messages reach the client at that level."""
+    token = token_for(settings, "conformance:run")
+    received: list[LoggingMessageNotificationParams] = []
+
+    async def on_log(params: LoggingMessageNotificationParams) -> None:
+        received.append(params)
+
+    async def session() -> str:
+        if mode == "sse":
+            transport: Any = sse_client(f"{settings.resource_url.rsplit('/', 1)[0]}/sse", headers={"Authorization": f"Bearer {token}"})
+        else:
+            transport = streamable_http_client(settings.resource_url, http_client=create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}))
+        async with Client(transport, mode="legacy" if mode == "sse" else mode, logging_callback=on_log, log_level=level) as client:
+            if level is None:
+                await client.set_logging_level("info")
+            result = await client.call_tool("test_tool_with_logging", {})
+            return result.content[0].text
+
+    assert asyncio.run(session()) == "Logging tool finished."
+    assert [(m.level, m.data) for m in received] == [
+        ("info", "Tool execution started"), ("info", "Tool processing data"), ("info", "Tool execution completed"),
+    ]

@@ -128,7 +128,7 @@ def test_an_unsupported_version_is_400_naming_the_supported_ones(http, token):
     assert "2026-07-28" in error["data"]["supported"]
 
 
-@pytest.mark.parametrize("method", ["ping", "initialize", "resources/list", "no/such"])
+@pytest.mark.parametrize("method", ["ping", "initialize", "logging/setLevel", "no/such"])
 def test_methods_this_era_lacks_are_404_method_not_found(http, token, method):
     response = send(http, token, modern_body(method))
 
