@@ -24,7 +24,7 @@ from authserver.client_specs import (
     checked_scopes,
     kind_of,
 )
-from authserver.models import FROM_METADATA_DOCUMENT, Client, ClientSecret
+from authserver.models import FROM_METADATA_DOCUMENT, SELF_REGISTERED, Client, ClientSecret
 from authserver.oauth import client_secrets
 from authserver.services import AuthServices
 from shared import policy, revocation, scopes
@@ -242,7 +242,7 @@ def prune_unused(days: int) -> int:
     stale = db.session.scalars(
         select(Client).where(
             or_(
-                Client.registered_via == "dcr",
+                Client.registered_via == SELF_REGISTERED,
                 and_(Client.registered_via == FROM_METADATA_DOCUMENT, Client.disabled_at.is_(None), Client.expires_at.is_(None)),
             ),
             or_(

@@ -16,6 +16,11 @@ from shared.policy import ClientLimits
 MAX_CLIENT_ID_LENGTH = 255
 # registered_via of a client known from its metadata document (oauth/cimd.py), not registered.
 FROM_METADATA_DOCUMENT = "cimd"
+# registered_via of a client that registered itself (RFC 7591, oauth/registration.py).
+SELF_REGISTERED = "dcr"
+# What a person may be besides someone who consents: `developer` registers clients in the portal,
+# `admin` runs the service in the admin console.
+ROLES = ("admin", "developer")
 
 
 class Client(Model):
@@ -69,6 +74,12 @@ class Client(Model):
     def from_metadata_document(self) -> bool:
         """Its client_id is the URL of a document the client publishes; nobody here vouched for it."""
         return self.registered_via == FROM_METADATA_DOCUMENT
+
+    @property
+    def unverified(self) -> bool:
+        """Its name is its own word: it registered itself or publishes its own metadata document, and
+        no operator or developer of this server vouched for it (anyone can call itself "Claude")."""
+        return self.registered_via in (SELF_REGISTERED, FROM_METADATA_DOCUMENT)
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -150,9 +161,24 @@ class User(Model):
     # Copied into the session cookie at login; moving it (logout, a new password, disabling the
     # person) ends every session of the person, wherever its cookie is.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Read only by the pages and the CLI (when asked for): the token path never loads them.
+    roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="UserRole.role")
 
     def get_user_id(self) -> int:
         return self.id
+
+    def has_role(self, role: str) -> bool:
+        return any(r.role == role for r in self.roles)
+
+
+class UserRole(Model):
+    """One role (models.ROLES) a person holds."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Consent(Model):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from authserver.client_specs import ClientSpecError
 from authserver.clients import new_client_id
-from authserver.models import Client, ClientSecret, InitialAccessToken
+from authserver.models import SELF_REGISTERED, Client, ClientSecret, InitialAccessToken
 from authserver.oauth import client_secrets, initial_access_tokens
 from authserver.oauth.registration import DESCRIPTIVE_FIELDS
 from shared import scopes
@@ -39,7 +39,7 @@ def register_client(metadata: dict[str, Any], initial_access_token: InitialAcces
     client = Client(
         client_id=new_client_id(),
         secrets=[ClientSecret(secret_hash=client_secrets.hash_secret(secret))] if secret else [],
-        registered_via="dcr",
+        registered_via=SELF_REGISTERED,
         registration_token_hash=client_secrets.hash_secret(registration_token),
     )
     _apply_metadata(client, metadata)
@@ -59,7 +59,7 @@ def update_registered_client(client: Client, metadata: dict[str, Any]) -> None:
 
 def find_registered(client_id: str, registration_token: str) -> Client | None:
     """The client if `registration_token` is its registration access token (constant-time check)."""
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id, Client.registered_via == "dcr"))
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id, Client.registered_via == SELF_REGISTERED))
     presented = client_secrets.hash_secret(registration_token)
     stored = client.registration_token_hash if client and client.registration_token_hash else ""
     return client if hmac.compare_digest(presented, stored) and client is not None else None

@@ -1,4 +1,5 @@
-"""People who log in: create and list them, check their passwords, change them, disable and enable them."""
+"""People who log in: create and list them, check their passwords, change them, disable and enable
+them, give them roles and take roles away."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from authserver import cutoffs, passwords
-from authserver.models import Grant, User
+from authserver.models import ROLES, Grant, User, UserRole
 from shared import revocation
 from shared.db import db, utcnow
 
@@ -24,6 +25,10 @@ class UserSpecError(ValueError):
     """The user cannot be created or changed; the message says what to change."""
 
 
+class WrongPasswordError(UserSpecError):
+    """The password given as the person's current one is not."""
+
+
 @dataclass(frozen=True)
 class UserSummary:
     """A person as an operator sees them (never the password hash)."""
@@ -33,6 +38,8 @@ class UserSummary:
     disabled_at: datetime | None
     #: Grants they have given clients and not revoked (grants.py).
     live_grants: int
+    #: The roles they hold (models.ROLES), sorted.
+    roles: tuple[str, ...]
 
 
 def normalise_email(email: str) -> str:
@@ -56,11 +63,17 @@ def list_users() -> list[UserSummary]:
     """Every person, by email."""
     live = select(Grant.user_id, func.count().label("n")).where(Grant.revoked_at.is_(None)).group_by(Grant.user_id).subquery()
     rows = db.session.execute(
-        select(User.email, User.created_at, User.disabled_at, func.coalesce(live.c.n, 0))
+        select(User.id, User.email, User.created_at, User.disabled_at, func.coalesce(live.c.n, 0))
         .outerjoin(live, live.c.user_id == User.id)
         .order_by(User.email)
     )
-    return [UserSummary(*row) for row in rows]
+    held: dict[int, list[str]] = {}
+    for user_id, role in db.session.execute(select(UserRole.user_id, UserRole.role).order_by(UserRole.role)):
+        held.setdefault(user_id, []).append(role)
+    return [
+        UserSummary(email, created, disabled, grants, tuple(held.get(user_id, ())))
+        for user_id, email, created, disabled, grants in rows
+    ]
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -74,6 +87,19 @@ def set_password(email: str, password: str) -> User:
     """A new password; every session of the person ends, so whoever knew the old one is signed out."""
     user = find_user(email)
     _check_password(password)
+    return _replace_password(user, password)
+
+
+def change_own_password(user: User, current_password: str, new_password: str) -> User:
+    """The person's own change: only with their current password (a session left open on someone
+    else's screen is not enough), then as set_password. Every session ends, the caller's too."""
+    if not passwords.verify(current_password, user.password_hash):
+        raise WrongPasswordError("This is not your current password.")
+    _check_password(new_password)
+    return _replace_password(user, new_password)
+
+
+def _replace_password(user: User, password: str) -> User:
     user.password_hash = passwords.hash_password(password)
     end_sessions(user)
     db.session.commit()
@@ -107,6 +133,31 @@ def enable_user(email: str) -> User:
     return user
 
 
+def assign_role(email: str, role: str) -> User:
+    """Give the person `role` (models.ROLES); giving one they hold changes nothing. It counts from
+    their next page: roles are read on every request, so their session need not end."""
+    user = find_user(email)
+    _check_role(role)
+    if not user.has_role(role):
+        user.roles.append(UserRole(role=role))
+        db.session.commit()
+        logger.info("role_assigned", extra={"user_id": user.id, "role": role})
+    return user
+
+
+def remove_role(email: str, role: str) -> User:
+    """Take `role` from the person; taking one they do not hold changes nothing. Their next page
+    is without it (the pages read roles on every request)."""
+    user = find_user(email)
+    _check_role(role)
+    held = [r for r in user.roles if r.role == role]
+    if held:
+        user.roles.remove(held[0])
+        db.session.commit()
+        logger.info("role_removed", extra={"user_id": user.id, "role": role})
+    return user
+
+
 def end_sessions(user: User) -> None:
     """End every session of the person (the caller commits): a session cookie carries the
     generation it was signed in at, and only the current one signs anybody in."""
@@ -119,6 +170,11 @@ def find_user(email: str) -> User:
     if user is None:
         raise UserSpecError(f"No user with the email {normalise_email(email)}.")
     return user
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UserSpecError(f"{role!r} is not a role; the roles are {', '.join(ROLES)}.")
 
 
 def _check_password(password: str) -> None:

@@ -41,7 +41,7 @@ def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
         "oauth_clients", "signing_keys", "demo_posts", "users", "consents", "authorization_codes",
         "grants", "refresh_tokens", "revocations", "tool_states", "alembic_version",
         "demo_customers", "demo_products", "demo_orders", "demo_order_lines", "jobs", "audit_records",
-        "initial_access_tokens", "client_secrets", "audit_hours",
+        "initial_access_tokens", "client_secrets", "audit_hours", "user_roles",
     } == tables
 
 
@@ -90,6 +90,33 @@ def test_client_secrets_move_to_their_table_and_back(settings, empty_database_ur
     assert moved == [("confidential", "a" * 64, None)]
     assert consents == consents_after == 1
     assert restored == {"confidential": "b" * 64, "public": None}
+
+
+def test_roles_come_and_go_with_their_table_and_people_stay(settings, empty_database_url):
+    """0016: people keep their rows both ways; a role is one row in user_roles, gone with its person
+    (the foreign key cascades) and, downgraded, gone with the table."""
+    app = create_cli_app(replace(settings, database_url=empty_database_url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0015")
+        with db.engine.begin() as connection:
+            insert = text("INSERT INTO users (email, password_hash, created_at) VALUES (:email, 'x', :now)")
+            connection.execute(insert, [{"email": email, "now": utcnow()} for email in ("a@example.com", "b@example.com")])
+        upgrade(directory=str(MIGRATIONS_DIR))
+        with db.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO user_roles (user_id, role, created_at) SELECT id, 'admin', :now FROM users"), {"now": utcnow()}
+            )
+            connection.execute(text("DELETE FROM users WHERE email = 'b@example.com'"))
+            roles = connection.execute(text("SELECT u.email, r.role FROM user_roles r JOIN users u ON u.id = r.user_id")).all()
+        downgrade(directory=str(MIGRATIONS_DIR), revision="0015")
+        with db.engine.connect() as connection:
+            people = connection.execute(text("SELECT email FROM users")).scalars().all()
+            tables = set(inspect(connection).get_table_names())
+        db.engine.dispose()
+
+    assert roles == [("a@example.com", "admin")]
+    assert people == ["a@example.com"]
+    assert "user_roles" not in tables
 
 
 # The rows that refer to a client or a person, as a database at 0011 holds them.

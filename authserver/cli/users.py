@@ -1,4 +1,4 @@
-"""`drawbridge users ...`: the people who log in and consent: create, list, set-password, disable, enable."""
+"""`drawbridge users ...`: the people who log in and consent: create, list, set-password, disable, enable, role."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from flask.cli import with_appcontext
 
 from authserver.cli.common import REDIS_UNREACHABLE, REVOCATION_NOT_WRITTEN, explains_redis_errors
 from authserver.cli.output import json_option, print_json, print_table
-from authserver.users import UserSpecError, create_user, disable_user, enable_user, list_users, set_password
+from authserver.models import ROLES
+from authserver.users import (
+    UserSpecError,
+    assign_role,
+    create_user,
+    disable_user,
+    enable_user,
+    list_users,
+    remove_role,
+    set_password,
+)
 
 
 @click.group(help="Manage the people who log in and consent.")
@@ -32,13 +42,13 @@ def create_user_command(email: str, password: str) -> None:
 @json_option
 @with_appcontext
 def list_users_command(as_json: bool) -> None:
-    """List the people who can log in, by email, with the grants they have given clients."""
+    """List the people who can log in, by email, with the grants they have given clients and their roles."""
     found = list_users()
     if as_json:
         print_json(found)
         return
-    rows = [(u.email, "disabled" if u.disabled_at else "enabled", u.live_grants, u.created_at) for u in found]
-    print_table(("EMAIL", "STATE", "GRANTS", "CREATED"), rows, empty="No users.")
+    rows = [(u.email, "disabled" if u.disabled_at else "enabled", u.live_grants, ",".join(u.roles), u.created_at) for u in found]
+    print_table(("EMAIL", "STATE", "GRANTS", "ROLES", "CREATED"), rows, empty="No users.")
 
 
 @users.command("set-password")
@@ -80,3 +90,19 @@ def enable_user_command(email: str) -> None:
     except UserSpecError as error:
         raise click.UsageError(str(error)) from error
     click.echo(f"{user.email}: enabled.")
+
+
+@users.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+@click.option("--remove", is_flag=True, help="Take the role away instead.")
+@with_appcontext
+def role_command(email: str, role: str, remove: bool) -> None:
+    """Give a person a role (developer: the developer portal; admin: the admin console), or take it
+    away with --remove. It counts from their next page."""
+    try:
+        user = remove_role(email, role) if remove else assign_role(email, role)
+    except UserSpecError as error:
+        raise click.UsageError(str(error)) from error
+    held = ", ".join(r.role for r in user.roles) or "none"
+    click.echo(f"{user.email}: roles {held}.")
