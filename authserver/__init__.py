@@ -15,7 +15,7 @@ from authserver.oauth.client_lookup import read_enabled_client
 from authserver.oauth.server import config_oauth
 from authserver.oauth.tokens import AccessTokenIssuer
 from authserver.services import AuthServices
-from authserver.views import account, consent, documentation, oauth
+from authserver.views import account, connected_apps, consent, documentation, layout, oauth
 from serving.context import current_request
 from serving.request_body import read_body
 from shared import hosts
@@ -62,8 +62,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     config_oauth(app, authorization)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(connected_apps.bp)
     app.register_blueprint(consent.bp)
     app.register_blueprint(documentation.bp)
+    layout.init_app(app)
     csrf.exempt(oauth.bp)  # machine endpoints: client credentials and bearer tokens, no cookies
     errors.init_app(app)
     return app

@@ -1,4 +1,5 @@
-"""The grants people gave clients (a consent exchanged for tokens): list them, revoke one.
+"""The grants people gave clients (a consent exchanged for tokens): list them, revoke one; a
+person's connected apps (their grants, one entry per client), and disconnecting one.
 
 One service for the CLI and the pages. A grant is the family of every token issued under one
 authorization (oauth/refresh_tokens.py); revoking it ends its refresh tokens and voids its access
@@ -52,6 +53,53 @@ def list_grants(user_email: str | None = None, client_id: str | None = None, inc
     if not include_revoked:
         query = query.where(Grant.revoked_at.is_(None))
     return [GrantSummary(*row) for row in db.session.execute(query.order_by(Grant.created_at.desc(), Grant.id))]
+
+
+@dataclass(frozen=True)
+class ConnectedApp:
+    """A client as the person who connected it sees it: every live grant they gave it, together."""
+
+    client_id: str
+    client_name: str
+    #: Its name is its own word (models.Client.unverified).
+    unverified: bool
+    #: Every scope of its live grants, sorted.
+    scopes: tuple[str, ...]
+    #: The resources (RFC 8707) those grants are for.
+    resources: tuple[str, ...]
+    #: When the first of them was given.
+    granted_at: datetime
+    last_used_at: datetime
+
+
+def connected_apps(user_email: str) -> list[ConnectedApp]:
+    """The clients the person has live grants to, the most recently used first."""
+    by_client: dict[str, list[GrantSummary]] = {}
+    for grant in list_grants(user_email=user_email):
+        by_client.setdefault(grant.client_id, []).append(grant)
+    clients = {c.client_id: c for c in db.session.scalars(select(Client).where(Client.client_id.in_(by_client)))}
+    apps = [
+        ConnectedApp(
+            client_id=client_id,
+            client_name=clients[client_id].client_name,
+            unverified=clients[client_id].unverified,
+            scopes=tuple(sorted({s for g in given for s in g.scope.split()})),
+            resources=tuple(sorted({g.resource for g in given})),
+            granted_at=min(g.created_at for g in given),
+            last_used_at=max(g.last_used_at for g in given),
+        )
+        for client_id, given in by_client.items()
+    ]
+    return sorted(apps, key=lambda app: app.last_used_at, reverse=True)
+
+
+def disconnect(user_email: str, client_id: str) -> list[GrantSummary]:
+    """Revoke every live grant the person gave the client (each as `revoke` does): its tokens stop
+    working and it must ask them again. A client they gave none is a GrantSpecError."""
+    given = [g for g in list_grants(user_email=user_email) if g.client_id == client_id]
+    if not given:
+        raise GrantSpecError(f"{user_email} has given no access to a client with id {client_id}.")
+    return [revoke(g.grant_id) for g in given]
 
 
 def revoke(grant_id: str) -> GrantSummary:

@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import url_for
 
-# The pages that send a person to log in with a `next`: /authorize, with the client's request.
-ISSUING_ENDPOINTS = ("consent.authorize",)
+# The pages that send a person to log in with a `next`: /authorize, with the client's request, and
+# the pages only a signed-in person sees (views/pages.signed_in_only).
+ISSUING_ENDPOINTS = ("consent.authorize", "account.home", "account.password", "connected_apps.index")
 
 
 def safe_next(target: str | None) -> str:
@@ -21,7 +22,7 @@ def safe_next(target: str | None) -> str:
     the rest only a known path passes, followed by a query that is parsed and encoded anew: nothing
     of the raw string reaches the Location header.
     """
-    fallback = url_for("account.signed_in")
+    fallback = url_for("account.home")
     if not target or not target.isascii() or not target.isprintable() or "\\" in target:
         return fallback
     try:

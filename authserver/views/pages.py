@@ -1,14 +1,20 @@
-"""Helpers shared by the page blueprints: the signed-in person, and the error page."""
+"""Helpers shared by the page blueprints: the signed-in person, pages only they may see, and the error page."""
 
 from __future__ import annotations
 
-from flask import render_template, session
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import g, redirect, render_template, request, session, url_for
 
 from authserver.models import User
 from shared.db import db
 from shared.logging import error_answered
 
 SESSION_GENERATION = "session_generation"
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def current_user() -> User | None:
@@ -20,8 +26,27 @@ def current_user() -> User | None:
     return user
 
 
-def error_page(title: str, description: str, status: int = 400, detail: str | None = None) -> tuple[str, int]:
+def signed_in_only(view: View) -> View:
+    """A page for the signed-in person, found in `g.user`; anybody else is sent to log in, and back
+    here afterwards when they came to read it (next_url.py lists the pages login may return to)."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        g.user = current_user()
+        if g.user is None:
+            back = request.full_path.rstrip("?") if request.method in ("GET", "HEAD") else None
+            home = url_for("account.home")  # where login goes when it has nowhere else to go
+            return redirect(url_for("account.login", next=None if back == home else back))
+        return view(*args, **kwargs)
+
+    return cast(View, guarded)
+
+
+def error_page(
+    title: str, description: str, status: int = 400, detail: str | None = None, next_step: tuple[str, str] | None = None
+) -> tuple[str, int]:
     """Our HTML error page, for a person's browser: `title` and `description` are shown, `detail`
-    (what went wrong, in words for an operator) only logged."""
+    (what went wrong, in words for an operator) only logged. `next_step` is a link (label, URL) to
+    where the person can carry on; without one, the page says to start again from the application."""
     error_answered(title, status, detail)
-    return render_template("error.html", title=title, description=description), status
+    return render_template("error.html", title=title, description=description, next_step=next_step), status
