@@ -12,20 +12,29 @@ from werkzeug.wrappers import Response  # what redirect() answers; flask.Respons
 from authserver.extensions import authorization
 from authserver.forms import ConsentForm
 from authserver.models import Client, Consent, User
-from authserver.oauth import redirect_uris
+from authserver.oauth import redirect_uris, refresh_tokens
 from authserver.oauth.errors import detail_of
 from authserver.oauth.redirect_uris import host_of, is_loopback
 from authserver.oauth.transport import require_secure_transport
 from authserver.views.pages import current_user, error_page
 from shared import scopes
+from shared.app import current_settings
 from shared.db import db
+from shared.scopes import Effect
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("consent", __name__)
 
+FORM_EXPIRED = (
+    "This page was open too long, so nothing was sent. Your choices are as you left them: check them "
+    "and choose Allow or Deny again."
+)
+
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> Response | tuple[str, int] | str:
+    """Its form checks its own CSRF token (CSRFProtect exempts this view, authserver/__init__.py),
+    so an expired one shows the page again with the person's choices instead of a dead end."""
     user = current_user()
     try:
         require_secure_transport()
@@ -40,18 +49,19 @@ def authorize() -> Response | tuple[str, int] | str:
     form = ConsentForm()
     # WTForms takes plain values as choices (each its own label); types-wtforms admits only pairs.
     form.granted.choices = requested  # type: ignore[assignment]
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD with it
         if set(requested) <= _remembered(user, client, resource) and not _impersonable(client, grant):
             return authorization.create_authorization_response(grant_user=user, grant=grant)
-        return _consent_page(form, grant, user, requested)
+        return _consent_page(form, grant, user, requested, chosen=_ticked_at_first(requested))
+    # What the person ticked, of what was asked: kept through every error below.
+    chosen = [s for s in requested if s in set(form.granted.data or [])]
     if not form.validate_on_submit():
-        return _refuse_form(form, requested)
+        return _refuse_form(form, grant, user, requested, chosen)
     if form.decision.data != "approve":
         logger.info("consent_denied", extra={"client_id": client.client_id, "user_id": user.id})
         return authorization.create_authorization_response(grant_user=None, grant=grant)
-    chosen = [s for s in requested if s in set(form.granted.data or [])]
     if not chosen:
-        return _consent_page(form, grant, user, requested, error="Tick at least one permission, or choose Deny.")
+        return _consent_page(form, grant, user, requested, chosen, error="Tick at least one permission, or choose Deny.")
     _remember(user, client, resource, chosen)
     grant.consented_scope = " ".join(chosen)
     logger.info("consent_given", extra={"client_id": client.client_id, "user_id": user.id, "scope": grant.consented_scope})
@@ -68,20 +78,30 @@ def _refuse(error: OAuth2Error) -> Response | tuple[str, int]:
     return error_page("This sign-in request is not valid", description, error.status_code, detail_of(error))
 
 
-def _refuse_form(form: ConsentForm, requested: list[str]) -> tuple[str, int]:
-    """A consent that did not validate: an expired (or missing) CSRF token, or a permission the
-    application never asked for (RFC 6749 §3.3: only requested scopes can be granted)."""
+def _refuse_form(form: ConsentForm, grant, user: User, requested: list[str], chosen: list[str]) -> tuple[str, int]:
+    """A consent that did not validate: a permission the application never asked for (RFC 6749
+    §3.3: only requested scopes can be granted), or an expired (or missing) CSRF token: then
+    nothing is decided, and the page asks again with the person's choices as they left them."""
     if "granted" in form.errors and "csrf_token" not in form.errors:  # an expired form says only that
         offered = " ".join(requested)
         unasked = " ".join(s for s in form.granted.data or [] if s not in requested)
         return error_page("This permission was not asked for", f"The application asked for {offered}, not {unasked}.")
-    return error_page("This form has expired", "Reload the application's sign-in and try again.")
+    return _consent_page(form, grant, user, requested, chosen, error=FORM_EXPIRED)
 
 
-def _consent_page(form: ConsentForm, grant, user: User, requested: list[str], error: str | None = None) -> tuple[str, int]:
-    tools = scopes.tools_by_scope()
+def _ticked_at_first(requested: list[str]) -> list[str]:
+    """The permissions ticked before the person touches the page: those that only read. One that
+    changes or deletes data the person ticks themselves."""
+    effects = scopes.effects()
+    return [s for s in requested if effects.get(s) is Effect.READS]
+
+
+def _consent_page(
+    form: ConsentForm, grant, user: User, requested: list[str], chosen: list[str], error: str | None = None
+) -> tuple[str, int]:
+    tools, effects = scopes.tools_by_scope(), scopes.effects()
     described = [
-        {"name": s.name, "description": s.description, "tools": tools.get(s.name, ())}
+        {"name": s.name, "description": s.description, "tools": tools.get(s.name, ()), "effect": effects[s.name].value}
         for s in scopes.SCOPES
         if s.name in requested
     ]
@@ -93,6 +113,12 @@ def _consent_page(form: ConsentForm, grant, user: User, requested: list[str], er
         client=client,
         user=user,
         requested=described,
+        chosen=set(chosen),
+        resource=grant.request.resource,
+        # Without a refresh token the access ends with the access token; with one, when the person
+        # disconnects the app, or when it goes unused as long as a refresh token lives.
+        refresh_days=refresh_tokens.REFRESH_TOKEN_TTL_DAYS if client.check_grant_type("refresh_token") else None,
+        access_minutes=current_settings().access_token_ttl_seconds // 60,
         redirect_host=host_of(redirect_uri),
         loopback=is_loopback(redirect_uri),
         # A client known from its metadata document names itself: the person sees whose site says so
