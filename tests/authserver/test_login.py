@@ -113,6 +113,23 @@ def test_pages_carry_the_security_headers(settings):
     assert "Secure" not in cookie  # plain-http localhost; https issuers get Secure
 
 
+def test_over_https_a_login_form_is_accepted_with_the_referer_browsers_send_under_our_policy(settings, redis_client):
+    """Flask-WTF refuses a form posted over https unless its Referer is this origin, and a browser
+    sends a Referer only as Referrer-Policy allows: with no-referrer, no https login could work.
+    Under same-origin the form's own page is sent; another origin is sent nothing."""
+    issuer = "https://auth.example.com"
+    http = authserver.create_app(replace(settings, issuer=issuer)).test_client()
+    page = http.get("/login", base_url=issuer)
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "email": "nobody@example.com", "password": "wrong"}
+
+    as_sent = http.post("/login", data=form, base_url=issuer, headers={"Referer": f"{issuer}/login"})
+    without = http.post("/login", data=form, base_url=issuer)
+
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert as_sent.status_code == 401  # the form got through to the password check
+    assert without.status_code == 400
+
+
 def test_an_https_issuer_makes_the_session_cookie_secure(settings):
     app = authserver.create_app(replace(settings, issuer="https://auth.example.com"))
 
