@@ -1,55 +1,27 @@
-"""Log in and consent in a real headless Chromium; the unticked scope is missing from the token."""
+"""Log in and consent in a real headless Chromium: the login page names the app, the consent page
+marks what it cannot vouch for and what writes; the scope left unticked is missing from the token."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
+from tests.browser.conftest import look_at
 from tests.browser_forms import query
-from tests.conftest import ARTIFACTS
 from tests.factories import PASSWORD, make_user, pkce_pair, register
 from tests.mcp_http import rpc
-from tests.services import ServiceUnavailable, find_chromium
 
 pytestmark = pytest.mark.usefixtures("live_services")
 
 CALLBACK = "http://127.0.0.1:47999/callback"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    try:
-        executable = find_chromium()
-    except ServiceUnavailable as error:
-        pytest.exit(str(error), returncode=3)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context()
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def test_a_person_logs_in_unticks_a_scope_and_the_token_lacks_it(settings, auth_context, page: Page):
+def test_a_person_logs_in_for_a_named_app_leaves_the_writing_scope_unticked_and_the_token_lacks_it(
+    settings, auth_context, page: Page, axe
+):
     person = make_user()
     client = register(settings.issuer, client_name="Acme Research Agent", redirect_uris=[CALLBACK])
     verifier, challenge = pkce_pair()
@@ -65,10 +37,11 @@ def test_a_person_logs_in_unticks_a_scope_and_the_token_lacks_it(settings, auth_
     }
     # Nothing listens at the client's callback: answer it in the browser, as the client would.
     page.route(f"{CALLBACK}**", lambda route: route.fulfill(status=200, body="done"))
-    ARTIFACTS.mkdir(exist_ok=True)
 
     page.goto(f"{settings.issuer}/authorize?{urlencode(params)}")
-    page.screenshot(path=str(ARTIFACTS / "login.png"), full_page=True)
+    assert page.inner_text("#asking-client") == "Acme Research Agent"
+    assert "Unverified app" in page.inner_text("#asking")
+    look_at(page, "login")
     page.fill("#email", person.email)
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -79,8 +52,13 @@ def test_a_person_logs_in_unticks_a_scope_and_the_token_lacks_it(settings, auth_
     assert page.is_visible("text=Read the blog's posts, drafts included.")
     assert page.is_visible("text=Write, edit and publish blog posts.")
     assert "get_post" in page.inner_text("ul.scopes") and "create_post" in page.inner_text("ul.scopes")
-    page.screenshot(path=str(ARTIFACTS / "consent.png"), full_page=True)
-    page.uncheck("input[value='posts:write']")
+    assert "Unverified app" in page.inner_text("#unverified")
+    assert page.inner_text("#resource") == settings.resource_url
+    # Writing is marked, and the person ticks it or not themselves; reading is ticked for them.
+    assert page.is_checked("input[value='posts:read']")
+    assert not page.is_checked("input[value='posts:write']")
+    assert "Can change data" in page.inner_text("li:has(input[value='posts:write'])")
+    look_at(page, "consent")
     with page.expect_request(f"{CALLBACK}**") as callback:
         page.get_by_role("button", name="Allow").click()
 
