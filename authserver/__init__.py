@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(documentation.bp)
     layout.init_app(app)
     csrf.exempt(oauth.bp)  # machine endpoints: client credentials and bearer tokens, no cookies
-    csrf.exempt(consent.authorize)  # its form checks its own token, to keep the person's choices when it expired
+    csrf.exempt(consent.authorize)  # it runs CSRFProtect's check itself, to keep the person's choices when it fails
     errors.init_app(app)
     return app
 

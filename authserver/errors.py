@@ -89,7 +89,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def form_expired(error: CSRFError) -> ResponseReturnValue:
         # Flask-WTF checks every page's form before its view (a missing, expired or foreign token).
-        # The consent form checks its own token, so an expired one keeps the person's choices.
+        # The consent view runs the check itself, so an expired consent form keeps the person's choices.
         if wants_html():
             return error_page("This form has expired", FORM_EXPIRED, 400, error.description, next_step=_reopen())
         return http_error(error)

@@ -6,10 +6,11 @@ import logging
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.wrappers import Response  # what redirect() answers; flask.Response derives from it
 
-from authserver.extensions import authorization
+from authserver.extensions import authorization, csrf
 from authserver.forms import ConsentForm
 from authserver.models import Client, Consent, User
 from authserver.oauth import redirect_uris, refresh_tokens
@@ -33,8 +34,9 @@ FORM_EXPIRED = (
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> Response | tuple[str, int] | str:
-    """Its form checks its own CSRF token (CSRFProtect exempts this view, authserver/__init__.py),
-    so an expired one shows the page again with the person's choices instead of a dead end."""
+    """CSRFProtect leaves this view's POST to it (authserver/__init__.py) and it runs the same check
+    itself (the token, and over https the Referer), so that an expired form shows the page again
+    with the person's choices instead of a dead end."""
     user = current_user()
     try:
         require_secure_transport()
@@ -55,8 +57,13 @@ def authorize() -> Response | tuple[str, int] | str:
         return _consent_page(form, grant, user, requested, chosen=_ticked_at_first(requested))
     # What the person ticked, of what was asked: kept through every error below.
     chosen = [s for s in requested if s in set(form.granted.data or [])]
+    try:
+        csrf.protect()
+    except CSRFError as error:  # expired, missing or foreign: nothing is decided, no code is sent
+        logger.info("consent_form_refused", extra={"client_id": client.client_id, "reason": error.description})
+        return _consent_page(form, grant, user, requested, chosen, error=FORM_EXPIRED)
     if not form.validate_on_submit():
-        return _refuse_form(form, grant, user, requested, chosen)
+        return _refuse_unasked(form, requested)
     if form.decision.data != "approve":
         logger.info("consent_denied", extra={"client_id": client.client_id, "user_id": user.id})
         return authorization.create_authorization_response(grant_user=None, grant=grant)
@@ -78,15 +85,12 @@ def _refuse(error: OAuth2Error) -> Response | tuple[str, int]:
     return error_page("This sign-in request is not valid", description, error.status_code, detail_of(error))
 
 
-def _refuse_form(form: ConsentForm, grant, user: User, requested: list[str], chosen: list[str]) -> tuple[str, int]:
-    """A consent that did not validate: a permission the application never asked for (RFC 6749
-    §3.3: only requested scopes can be granted), or an expired (or missing) CSRF token: then
-    nothing is decided, and the page asks again with the person's choices as they left them."""
-    if "granted" in form.errors and "csrf_token" not in form.errors:  # an expired form says only that
-        offered = " ".join(requested)
-        unasked = " ".join(s for s in form.granted.data or [] if s not in requested)
-        return error_page("This permission was not asked for", f"The application asked for {offered}, not {unasked}.")
-    return _consent_page(form, grant, user, requested, chosen, error=FORM_EXPIRED)
+def _refuse_unasked(form: ConsentForm, requested: list[str]) -> tuple[str, int]:
+    """A consent granting a permission the application never asked for (RFC 6749 §3.3: only
+    requested scopes can be granted); its CSRF token was checked before."""
+    offered = " ".join(requested)
+    unasked = " ".join(s for s in form.granted.data or [] if s not in requested)
+    return error_page("This permission was not asked for", f"The application asked for {offered}, not {unasked}.")
 
 
 def _ticked_at_first(requested: list[str]) -> list[str]:

@@ -5,15 +5,18 @@ their choices survive an expired form. The login page on the way names the app t
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from flask import Flask
 
+import authserver
 from authserver.client_specs import WEB_APP
 from authserver.models import User
 from shared.db import db
 from tests.authserver.test_authorization_code import REDIRECT_URI, authorize_url
-from tests.factories import make_app_client, make_client, make_user, pkce_pair
+from tests.browser_forms import csrf_token
+from tests.factories import PASSWORD, make_app_client, make_client, make_user, pkce_pair
 from tests.page_browser import Browser, text
 
 _CHECKBOX = re.compile(r'<input type="checkbox" name="granted" value="([^"]+)"[^>]*?( checked)?>')
@@ -111,3 +114,26 @@ def test_head_on_the_consent_page_decides_nothing(settings, browser):
 
     assert head.status_code == 200 and head.get_data() == b""
     assert browser.get(path).status_code == 200  # still asking: nothing was remembered
+
+
+def test_over_https_the_consent_form_is_held_to_the_referer_check_every_form_is(settings, commits, auth_context):
+    """The consent view runs CSRFProtect's check itself: over https that includes Flask-WTF's
+    Referer check (WTF_CSRF_SSL_STRICT), so a valid token posted from elsewhere decides nothing."""
+    issuer = "https://auth.example.com"
+    app = authserver.create_app(replace(settings, issuer=issuer))
+    person, client = make_user(), make_app_client()
+    http = app.test_client()
+    own = {"Referer": f"{issuer}/login"}
+    page = http.get("/login", base_url=issuer)
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "email": person.email, "password": PASSWORD}
+    assert http.post("/login", data=form, base_url=issuer, headers=own).status_code == 302
+    path = consent_path(settings, client.client.client_id)
+    token = csrf_token(http.get(path, base_url=issuer).get_data(as_text=True))
+    decision = {"csrf_token": token, "decision": "approve", "granted": ["posts:read"]}
+
+    foreign = http.post(path, data=decision, base_url=issuer, headers={"Referer": "https://evil.example/"})
+    approved = http.post(path, data=decision, base_url=issuer, headers={"Referer": f"{issuer}{path}"})
+
+    assert foreign.status_code == 400 and "Location" not in foreign.headers
+    assert "This page was open too long, so nothing was sent" in " ".join(foreign.get_data(as_text=True).split())
+    assert approved.status_code == 302 and "code=" in approved.headers["Location"]
