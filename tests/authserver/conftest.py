@@ -1,5 +1,5 @@
-"""Fixtures of the authorization server's tests that read the audit trail (test_usage.py,
-test_audit_log.py, test_audit_hours.py)."""
+"""Fixtures of the authorization server's tests: a signed-in person's browser (the account pages),
+and the audit trail's own database (test_usage.py, test_audit_log.py, test_audit_hours.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,25 @@ from sqlalchemy import delete
 
 import authserver
 from authserver.audit_hours import AuditHour
-from authserver.models import Client
+from authserver.models import Client, User
 from mcp_resource.models import AuditRecord
 from shared.db import db
 from tests.conftest import migrate
+from tests.factories import make_user
+from tests.page_browser import Browser
+
+
+@pytest.fixture
+def person(auth_context) -> User:
+    return make_user()
+
+
+@pytest.fixture
+def browser(auth_app, person) -> Browser:
+    """A browser on the in-process server, signed in as `person`."""
+    browser = Browser(auth_app)
+    browser.log_in(person.email)
+    return browser
 
 
 @pytest.fixture(params=["postgresql", "sqlite"], scope="module")

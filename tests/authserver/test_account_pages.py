@@ -19,18 +19,6 @@ from tests.page_browser import Browser, field_errors, text
 NEW_PASSWORD = "a brand new passphrase"
 
 
-@pytest.fixture
-def person(auth_context) -> User:
-    return make_user()
-
-
-@pytest.fixture
-def browser(auth_app, person) -> Browser:
-    browser = Browser(auth_app)
-    browser.log_in(person.email)
-    return browser
-
-
 def stored_hash(user: User) -> str:
     db.session.expire_all()
     return db.session.scalar(select(User.password_hash).where(User.id == user.id))

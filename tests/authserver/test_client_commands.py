@@ -20,9 +20,10 @@ from authserver.client_specs import MACHINE, WEB_APP
 from authserver.models import FROM_METADATA_DOCUMENT, AuthorizationCode, Client, Grant
 from authserver.oauth.client_secrets import hash_secret
 from authserver.oauth.tokens import token_issuer
-from shared.cli import cli, create_cli_app
+from shared.cli import create_cli_app
 from shared.db import db, utcnow
 from tests import live
+from tests.authserver.commands import run
 from tests.authserver.test_revocation_endpoint import voided
 from tests.factories import make_client, make_person_tokens, make_user
 
@@ -47,12 +48,6 @@ def unreachable_redis(app: Flask) -> Flask:
     context it finds (flask.cli.with_appcontext), so a test runs it inside this app's."""
     return create_cli_app(replace(app.config["SETTINGS"], redis_url=f"redis://127.0.0.1:{live.free_port()}/0"))
 
-
-def run(runner: FlaskCliRunner, *args: str, exit_code: int = 0, stdin: str | None = None):
-    result = runner.invoke(cli, list(args), input=stdin)
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def stored(client_id: str) -> Client:

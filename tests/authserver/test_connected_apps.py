@@ -6,25 +6,10 @@ in tests/browser/test_connected_apps_in_chromium.py."""
 
 from __future__ import annotations
 
-import pytest
-
 from authserver.client_specs import WEB_APP
 from authserver.grants import connected_apps, list_grants
-from authserver.models import User
-from tests.factories import make_app_client, make_client, make_person_tokens, make_user
-from tests.page_browser import Browser, text
-
-
-@pytest.fixture
-def person(auth_context) -> User:
-    return make_user()
-
-
-@pytest.fixture
-def browser(auth_app, person) -> Browser:
-    browser = Browser(auth_app)
-    browser.log_in(person.email)
-    return browser
+from tests.factories import make_app_client, make_client, make_person_tokens
+from tests.page_browser import text
 
 
 def test_the_page_lists_each_app_once_with_its_scopes_in_plain_words(settings, browser, person):

@@ -19,9 +19,10 @@ from authserver.client_specs import PUBLIC_APP
 from authserver.models import Consent, Grant
 from authserver.oauth import refresh_tokens
 from authserver.oauth.redirect_uris import fingerprint
-from shared.cli import cli, create_cli_app
+from shared.cli import create_cli_app
 from shared.db import db
 from tests import live
+from tests.authserver.commands import run
 from tests.authserver.test_revocation_endpoint import voided
 from tests.factories import make_client, make_person_tokens, make_user
 
@@ -38,12 +39,6 @@ def app(fresh_auth_app: Flask) -> Flask:
 def runner(app: Flask) -> FlaskCliRunner:
     return create_cli_app(app.config["SETTINGS"]).test_cli_runner()
 
-
-def run(runner: FlaskCliRunner, *args: str, exit_code: int = 0):
-    result = runner.invoke(cli, list(args))
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def app_client():

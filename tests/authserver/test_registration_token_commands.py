@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from authserver.models import Client, InitialAccessToken
 from authserver.oauth.client_secrets import hash_secret
-from shared.cli import cli, create_cli_app
+from shared.cli import create_cli_app
 from shared.db import db, utcnow
+from tests.authserver.commands import run
 
 MACHINE = {
     "grant_types": ["client_credentials"],
@@ -28,12 +29,6 @@ MACHINE = {
 def runner(fresh_auth_app: Flask) -> FlaskCliRunner:
     return create_cli_app(fresh_auth_app.config["SETTINGS"]).test_cli_runner()
 
-
-def run(runner: FlaskCliRunner, *args: str, exit_code: int = 0):
-    result = runner.invoke(cli, list(args))
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def issue(runner: FlaskCliRunner, *extra: str) -> dict:

@@ -14,8 +14,9 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from authserver.models import User, UserRole
-from shared.cli import cli, create_cli_app
+from shared.cli import create_cli_app
 from shared.db import db
+from tests.authserver.commands import run
 from tests.factories import make_user
 
 
@@ -23,12 +24,6 @@ from tests.factories import make_user
 def runner(fresh_auth_app: Flask) -> FlaskCliRunner:
     return create_cli_app(fresh_auth_app.config["SETTINGS"]).test_cli_runner()
 
-
-def run(runner: FlaskCliRunner, *args: str, exit_code: int = 0):
-    result = runner.invoke(cli, list(args))
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def roles_of(email: str) -> list[str]:
