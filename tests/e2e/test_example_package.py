@@ -5,6 +5,8 @@ HTTP API it wraps (tests/weather_api.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from typing import Any
 
 import pytest
@@ -17,10 +19,11 @@ from authserver.clients import NewClient
 from mcp_resource.models import AuditRecord
 from shared.db import db
 from tests.factories import fetch_token, make_client
+from tests.weather_api import CURRENT
 
 pytestmark = pytest.mark.usefixtures("live_services")
 
-WEATHER_TOOLS = ["weather_create_alert", "weather_current", "weather_delete_alert"]
+WEATHER_TOOLS = ["weather_create_alert", "weather_current", "weather_delete_alert", "weather_survey", "weather_survey_status"]
 
 
 @pytest.fixture
@@ -102,3 +105,47 @@ def test_the_sensitive_phone_number_is_redacted_in_the_audit_trail(settings, for
     with auth_app.app_context():
         rows = db.session.scalars(select(AuditRecord).where(AuditRecord.client_id == forecaster.client.client_id)).all()
     assert [row.arguments for row in rows] == [{"city": "Oslo", "below_c": -20, "phone": "[redacted]"}]
+
+
+
+def call(settings, token: str, name: str, arguments: dict) -> Any:
+    """One tool call in its own SDK client session."""
+
+    async def calls(client):
+        return await client.call_tool(name, arguments)
+
+    return with_client(settings, token, calls)
+
+
+def test_a_survey_runs_as_a_job_whose_progress_reaches_a_client_that_asked_for_it(settings, forecaster):
+    token = fetch_token(settings, forecaster)
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total, message))
+
+    async def calls(client):
+        return await client.call_tool("weather_survey", {"cities": ["Oslo", "Atlantis", "Oslo"]}, progress_callback=on_progress)
+
+    survey = json.loads(with_client(settings, token, calls).content[0].text)
+
+    assert survey["status"] == "completed"
+    assert survey["result"] == {"cities": [CURRENT["Oslo"], CURRENT["Oslo"]], "no_report": ["Atlantis"]}
+    assert progress[-1] == (3, 3, "3 of 3 cities")
+
+
+def test_a_survey_answers_with_its_job_id_at_once_and_only_its_client_reads_it(settings, forecaster, auth_context):
+    token = fetch_token(settings, forecaster)
+    other = fetch_token(settings, make_client(scope="weather:read"))
+
+    started = json.loads(call(settings, token, "weather_survey", {"cities": ["Oslo"]}).content[0].text)
+    deadline = time.monotonic() + 20
+    while (state := json.loads(call(settings, token, "weather_survey_status", {"job_id": started["job_id"]}).content[0].text))["status"] == "working":
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+    foreign = call(settings, other, "weather_survey_status", {"job_id": started["job_id"]})
+
+    assert started["status"] == "working"
+    assert state["status"] == "completed" and state["result"]["cities"] == [CURRENT["Oslo"]]
+    assert foreign.is_error is True
+    assert foreign.content[0].text == f"No survey with id {started['job_id']}; weather_survey returns the ids of your surveys."

@@ -10,16 +10,14 @@ from flask import current_app
 from marshmallow import Schema, validate
 from sqlalchemy import select
 
-from mcp_resource import jobs
+from mcp_resource import job_following, jobs
 from mcp_resource.demo.models import Customer, Order, Post, Product
-from mcp_resource.errors import Cancelled, ToolError
+from mcp_resource.errors import ToolError
 from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
 from shared.db import db
 
 REPORTS = ("sales_by_product", "orders_by_customer", "posts_by_status")
-FOLLOW_POLL_SECONDS = 0.2
-FOLLOW_LIMIT_SECONDS = 300
 
 
 class RunReportInput(Schema):
@@ -38,32 +36,7 @@ class RunReport(Tool):
         job = jobs.submit(call.principal, self.name, args)
         if call.progress is None:
             return ToolResult.json({"job_id": job.id, "status": job.status, "next": "call check_job_status with this job_id"})
-        return self._follow(call, job.id)
-
-    def _follow(self, call: ToolCall, job_id: str) -> ToolResult:
-        """The client asked for progress: relay the job's progress until it ends (or the time limit,
-        after which the job goes on and check_job_status follows it)."""
-        seen = None
-        deadline = time.monotonic() + FOLLOW_LIMIT_SECONDS
-        while True:
-            db.session.expire_all()
-            job = jobs.find(job_id, call.principal)
-            if job is None:  # the row was removed while the report ran
-                raise ToolError(f"The job {job_id} no longer exists; its report has no result.")
-            try:
-                if job.progress != seen:
-                    seen = job.progress
-                    call.report_progress(job.progress, job.total, job.message)
-                else:
-                    call.check_cancelled()
-            except Cancelled:
-                jobs.request_cancel(job)
-                raise
-            if job.finished:
-                return ToolResult.json(jobs.view(job))
-            time.sleep(FOLLOW_POLL_SECONDS)
-            if time.monotonic() >= deadline:
-                return ToolResult.json(jobs.view(job))
+        return job_following.follow(call, job.id)
 
     def work(self, job: jobs.JobProgress, args: dict[str, Any]) -> dict[str, Any]:
         pace = current_app.config["SETTINGS"].report_step_ms / 1000
