@@ -114,7 +114,15 @@ def revoke(grant_id: str) -> GrantSummary:
     )
     refresh_tokens.revoke_grant(grant, reason="revoked")  # commits a new revocation, then writes it to the revocation set
     db.session.commit()  # the consent, when the grant was revoked before
-    return GrantSummary(*db.session.execute(_summaries().where(Grant.id == grant_id)).one())
+    return find_grant(grant_id)
+
+
+def find_grant(grant_id: str) -> GrantSummary:
+    """One grant, revoked or not, or GrantSpecError saying there is none."""
+    row = db.session.execute(_summaries().where(Grant.id == grant_id)).one_or_none()
+    if row is None:
+        raise GrantSpecError(f"No grant with id {grant_id}.")
+    return GrantSummary(*row)
 
 
 def _summaries() -> Select[str, str, str, str, str, str, datetime, datetime, datetime | None]:

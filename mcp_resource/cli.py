@@ -49,10 +49,8 @@ def tools() -> None:
 @with_appcontext
 def list_tools() -> None:
     """Every installed tool, its scope, and whether it is switched on."""
-    disabled = tool_states.disabled()
-    registry = ToolRegistry.from_entry_points()
-    for name in registry.names():
-        click.echo(f"{name}\t{registry.tool(name).scope}\t{'off' if name in disabled else 'on'}")
+    for tool in tool_states.switches():
+        click.echo(f"{tool.name}\t{tool.scope}\t{'on' if tool.enabled else 'off'}")
 
 
 @tools.command("new")
@@ -97,9 +95,10 @@ def lint_tools() -> None:
 
 
 def _switch(name: str, enabled: bool) -> None:
-    if name not in ToolRegistry.from_entry_points().names():
-        raise click.UsageError(f"No tool named {name!r}; `drawbridge tools list` shows them.")
-    tool_states.switch(name, enabled)
+    try:
+        tool_states.switch(name, enabled)
+    except tool_states.UnknownToolError as error:
+        raise click.UsageError(str(error)) from error
     click.echo(f"{name} is {'on' if enabled else 'off'}.")
 
 

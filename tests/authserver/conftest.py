@@ -1,5 +1,5 @@
 """Fixtures of the authorization server's tests: a signed-in person's browser (the account pages),
-and the audit trail's own database (test_usage.py, test_audit_log.py, test_audit_hours.py)."""
+an admin's (the admin console), and the audit trail's own database (test_usage.py, test_audit_log.py, test_audit_hours.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import delete
 import authserver
 from authserver.audit_hours import AuditHour
 from authserver.models import Client, User
+from authserver.users import assign_role
 from mcp_resource.models import AuditRecord
 from shared.db import db
 from tests.conftest import migrate
@@ -30,6 +31,20 @@ def browser(auth_app, person) -> Browser:
     """A browser on the in-process server, signed in as `person`."""
     browser = Browser(auth_app)
     browser.log_in(person.email)
+    return browser
+
+
+@pytest.fixture
+def admin(auth_context) -> User:
+    """A person holding the admin role."""
+    return assign_role(make_user().email, "admin")
+
+
+@pytest.fixture
+def admin_browser(auth_app, admin) -> Browser:
+    """A browser on the in-process server, signed in as `admin`."""
+    browser = Browser(auth_app)
+    browser.log_in(admin.email)
     return browser
 
 

@@ -1,0 +1,59 @@
+"""The admin console's front page and its gate (views/admin/home.py, blueprint.py): who reaches it,
+and the links it offers. Who may take its actions is tests/security/test_admin_console.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from flask import Blueprint
+
+import authserver
+from tests.page_browser import Browser, text
+
+AREAS = ["/admin/clients", "/admin/people", "/admin/grants", "/admin/keys", "/admin/registration-tokens", "/admin/tools"]
+
+
+@pytest.mark.parametrize("path", ["/admin/", *AREAS])
+def test_somebody_signed_out_is_sent_to_log_in_and_back(auth_app, path):
+    response = Browser(auth_app).get(path)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+    assert path.replace("/", "%2F") in response.headers["Location"] or path in response.headers["Location"]
+
+
+@pytest.mark.parametrize("path", ["/admin/", *AREAS])
+def test_a_person_without_the_admin_role_gets_a_403_page(browser, path):
+    response = browser.get(path)
+
+    assert response.status_code == 403
+    assert "For admins only" in text(response)
+    assert response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("path", ["/admin/", *AREAS])
+def test_every_admin_page_renders_for_an_admin(admin_browser, path):
+    response = admin_browser.get(path)
+
+    assert response.status_code == 200, text(response)
+    assert '<a href="/admin/" aria-current="page">Admin console</a>' in text(response) or path != "/admin/"
+
+
+def test_the_front_page_links_to_each_area_and_to_the_dashboard_only_once_it_exists(settings, commits, admin_browser, admin):
+    page = text(admin_browser.get("/admin/"))
+    dashboard = Blueprint("dashboard", __name__)
+    dashboard.add_url_rule("/dashboard", "index", lambda: "the dashboard")
+    with_dashboard = authserver.create_app(replace(settings))
+    with_dashboard.register_blueprint(dashboard)
+    later = Browser(with_dashboard)
+    later.log_in(admin.email)
+
+    assert all(f'href="{area}"' in page for area in AREAS)
+    assert "Operations dashboard" not in page
+    assert '<a href="/dashboard">Operations dashboard</a>' in text(later.get("/admin/"))
+
+
+def test_the_navigation_shows_the_admin_console_to_admins_only(admin_browser, browser):
+    assert '<a href="/admin/">Admin console</a>' in text(admin_browser.get("/"))
+    assert "Admin console" not in text(browser.get("/"))
