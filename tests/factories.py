@@ -18,7 +18,7 @@ from authserver.oauth import refresh_tokens
 from authserver.oauth.pkce import s256
 from authserver.oauth.tokens import token_issuer
 from authserver.registered_clients import RegisteredClient, register_client
-from authserver.users import create_user
+from authserver.users import assign_role, create_user
 from shared.db import db
 from shared.settings import Settings
 
@@ -108,9 +108,12 @@ def foreign_key() -> ECKey:
 PASSWORD = "correct horse battery staple"
 
 
-def make_user(password: str = PASSWORD) -> User:
-    """A person who can log in (needs an app context)."""
-    return create_user(f"person-{secrets.token_hex(4)}@example.com", password)
+def make_user(password: str = PASSWORD, roles: tuple[str, ...] = ()) -> User:
+    """A person who can log in, holding `roles` (needs an app context)."""
+    user = create_user(f"person-{secrets.token_hex(4)}@example.com", password)
+    for role in roles:
+        assign_role(user.email, role)
+    return user
 
 
 def pkce_pair() -> tuple[str, str]:

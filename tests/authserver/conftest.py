@@ -13,7 +13,6 @@ from sqlalchemy import delete
 import authserver
 from authserver.audit_hours import AuditHour
 from authserver.models import Client, User
-from authserver.users import assign_role
 from mcp_resource.models import AuditRecord
 from shared.db import db
 from tests.conftest import migrate
@@ -37,7 +36,7 @@ def browser(auth_app, person) -> Browser:
 @pytest.fixture
 def admin(auth_context) -> User:
     """A person holding the admin role."""
-    return assign_role(make_user().email, "admin")
+    return make_user(roles=("admin",))
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_a_tool_switched_off_asks_first_and_is_listed_off_until_switched_on(admi
 
     assert "Switch list_posts off?" in question
     assert off.status_code == 302 and "list_posts" in disabled_after_off
-    assert "Switch list_posts on" in page
+    assert "Switch on list_posts" in page
     assert on.status_code == 302 and "list_posts" not in tool_states.disabled()
 
 
