@@ -13,6 +13,7 @@ import authserver
 from tests.factories import PASSWORD
 from tests.page_browser import Browser, text
 
+
 def next_of(login_url: str) -> str:
     return parse_qs(urlsplit(login_url).query)["next"][0]
 
