@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from mcp_resource import http_errors, job_runners, notifications, resource_metadata
+from mcp_resource.asking import request_state
 from mcp_resource.auth import TokenVerifier
 from mcp_resource.batching import PipelinedRedis
 from mcp_resource.guardrails import audit, ratelimit, streams
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
             sessions=session_store,
             events=events.for_client(redis_client, pipeline),
             cancellations=cancellation.for_client(redis_client),
+            request_states=request_state.for_client(settings.secret_key, redis_client),
         ),
     )
     # Started after gunicorn's fork (serving/hooks.py); under any other server, by the first request.

@@ -18,6 +18,9 @@ class Message:
     method: str | None
     id: MessageId | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: A response's `result` or `error` member, as {"result": ...} or {"error": ...} (a client
+    #: answering a request of ours, mcp_resource/asking/); None for requests and notifications.
+    answer: dict[str, Any] | None = None
 
     @property
     def is_request(self) -> bool:
@@ -39,7 +42,8 @@ def parse(body: bytes) -> Message:
     message_id = _message_id(data)
     if "method" not in data:
         if message_id is not None and ("result" in data or "error" in data):
-            return Message(method=None, id=message_id)
+            answer = {"result": data["result"]} if "result" in data else {"error": data["error"]}
+            return Message(method=None, id=message_id, answer=answer)
         raise InvalidRequest('Invalid request: "method" is missing.', message_id=message_id)
     method = data["method"]
     if not isinstance(method, str) or not method:

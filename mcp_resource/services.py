@@ -15,6 +15,7 @@ from flask import Flask
 from shared import services as shared_services
 
 if TYPE_CHECKING:  # these modules read their services through `services()`: no import at run time
+    from mcp_resource.asking.request_state import RequestStates
     from mcp_resource.auth import TokenVerifier
     from mcp_resource.catalogue import Catalogue
     from mcp_resource.guardrails.audit import AuditWriter
@@ -46,6 +47,8 @@ class McpServices(shared_services.Services):
     sessions: SessionStore
     events: EventLog
     cancellations: CancelBoard
+    # 2026-07-28 multi-round-trip requests: requestState sealed, checked and spent once.
+    request_states: RequestStates
 
     def start(self) -> None:
         self.tool_watcher.start()

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from mcp_resource import jobs
 from mcp_resource.auth import Principal
-from mcp_resource.errors import InternalError, InvalidParams
+from mcp_resource.errors import InternalError, InvalidParams, MissingRequiredClientCapability
 from mcp_resource.models import Job
 from mcp_resource.tools.base import Tool, ToolResult, describe_invalid
 
@@ -54,7 +54,16 @@ def view(job: Job) -> dict[str, Any]:
     return task
 
 
-def owned(principal: Principal, params: dict[str, Any]) -> Job:
+def owned(principal: Principal, params: dict[str, Any], client_capabilities: dict[str, Any]) -> Job:
+    """The caller's task that `params` names. The extension's methods are for clients that declared
+    it: basic/index.mdx answers a request needing an undeclared capability with
+    MissingRequiredClientCapabilityError (-32021), and versioning.mdx says an extension is used only
+    when both sides negotiated it in `capabilities.extensions`."""
+    if not declared(client_capabilities):
+        raise MissingRequiredClientCapability(
+            f"The tasks methods need the {EXTENSION} extension in the request's client capabilities.",
+            data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
+        )
     job = jobs.find(params.get("taskId"), principal)
     if job is None:
         raise InvalidParams("Unknown taskId: tasks are visible only to the client that created them.")

@@ -69,6 +69,8 @@ class Settings:
     cimd_fetch_timeout_seconds: int = 5
     allowed_origins: tuple[str, ...] = ()
     sse_keepalive_seconds: int = 15
+    # How long a tool waits for the client to answer its elicitation or sampling request (2025 eras).
+    client_answer_timeout_seconds: int = 300
     max_streams_per_client: int = 20
     max_sessions_per_client: int = 100
     tools_payload_budget_bytes: int = 16384
@@ -135,6 +137,7 @@ class Settings:
             "cimd_fetch_timeout_seconds": reader.integer("DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS", 5, 1, 30),
             "allowed_origins": tuple(u.rstrip("/") for u in reader.url_list("DRAWBRIDGE_ALLOWED_ORIGINS")),
             "sse_keepalive_seconds": reader.integer("DRAWBRIDGE_SSE_KEEPALIVE_SECONDS", 15, 1, 3600),
+            "client_answer_timeout_seconds": reader.integer("DRAWBRIDGE_CLIENT_ANSWER_TIMEOUT_SECONDS", 300, 1, 86400),
             "max_streams_per_client": reader.integer("DRAWBRIDGE_MAX_STREAMS_PER_CLIENT", 20, 1, 1_000_000),
             "max_sessions_per_client": reader.integer("DRAWBRIDGE_MAX_SESSIONS_PER_CLIENT", 100, 1, 1_000_000),
             "tools_payload_budget_bytes": reader.integer("DRAWBRIDGE_TOOLS_PAYLOAD_BUDGET_BYTES", 16384, 1024, 10_000_000),

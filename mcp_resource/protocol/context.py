@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import g, request
 
+from mcp_resource.asking import Asker, Unreachable
 from mcp_resource.auth import Principal
 from mcp_resource.services import services
 from mcp_resource.tools.base import ProgressReporter
@@ -37,6 +38,11 @@ class Context:
     log_sink: Callable[[str, Any], None] | None = None
     #: The handshake eras' logging/setLevel, as the session keeps it (2026-07-28 asks per request).
     log_level: str | None = None
+    #: The way to ask the client mid-call: the call's stream (handshake eras, set when it streams).
+    asker: Asker = field(default_factory=lambda: Unreachable({}))
+    #: 2026-07-28 multi-round-trip retries: the request's `inputResponses` and `requestState`.
+    input_responses: Any = field(default_factory=dict)
+    request_state: Any = None
     started: float = field(default_factory=time.perf_counter)
 
 

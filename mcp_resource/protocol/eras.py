@@ -41,6 +41,9 @@ class Era:
     # take the level the session set with logging/setLevel (Context.log_level).
     logs_on_request: bool
     stamps_results: bool
+    # The handshake eras ask the client (elicitation, sampling) on the call's stream and wait for
+    # its answer; 2026-07-28 forbids server requests on a stream (answers_input_required instead).
+    asks_on_stream: bool
 
     def dispatch(self, ctx: Context, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """The result of any method but tools/call, or -32601."""
@@ -76,6 +79,7 @@ MODERN = Era(
     answers_input_required=True,
     logs_on_request=True,
     stamps_results=True,
+    asks_on_stream=False,
 )
 LEGACY = Era(
     name="legacy",
@@ -96,4 +100,5 @@ LEGACY = Era(
     answers_input_required=False,
     logs_on_request=False,
     stamps_results=False,
+    asks_on_stream=True,
 )

@@ -98,18 +98,18 @@ def _page(ctx: Context, params: dict[str, Any], key: str, listings: tuple[dict[s
 
 
 def get_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return tasks.view(tasks.owned(ctx.principal, params))
+    return tasks.view(tasks.owned(ctx.principal, params, ctx.client_capabilities))
 
 
 def cancel_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Cooperative: the job stops at its next progress report."""
-    jobs.request_cancel(tasks.owned(ctx.principal, params))
+    jobs.request_cancel(tasks.owned(ctx.principal, params, ctx.client_capabilities))
     return {}
 
 
 def update_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """No task of ours waits for input, so responses are acknowledged and ignored, as the extension says."""
-    tasks.owned(ctx.principal, params)
+    tasks.owned(ctx.principal, params, ctx.client_capabilities)
     return {}
 
 

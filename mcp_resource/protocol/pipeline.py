@@ -40,6 +40,7 @@ from mcp_resource.errors import (
     RateLimited,
     ResourceNotFound,
 )
+from mcp_resource.asking.request_state import RequestStateRefused
 from mcp_resource.guardrails import audit, ratelimit, unavailable
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol.context import Context
@@ -85,6 +86,7 @@ REFUSALS: dict[type[Exception], str] = {
     MissingRequiredClientCapability: "invalid",
     InvalidToken: "revoked",
     RateLimited: "rate_limited",
+    RequestStateRefused: "invalid",
 }
 REFUSAL_TYPES = tuple(REFUSALS)
 

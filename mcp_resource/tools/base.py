@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError
 
+from mcp_resource.asking import Asker, Unreachable
 from mcp_resource.auth import Principal
-from mcp_resource.errors import Cancelled, InputRequired, ToolError
+from mcp_resource.errors import Cancelled, InputRequired, JsonRpcError, ToolError
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,37 @@ class ToolCall:
     """Ends the response stream early (2025-11-25 SSE polling); the client resumes with Last-Event-ID."""
     log_sink: Callable[[str, Any], None] | None = None
     """Set when the request opted in to log messages (2026-07-28 `_meta` logLevel)."""
+    asker: Asker = field(default_factory=lambda: Unreachable({}))
+    """The way to the client for `elicit`, `sample` and `ask` (mcp_resource/asking/)."""
+
+    def elicit(self, message: str, requested_schema: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+        """Ask the person, through the client, for the values `requested_schema` describes (a flat
+        object schema). Returns the client's ElicitResult: `action` is "accept" (with `content`),
+        "decline" or "cancel". Works in every era; see `ask`."""
+        params = {"message": message, "requestedSchema": requested_schema}
+        return self._ask_one("elicitation/create", params, key)
+
+    def sample(self, messages: list[dict[str, Any]], max_tokens: int, key: str | None = None, **params: Any) -> dict[str, Any]:
+        """Ask the client's language model (sampling/createMessage) to answer `messages`; `params` may add
+        `systemPrompt`, `modelPreferences`, `temperature`... Returns its CreateMessageResult."""
+        return self._ask_one("sampling/createMessage", {"messages": messages, "maxTokens": max_tokens, **params}, key)
+
+    def can_ask(self, method: str) -> bool:
+        """Whether the client declared what `method` (e.g. "elicitation/create") needs."""
+        return self.asker.declared(method)
+
+    def ask(self, requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Several requests to the client at once (`{key: {"method": ..., "params": ...}}`): the
+        results by key. In 2025-06-18 and 2025-11-25 they go out on the call's stream and the call
+        waits for the answers (a tool that asks sets `streams = True`); a client that does not answer
+        in time ends the call with an `isError` result. In 2026-07-28 the call answers
+        `input_required` and runs again from its start when the client retries with the answers:
+        ask the same questions in the same order every run, and change nothing before the last."""
+        return self.asker.ask(requests)
+
+    def _ask_one(self, method: str, params: dict[str, Any], key: str | None) -> dict[str, Any]:
+        key = key or self.asker.next_key(method)
+        return self.ask({key: {"method": method, "params": params}})[key]
 
     def log(self, level: str, data: Any) -> None:
         """Send the client a log message, only if its request asked for them at this level or lower."""
@@ -145,7 +177,7 @@ class Tool:
             return ToolResult(text=describe_invalid(self.name, error), is_error=True)
         try:
             return self._structured(self.run(call, args))
-        except (Cancelled, InputRequired):
+        except (Cancelled, InputRequired, JsonRpcError):  # not the tool's failure: the protocol's answer
             raise
         except ToolError as error:
             return ToolResult(text=str(error), is_error=True)

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, current_app, jsonify
 
 from mcp_resource import jsonrpc
+from mcp_resource.asking import stream
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol import pipeline
 from mcp_resource.protocol.context import Context
@@ -49,6 +50,9 @@ def respond(
     ctx.close_stream = streamed.close_stream
     if log_level is not None:
         ctx.log_sink = sse.LogLine(log_level, streamed.send)
+    if ctx.era.asks_on_stream and log is not None:
+        timeout = current_app.config["SETTINGS"].client_answer_timeout_seconds
+        ctx.asker = stream.StreamAsker(ctx.client_capabilities, streamed.send, log, session_id, ctx.cancelled, timeout)
     return sse.response(streamed.start(work))
 
 

@@ -53,7 +53,14 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
         return partial(listen, principal, message)
     capabilities = message.params["_meta"][CLIENT_CAPABILITIES_META]
     client_capabilities = capabilities if isinstance(capabilities, dict) else {}
-    ctx = context.for_request(principal, eras.MODERN, version, client_capabilities=client_capabilities)
+    ctx = context.for_request(
+        principal,
+        eras.MODERN,
+        version,
+        client_capabilities=client_capabilities,
+        input_responses=message.params.get("inputResponses", {}),
+        request_state=message.params.get("requestState"),
+    )
     # 2026-07-28: closing the response stream is the cancellation.
     return partial(calls.respond, ctx, message, on_disconnect=ctx.cancelled.set)
 

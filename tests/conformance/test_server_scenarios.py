@@ -2,8 +2,9 @@
 
 Covered here: lifecycle, ping, tools, progress, errors, JSON Schema 2020-12, SSE streams and
 polling, DNS-rebinding protection, the 2026-07-28 transport rules, resources (without
-subscriptions), prompts, completions and logging. Resource subscriptions, sampling and elicitation
-come with the rest of their issue.
+subscriptions), prompts, completions, logging, and asking the client mid-call (sampling and
+elicitation on the call's stream; 2026-07-28 input-required results). Resource subscriptions come
+with the rest of their issue.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ HANDSHAKE_SCENARIOS = [
     "completion-complete",
     "logging-set-level",
     "tools-call-with-logging",
+    "tools-call-sampling",
+    "tools-call-elicitation",
+    "elicitation-sep1034-defaults",
+    "elicitation-sep1330-enums",
 ]
 MODERN_SCENARIOS = [
     "server-stateless",
@@ -67,9 +72,31 @@ MODERN_SCENARIOS = [
     "prompts-get-embedded-resource",
     "prompts-get-with-image",
     "completion-complete",
+    "input-required-result-basic-elicitation",
+    "input-required-result-basic-sampling",
+    "input-required-result-basic-list-roots",
+    "input-required-result-request-state",
+    "input-required-result-multiple-input-requests",
+    "input-required-result-multi-round",
+    "input-required-result-missing-input-response",
+    "input-required-result-result-type",
+    "input-required-result-unsupported-methods",
+    "input-required-result-tampered-state",
+    "input-required-result-capability-check",
+    "input-required-result-ignore-extra-params",
+    "input-required-result-validate-input",
 ]
+# Scenarios of the 2025-11-25 suite that 2025-06-18 does not have.
+NEWER_THAN_2025_06_18 = (
+    "json-schema-2020-12",
+    "server-sse-polling",
+    "server-sse-multiple-streams",
+    "dns-rebinding-protection",
+    "elicitation-sep1034-defaults",
+    "elicitation-sep1330-enums",
+)
 CASES = (
-    [("0.1", "2025-06-18", s) for s in HANDSHAKE_SCENARIOS if s not in ("json-schema-2020-12", "server-sse-polling", "server-sse-multiple-streams", "dns-rebinding-protection")]
+    [("0.1", "2025-06-18", s) for s in HANDSHAKE_SCENARIOS if s not in NEWER_THAN_2025_06_18]
     + [("0.1", "2025-11-25", s) for s in HANDSHAKE_SCENARIOS]
     + [("0.2", "2026-07-28", s) for s in MODERN_SCENARIOS]
 )

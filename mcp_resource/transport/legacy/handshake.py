@@ -10,6 +10,7 @@ from functools import partial
 from flask import Response, current_app, jsonify, request
 
 from mcp_resource import jsonrpc
+from mcp_resource.asking import stream
 from mcp_resource.auth import Principal
 from mcp_resource.errors import InvalidRequest, SessionNotFound, UnsupportedProtocolVersion
 from mcp_resource.guardrails import streams
@@ -52,6 +53,7 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
         return partial(_notification, session, message)
     ctx.protocol_version = session.protocol_version
     ctx.log_level = session.log_level
+    ctx.client_capabilities = session.client_capabilities
     ctx.cancelled = SharedCancellation(services().cancellations, session.session_id, message.id)  # type: ignore[arg-type]
     # Before 2026-07-28 a dropped stream is not a cancellation: the work goes on, logged for a resume.
     log = services().events
@@ -59,7 +61,11 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
 
 
 def _notification(session: Session, message: Message) -> Response:
-    if message.method == "notifications/cancelled":
+    """A notification, or the client's response to a request of ours (its answer to a tool waiting
+    on any worker: asking/stream.py)."""
+    if message.answer is not None:
+        stream.deliver(services().events, session.session_id, message)
+    elif message.method == "notifications/cancelled":
         request_id = message.params.get("requestId")
         if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
             services().cancellations.cancel(session.session_id, request_id)
@@ -69,7 +75,13 @@ def _notification(session: Session, message: Message) -> Response:
 def initialize(principal: Principal, message: Message) -> Response:
     ctx = context.for_request(principal, eras.LEGACY, DEFAULT_LEGACY_VERSION)
     result = eras.LEGACY.dispatch(ctx, "initialize", message.params)
-    session = services().sessions.create(principal.client_id, principal.subject, result["protocolVersion"])
+    capabilities = message.params.get("capabilities")
+    session = services().sessions.create(
+        principal.client_id,
+        principal.subject,
+        result["protocolVersion"],
+        client_capabilities=capabilities if isinstance(capabilities, dict) else {},
+    )
     response = jsonify(jsonrpc.success(message.id, result))  # type: ignore[arg-type]
     response.headers[SESSION_HEADER] = session.session_id
     return response

@@ -16,6 +16,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import redis
 
@@ -63,13 +64,16 @@ class Session:
     created_at: float = field(default_factory=time.time)
     # logging/setLevel: the least severe log message the session's calls send (None: none at all).
     log_level: str | None = None
+    # What the client declared in initialize: whether a tool may ask it (elicitation, sampling, roots).
+    client_capabilities: dict[str, Any] = field(default_factory=dict)
 
     def record(self) -> str:
-        """The JSON Redis keeps; an unset log level is left out, so a worker of the release before
-        this field (in a rolling deploy) still reads every session that never set one."""
+        """The JSON Redis keeps; an unset log level or empty capabilities are left out, so a worker
+        of the release before these fields (in a rolling deploy) still reads every such session."""
         fields = asdict(self)
-        if fields["log_level"] is None:
-            del fields["log_level"]
+        for name in ("log_level", "client_capabilities"):
+            if not fields[name]:
+                del fields[name]
         return json.dumps(fields)
 
     @property
@@ -94,11 +98,20 @@ class SessionStore(ABC):
     def __init__(self, max_per_caller: int) -> None:
         self.max_per_caller = max_per_caller
 
-    def create(self, client_id: str, subject: str, protocol_version: str, idle_seconds: int = IDLE_TIMEOUT_SECONDS) -> Session:
+    def create(
+        self,
+        client_id: str,
+        subject: str,
+        protocol_version: str,
+        idle_seconds: int = IDLE_TIMEOUT_SECONDS,
+        client_capabilities: dict[str, Any] | None = None,
+    ) -> Session:
         """A new session that ends after `idle_seconds` unused, or 429 (RateLimited) if the caller
         already holds as many as allowed."""
         # 256 random bits, URL-safe base64: visible ASCII, as the transports section requires.
-        session = Session(secrets.token_urlsafe(SESSION_ID_BYTES), client_id, subject, protocol_version)
+        session = Session(
+            secrets.token_urlsafe(SESSION_ID_BYTES), client_id, subject, protocol_version, client_capabilities=client_capabilities or {}
+        )
         if not self._save_within_cap(session, idle_seconds):
             raise RateLimited(
                 f"Too many live sessions for this client ({self.max_per_caller}); end one with DELETE, "
