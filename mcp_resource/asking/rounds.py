@@ -10,6 +10,7 @@ ignored ("SHOULD ignore any information it does not recognize").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mcp_resource.asking import Asker, missing_capability_text
@@ -18,7 +19,7 @@ from mcp_resource.errors import InputRequired, InvalidParams, MissingRequiredCli
 
 
 class RoundsAsker(Asker):
-    def __init__(self, client_capabilities: dict[str, Any], known: dict[str, Any], binding: Binding, states: RequestStates) -> None:
+    def __init__(self, client_capabilities: dict[str, Any], known: dict[str, Any], binding: Callable[[], Binding], states: RequestStates) -> None:
         super().__init__(client_capabilities)
         self.known, self.binding, self.states = known, binding, states
         self.used: dict[str, Any] = {}  # the answers this run has read, carried into the next state
@@ -33,16 +34,17 @@ class RoundsAsker(Asker):
         self.used.update({key: self.known[key] for key in requests if key in self.known})
         open_requests = {key: request for key, request in requests.items() if key not in self.known}
         if open_requests:
-            raise InputRequired(open_requests, self.states.seal(self.binding, self.used))
+            raise InputRequired(open_requests, self.states.seal(self.binding(), self.used))
         return {key: self.known[key] for key in requests}
 
 
 def asker_for(
-    client_capabilities: dict[str, Any], states: RequestStates, binding: Binding, input_responses: Any, request_state: Any
+    client_capabilities: dict[str, Any], states: RequestStates, binding: Callable[[], Binding], input_responses: Any, request_state: Any
 ) -> RoundsAsker:
     """The asker of one request: the answers of earlier rounds from its state (checked and spent
-    here, before the tool runs), then those it brings now."""
+    here, before the tool runs), then those it brings now. `binding` is worked out only when a
+    state is opened or sealed."""
     if not (isinstance(input_responses, dict) and all(isinstance(v, dict) for v in input_responses.values())):
-        raise InvalidParams('Invalid params: "inputResponses" must be an object of results, keyed as the inputRequests were.')
-    known = states.open(request_state, binding) if request_state is not None else {}
+        raise InvalidParams('Invalid params: "inputResponses" must be an object of results, keyed as the inputRequests were.', http_status=400)
+    known = states.open(request_state, binding()) if request_state is not None else {}
     return RoundsAsker(client_capabilities, {**known, **input_responses}, binding, states)

@@ -13,12 +13,16 @@ the guardrail steps, in the order they run. This list is the documentation.
                                     target's limit (named), 503 Redis away: one Redis round trip; a
                                     revoked token hears so before any refusal of steps 1-3, and a
                                     refused call is not counted
+       then the entry's `resume`    2026-07-28 multi-round-trip retries (tools/call): the request's
+                                    requestState checked and spent, -32602 when tampered with,
+                                    another caller's or request's, expired or used already (one
+                                    Redis command, only for a request that carries one)
     5. run                          the method's work: the tool (or a task for it), the read, the
                                     prompt's messages, the completion's values
     6. audit                        one row per call, whatever its outcome, written by `_audit`;
                                     its `tool` column is the target's `audit_name` (guarded.py)
 
-Steps 1-4 (`admission`) return an `Admitted` the transport keeps: it answers a refusal before any
+Steps 1-4 and the resume (`admission`) return an `Admitted` the transport keeps: it answers a refusal before any
 stream opens, then runs the call (`run`) in its response, streamed or not. A method joins by one
 `Entry` in ENTRIES; the steps are the same for all.
 """
@@ -30,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from mcp_resource.asking.request_state import RequestStateRefused
 from mcp_resource.errors import (
     Cancelled,
     InsufficientScope,
@@ -40,7 +45,6 @@ from mcp_resource.errors import (
     RateLimited,
     ResourceNotFound,
 )
-from mcp_resource.asking.request_state import RequestStateRefused
 from mcp_resource.guardrails import audit, ratelimit, unavailable
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol.context import Context
@@ -102,6 +106,7 @@ def admission(ctx: Context, entry: Entry, params: dict[str, Any]) -> Admitted:
             ratelimit.admit(ctx.principal)  # step 4 for a refused call: revocation only
             raise
         ratelimit.admit(ctx.principal, call.target)
+        entry.resume(ctx, call)
     except Exception as refusal:
         _audit_failure(ctx, call, refusal)
         raise

@@ -26,6 +26,9 @@ class Entry:
     outcome: Callable[[dict[str, Any]], tuple[str, str | None]]
     #: Before the name of a target that was not found, in its audit row (`Guarded.audit_name`).
     unknown_prefix: str
+    #: After admission, before any stream opens: what a 2026-07-28 retry brings from its earlier
+    #: rounds (mcp_resource/asking/), refused with -32602 if its requestState is not good.
+    resume: Callable[[Context, Call], None] = lambda ctx, call: None
 
 
 @dataclass

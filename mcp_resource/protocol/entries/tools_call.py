@@ -3,12 +3,12 @@ extension, a task for it)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, cast
 
 from mcp_resource import tasks
 from mcp_resource.asking import rounds
 from mcp_resource.asking.request_state import Binding
-from mcp_resource.asking.rounds import RoundsAsker
 from mcp_resource.errors import InputRequired, InvalidParams, NeedsNewerProtocol
 from mcp_resource.protocol.context import Context
 from mcp_resource.protocol.entries import Admitted, Call, Entry
@@ -41,7 +41,7 @@ def run_tool(ctx: Context, admitted: Admitted) -> dict[str, Any]:
         cancelled=ctx.cancelled,
         close_stream=ctx.close_stream,
         log_sink=ctx.log_sink,
-        asker=rounds_asker(ctx, tool.name, arguments) if ctx.era.answers_input_required else ctx.asker,
+        asker=ctx.asker,
     )
     try:
         return tool.call(call, arguments).to_mcp()
@@ -54,11 +54,12 @@ def run_tool(ctx: Context, admitted: Admitted) -> dict[str, Any]:
         return result
 
 
-def rounds_asker(ctx: Context, name: str, arguments: dict[str, Any]) -> RoundsAsker:
-    """2026-07-28: the call's asker, with the answers of its earlier rounds (a requestState is
-    checked and spent here, before the tool runs: the one Redis command of a retry, none otherwise)."""
-    binding = Binding.of(ctx.principal.client_id, ctx.principal.subject, ENTRY.method, name, arguments)
-    return rounds.asker_for(ctx.client_capabilities, services().request_states, binding, ctx.input_responses, ctx.request_state)
+def resume(ctx: Context, call: Call) -> None:
+    """2026-07-28: the call's asker holds the answers of its earlier rounds (the retry's
+    requestState is checked and spent here: its one Redis command; none for other calls)."""
+    if ctx.era.answers_input_required:
+        binding = partial(Binding.of, ctx.principal.client_id, ctx.principal.subject, ENTRY.method, call.name, call.arguments)
+        ctx.asker = rounds.asker_for(ctx.client_capabilities, services().request_states, binding, ctx.input_responses, ctx.request_state)
 
 
 def outcome(result: dict[str, Any]) -> tuple[str, str | None]:
@@ -72,4 +73,4 @@ def outcome(result: dict[str, Any]) -> tuple[str, str | None]:
     return "ok", None
 
 
-ENTRY = Entry("tools/call", "tool", _call_of, find_tool, run_tool, outcome, unknown_prefix="")
+ENTRY = Entry("tools/call", "tool", _call_of, find_tool, run_tool, outcome, unknown_prefix="", resume=resume)
