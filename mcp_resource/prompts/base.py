@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError
 
+from mcp_resource.asking import Asker
 from mcp_resource.auth import Principal
 from mcp_resource.errors import InvalidParams
 from mcp_resource.resources.base import Contents
@@ -45,6 +46,11 @@ class Prompt:
     def render(self, principal: Principal, args: dict[str, Any]) -> list[Message]:
         raise NotImplementedError
 
+    def render_asking(self, principal: Principal, args: dict[str, Any], asker: Asker) -> list[Message]:
+        """Implement this instead of `render` for a prompt that asks the client first
+        (`asker.ask({key: {"method": ..., "params": ...}})`, 2026-07-28 only: see docs/integrate.md)."""
+        return self.render(principal, args)
+
     def complete(self, argument: str, value: str, context: dict[str, str]) -> list[str]:
         """Values of `argument` that start with `value` (completion/complete), best first."""
         return []
@@ -52,7 +58,7 @@ class Prompt:
     def argument_names(self) -> tuple[str, ...]:
         return tuple(self._arguments.fields)
 
-    def get(self, principal: Principal, arguments: dict[str, Any]) -> dict[str, Any]:
+    def get(self, principal: Principal, arguments: dict[str, Any], asker: Asker | None = None) -> dict[str, Any]:
         """The GetPromptResult; arguments that are missing, unknown or not text are -32602."""
         try:
             args = self._arguments.load(arguments)
@@ -60,7 +66,8 @@ class Prompt:
             messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
             problems = " ".join(f"{path}: {text}" for path, text in flatten_messages(messages))
             raise InvalidParams(f"Invalid arguments for the prompt {self.name}: {problems} Send the arguments prompts/list names.") from None
-        return {"description": self.description, "messages": self.render(principal, args)}
+        rendered = self.render(principal, args) if asker is None else self.render_asking(principal, args, asker)
+        return {"description": self.description, "messages": rendered}
 
     def listing(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": self.name, "description": self.description}

@@ -79,6 +79,7 @@ MODERN_SCENARIOS = [
     "input-required-result-multiple-input-requests",
     "input-required-result-multi-round",
     "input-required-result-missing-input-response",
+    "input-required-result-non-tool-request",
     "input-required-result-result-type",
     "input-required-result-unsupported-methods",
     "input-required-result-tampered-state",

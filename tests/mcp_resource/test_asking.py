@@ -201,3 +201,18 @@ def test_the_tasks_methods_refuse_a_client_without_the_extension(http, token, me
         "message": "The tasks methods need the io.modelcontextprotocol/tasks extension in the request's client capabilities.",
         "data": {"requiredCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}},
     }
+
+
+def test_a_prompt_may_ask_too(http, token):
+    """mrtr.mdx Supported Requests: prompts/get may answer with an InputRequiredResult, and its
+    retry with the answers gets the prompt's messages."""
+    def get(**params):
+        body = modern_body("prompts/get", {"name": "test_input_required_result_prompt", **params})
+        body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = ASKING
+        return http.post("/mcp", data=json.dumps(body), headers=modern_headers(body, token)).json["result"]
+
+    first = get()
+    done = get(inputResponses={"user_context": {"action": "accept", "content": {"context": "a shop"}}}, requestState=first["requestState"])
+
+    assert (first["resultType"], list(first["inputRequests"])) == ("input_required", ["user_context"])
+    assert done["messages"] == [{"role": "user", "content": {"type": "text", "text": "Use this context: a shop"}}]

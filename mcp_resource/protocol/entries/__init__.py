@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from mcp_resource.asking import rounds
+from mcp_resource.asking.request_state import Binding
+from mcp_resource.errors import InputRequired
 from mcp_resource.guarded import Guarded
 from mcp_resource.protocol.context import Context
+from mcp_resource.services import services
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,29 @@ class Admitted:
 def completed(result: dict[str, Any]) -> tuple[str, str | None]:
     """The outcome of a method whose every result is a success."""
     return "ok", None
+
+
+def asked_or_completed(result: dict[str, Any]) -> tuple[str, str | None]:
+    """The outcome of a method whose results are successes, or a round that asked the client."""
+    return ("ok", "input required") if result.get("resultType") == "input_required" else ("ok", None)
+
+
+def resume_rounds(ctx: Context, call: Call) -> None:
+    """The `resume` of the methods that may answer `input_required` (mrtr.mdx: tools/call,
+    prompts/get, resources/read): in 2026-07-28 the call's asker holds the answers of its earlier
+    rounds; a retry's requestState is checked and spent here, its one Redis command (none for a
+    request without one)."""
+    if ctx.era.answers_input_required:
+        binding = partial(Binding.of, ctx.principal.client_id, ctx.principal.subject, call.entry.method, call.name, call.arguments)
+        ctx.asker = rounds.asker_for(ctx.client_capabilities, services().request_states, binding, ctx.input_responses, ctx.request_state)
+
+
+def answered(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Step 5's result, or the InputRequiredResult of a target that asked the client (2026-07-28)."""
+    try:
+        return run()
+    except InputRequired as needed:
+        result: dict[str, Any] = {"resultType": "input_required", "inputRequests": needed.input_requests}
+        if needed.request_state is not None:
+            result["requestState"] = needed.request_state
+        return result

@@ -3,16 +3,12 @@ extension, a task for it)."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, cast
 
 from mcp_resource import tasks
-from mcp_resource.asking import rounds
-from mcp_resource.asking.request_state import Binding
 from mcp_resource.errors import InputRequired, InvalidParams, NeedsNewerProtocol
 from mcp_resource.protocol.context import Context
-from mcp_resource.protocol.entries import Admitted, Call, Entry
-from mcp_resource.services import services
+from mcp_resource.protocol.entries import Admitted, Call, Entry, answered, asked_or_completed, resume_rounds
 from mcp_resource.tools.base import Tool, ToolCall
 
 
@@ -43,23 +39,12 @@ def run_tool(ctx: Context, admitted: Admitted) -> dict[str, Any]:
         log_sink=ctx.log_sink,
         asker=ctx.asker,
     )
-    try:
-        return tool.call(call, arguments).to_mcp()
-    except InputRequired as needed:
-        if not ctx.era.answers_input_required:
+    if not ctx.era.answers_input_required:
+        try:
+            return tool.call(call, arguments).to_mcp()
+        except InputRequired:
             raise NeedsNewerProtocol("This tool needs input the 2026-07-28 protocol asks for; upgrade the client.") from None
-        result = {"resultType": "input_required", "inputRequests": needed.input_requests}
-        if needed.request_state is not None:
-            result["requestState"] = needed.request_state
-        return result
-
-
-def resume(ctx: Context, call: Call) -> None:
-    """2026-07-28: the call's asker holds the answers of its earlier rounds (the retry's
-    requestState is checked and spent here: its one Redis command; none for other calls)."""
-    if ctx.era.answers_input_required:
-        binding = partial(Binding.of, ctx.principal.client_id, ctx.principal.subject, ENTRY.method, call.name, call.arguments)
-        ctx.asker = rounds.asker_for(ctx.client_capabilities, services().request_states, binding, ctx.input_responses, ctx.request_state)
+    return answered(lambda: tool.call(call, arguments).to_mcp())
 
 
 def outcome(result: dict[str, Any]) -> tuple[str, str | None]:
@@ -67,10 +52,10 @@ def outcome(result: dict[str, Any]) -> tuple[str, str | None]:
     if result.get("resultType") == "task":
         return "task_created", None
     if result.get("resultType") == "input_required":
-        return "ok", "input required"
+        return asked_or_completed(result)
     if result["isError"]:
         return "tool_error", result["content"][0].get("text") if result["content"] else None
     return "ok", None
 
 
-ENTRY = Entry("tools/call", "tool", _call_of, find_tool, run_tool, outcome, unknown_prefix="", resume=resume)
+ENTRY = Entry("tools/call", "tool", _call_of, find_tool, run_tool, outcome, unknown_prefix="", resume=resume_rounds)

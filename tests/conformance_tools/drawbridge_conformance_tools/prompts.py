@@ -9,6 +9,7 @@ from marshmallow import Schema
 
 from drawbridge_conformance_tools import PNG_1X1
 from drawbridge_conformance_tools.scopes import SCOPE
+from mcp_resource.asking import Asker
 from mcp_resource.auth import Principal
 from mcp_resource.prompts.base import Message, Prompt, embedded, image, text
 from mcp_resource.resources.base import text as text_contents
@@ -66,3 +67,16 @@ class PromptWithImage(Prompt):
 
     def render(self, principal: Principal, args: dict[str, Any]) -> list[Message]:
         return [image(base64.b64decode(PNG_1X1), "image/png"), text("Please analyze the image above.")]
+
+
+class InputRequiredPrompt(Prompt):
+    name = "test_input_required_result_prompt"
+    description = "A prompt that asks the person for its context first (2026-07-28 input-required result)."
+    scope = SCOPE
+
+    def render_asking(self, principal: Principal, args: dict[str, Any], asker: Asker) -> list[Message]:
+        schema = {"type": "object", "properties": {"context": {"type": "string"}}, "required": ["context"]}
+        question = {"method": "elicitation/create", "params": {"message": "What context should the prompt use?", "requestedSchema": schema}}
+        answer = asker.ask({"user_context": question})["user_context"]
+        content = answer.get("content")
+        return [text(f"Use this context: {content.get('context') if isinstance(content, dict) else None}")]

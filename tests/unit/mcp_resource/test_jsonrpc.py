@@ -30,3 +30,19 @@ def test_an_error_raised_where_the_request_id_is_known_answers_that_request():
         jsonrpc.parse(b'{"jsonrpc": "2.0", "id": 9, "method": ""}')
 
     assert jsonrpc.failure(raised.value, "req-7")["id"] == 9
+
+
+@pytest.mark.parametrize(
+    ("body", "answer"),
+    [
+        (b'{"jsonrpc": "2.0", "id": "drawbridge-1", "result": {"action": "decline"}}', {"result": {"action": "decline"}}),
+        (b'{"jsonrpc": "2.0", "id": "drawbridge-1", "error": {"code": -1, "message": "no"}}', {"error": {"code": -1, "message": "no"}}),
+    ],
+    ids=["result", "error"],
+)
+def test_a_response_from_the_client_keeps_its_result_or_error(body: bytes, answer: dict):
+    """A client's answer to a request of ours (elicitation, sampling) is a response: no method, and
+    its `result` or `error` member kept for the tool waiting for it."""
+    message = jsonrpc.parse(body)
+
+    assert (message.method, message.id, message.is_request, message.answer) == (None, "drawbridge-1", False, answer)
