@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
 from drawbridge_conformance_tools.scopes import SCOPE
+from mcp_resource.tools import fields
 from mcp_resource.tools.base import Tool, ToolCall, ToolResult
 
 
