@@ -20,6 +20,8 @@ pytestmark = pytest.mark.usefixtures("live_services")
 
 SCOPE = "reports:run"
 TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+# The extension's own methods are for clients that declare it too (-32021 otherwise).
+TASKS_META = {"io.modelcontextprotocol/clientCapabilities": TASKS}
 
 
 @pytest.fixture
@@ -114,7 +116,7 @@ def test_a_client_that_declares_tasks_gets_a_task_and_polls_it(settings, token):
     assert "ttl" not in created and "pollInterval" not in created
     deadline = time.monotonic() + 20
     while True:
-        task = rpc(settings.resource_url, token, "tasks/get", {"taskId": created["taskId"]}).json()["result"]
+        task = rpc(settings.resource_url, token, "tasks/get", {"taskId": created["taskId"], "_meta": TASKS_META}).json()["result"]
         if task["status"] != "working" or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -127,9 +129,9 @@ def test_a_cancelled_task_stops(settings, token):
     """The report takes a step per post (at least four, 200 ms each); the cancel comes at once."""
     created = tool(settings, token, "run_report", {"report": "posts_by_status"}, capabilities=TASKS)
 
-    ack = rpc(settings.resource_url, token, "tasks/cancel", {"taskId": created["taskId"]})
+    ack = rpc(settings.resource_url, token, "tasks/cancel", {"taskId": created["taskId"], "_meta": TASKS_META})
     time.sleep(1.5)
-    task = rpc(settings.resource_url, token, "tasks/get", {"taskId": created["taskId"]}).json()["result"]
+    task = rpc(settings.resource_url, token, "tasks/get", {"taskId": created["taskId"], "_meta": TASKS_META}).json()["result"]
 
     assert ack.status_code == 200 and ack.json()["result"]["resultType"] == "complete"
     assert task["status"] == "cancelled"
@@ -140,7 +142,7 @@ def test_tasks_of_another_client_are_unknown(settings, token, auth_context):
     created = tool(settings, token, "run_report", {"report": "posts_by_status"}, capabilities=TASKS)
     other = fetch_token(settings, make_client(scope=SCOPE))
 
-    response = rpc(settings.resource_url, other, "tasks/get", {"taskId": created["taskId"]})
+    response = rpc(settings.resource_url, other, "tasks/get", {"taskId": created["taskId"], "_meta": TASKS_META})
 
     assert response.json()["error"]["code"] == -32602
 

@@ -39,7 +39,7 @@ class Client:
         return response.json()["result"]["taskId"]
 
     def task(self, task_id: str) -> dict:
-        response = rpc(self.url, self.token, "tasks/get", {"taskId": task_id})
+        response = rpc(self.url, self.token, "tasks/get", {"taskId": task_id, "_meta": TASKS})
         assert response.status_code == 200, response.text
         return response.json()["result"]
 

@@ -100,7 +100,8 @@ def test_unstorable_task_ids_are_unknown_task_ids(live_services, token, method, 
     (io.modelcontextprotocol/tasks, 2026-07-28) answers a taskId the caller does not own with
     -32602, and a string no task can have (a NUL, an unpaired surrogate: RFC 8259 §8.2) is one of
     those, not an HTTP 500 with -32603."""
-    body = modern_body(method, {"taskId": task_id})
+    tasks = {"io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}
+    body = modern_body(method, {"taskId": task_id, "_meta": tasks})
     answer = post(f"{live_services.mcp.url}/mcp", body, modern_headers(body, token))
 
     error = answer.json()["error"]
