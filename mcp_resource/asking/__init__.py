@@ -26,6 +26,13 @@ from mcp_resource.errors import ToolError
 CAPABILITY_OF = {"elicitation/create": "elicitation", "sampling/createMessage": "sampling", "roots/list": "roots"}
 
 
+def askable(client_capabilities: Any) -> dict[str, Any]:
+    """What a session keeps of the capabilities a client declared: those a tool may ask with."""
+    if not isinstance(client_capabilities, dict):
+        return {}
+    return {name: client_capabilities[name] for name in CAPABILITY_OF.values() if name in client_capabilities}
+
+
 class NoAnswer(ToolError):
     """The client did not answer in time; the call ends with this text as an `isError` result."""
 

@@ -9,7 +9,7 @@ from functools import partial
 
 from flask import Response, current_app, jsonify, request
 
-from mcp_resource import jsonrpc
+from mcp_resource import asking, jsonrpc
 from mcp_resource.asking import stream
 from mcp_resource.auth import Principal
 from mcp_resource.errors import InvalidRequest, SessionNotFound, UnsupportedProtocolVersion
@@ -75,12 +75,11 @@ def _notification(session: Session, message: Message) -> Response:
 def initialize(principal: Principal, message: Message) -> Response:
     ctx = context.for_request(principal, eras.LEGACY, DEFAULT_LEGACY_VERSION)
     result = eras.LEGACY.dispatch(ctx, "initialize", message.params)
-    capabilities = message.params.get("capabilities")
     session = services().sessions.create(
         principal.client_id,
         principal.subject,
         result["protocolVersion"],
-        client_capabilities=capabilities if isinstance(capabilities, dict) else {},
+        client_capabilities=asking.askable(message.params.get("capabilities")),
     )
     response = jsonify(jsonrpc.success(message.id, result))  # type: ignore[arg-type]
     response.headers[SESSION_HEADER] = session.session_id
