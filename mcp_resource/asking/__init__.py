@@ -78,7 +78,9 @@ class Unreachable(Asker):
         self.answers({})
 
     def answers(self, requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        raise ToolError("This tool needs to ask the client something, which works only over a response stream: call it again accepting text/event-stream.")
+        # In the 2025 eras a question needs the call's SSE stream: the client must accept one, and
+        # the tool must stream (`streams = True`, docs/integrate.md).
+        raise ToolError("This tool needs to ask the client something, which works only on a response stream (Accept: text/event-stream).")
 
 
 def missing_capability_text(capabilities: list[str]) -> str:
