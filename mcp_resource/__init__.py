@@ -15,7 +15,8 @@ from mcp_resource.resources.registry import ResourceRegistry
 from mcp_resource.services import McpServices, services
 from mcp_resource.tools.registry import ToolRegistry
 from mcp_resource.transport import http
-from mcp_resource.transport.legacy import cancellation, events, sessions, sse_pair
+from mcp_resource.transport.legacy import cancellation, events, sessions, sse_pair, subscriptions
+from mcp_resource.wakeups import Listener
 from shared import hosts, revocation
 from shared import redis as drawbridge_redis
 from shared.app import configure_app
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
         revocations=revocation.for_client(redis_client, pipeline.execute if pipeline is not None else None),
     )
     hub = notifications.Hub()
+    # The worker's one pub/sub connection: the event log's wake-ups and resource updates.
+    listener = Listener(redis_client) if redis_client is not None else None
     watcher = notifications.ToolStateWatcher(app, tools, hub)
     watcher.refresh()  # switched-off tools are hidden from the first request on
     session_store = sessions.for_client(redis_client, pipeline, settings.max_sessions_per_client)
@@ -66,14 +69,16 @@ def create_app(settings: Settings | None = None, bound_answers: bool = True) -> 
             verifier=verifier,
             hub=hub,
             tool_watcher=watcher,
+            resource_updates=notifications.resource_updates(hub, redis_client, listener),
             jobs=job_runners.for_app(app, redis_client),
             ratelimit=ratelimit.for_client(redis_client, policies, settings.rate_limit_on_redis_failure, pipeline),
             audit=audit.AuditWriter(app),
             streams=streams.OpenStreams(streams.for_client(redis_client, pipeline), session_store, settings.sse_keepalive_seconds),
             sessions=session_store,
-            events=events.for_client(redis_client, pipeline),
+            events=events.for_client(redis_client, pipeline, listener),
             cancellations=cancellation.for_client(redis_client),
             request_states=request_state.for_client(settings.secret_key, redis_client),
+            subscriptions=subscriptions.for_client(redis_client, pipeline),
         ),
     )
     # Started after gunicorn's fork (serving/hooks.py); under any other server, by the first request.

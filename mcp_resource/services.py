@@ -22,13 +22,14 @@ if TYPE_CHECKING:  # these modules read their services through `services()`: no 
     from mcp_resource.guardrails.ratelimit import RateLimiter
     from mcp_resource.guardrails.streams import OpenStreams
     from mcp_resource.job_runners import JobRunner
-    from mcp_resource.notifications import Hub, ToolStateWatcher
+    from mcp_resource.notifications import Hub, ResourceUpdates, ToolStateWatcher
     from mcp_resource.prompts.base import Prompt
     from mcp_resource.resources.registry import ResourceRegistry
     from mcp_resource.tools.registry import ToolRegistry
     from mcp_resource.transport.legacy.cancellation import CancelBoard
     from mcp_resource.transport.legacy.events import EventLog
     from mcp_resource.transport.legacy.sessions import SessionStore
+    from mcp_resource.transport.legacy.subscriptions import Subscriptions
 
 
 @dataclass(eq=False)
@@ -39,6 +40,7 @@ class McpServices(shared_services.Services):
     verifier: TokenVerifier
     hub: Hub
     tool_watcher: ToolStateWatcher
+    resource_updates: ResourceUpdates
     jobs: JobRunner
     ratelimit: RateLimiter
     audit: AuditWriter
@@ -49,6 +51,7 @@ class McpServices(shared_services.Services):
     cancellations: CancelBoard
     # 2026-07-28 multi-round-trip requests: requestState sealed, checked and spent once.
     request_states: RequestStates
+    subscriptions: Subscriptions
 
     def start(self) -> None:
         self.tool_watcher.start()
@@ -58,7 +61,7 @@ class McpServices(shared_services.Services):
         self.tool_watcher.stop()
         self.jobs.stop()
         self.streams.stop()
-        self.events.stop()
+        self.events.stop()  # and with it the worker's pub/sub listener, resource updates' too
 
 
 def services(app: Flask | None = None) -> McpServices:

@@ -1,7 +1,8 @@
 """Wake-ups for streams waiting on the event log: one flag per waiting stream, set when its log grows.
 
-With Redis, one listener per worker holds the worker's only long-lived connection, subscribed to
-the channel every append publishes its stream id on, and wakes that stream's waiters; a waiting
+With Redis, one listener per worker (`Listener`) holds the worker's only long-lived connection,
+subscribed to the channel every append publishes its stream id on, and wakes that stream's waiters
+(and to the channel of resource updates, notifications.py); a waiting
 stream holds no connection and sends no command, so a worker keeps 10,000 streams open on one
 connection, each silent for as long as its client stays (no socket timeout to outlive).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import redis
@@ -63,40 +64,84 @@ class Wakeups:
             flag.set()
 
 
-class RedisWakeups(Wakeups):
-    """Wake-ups from appends on any worker or instance: they publish the stream id on `channel`."""
+class Listener:
+    """The worker's one pub/sub connection: each channel's messages to that channel's handler.
 
-    def __init__(self, client: redis.Redis, channel: str) -> None:
-        super().__init__()
+    Handlers are named before the first `start`; `on_subscribed` runs each time the connection is
+    subscribed again, since what was published while nobody listened was not heard."""
+
+    def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self.channel = channel
-        self._listener = BackgroundLoop(self._listen, "event-wakeups")
+        self._handlers: dict[str, Callable[[str], None]] = {}
+        self._on_subscribed: list[Callable[[], None]] = []
+        self._subscribed = threading.Event()
+        self._loop = BackgroundLoop(self._listen, "pubsub-listener")
+
+    def on(self, channel: str, handler: Callable[[str], None], on_subscribed: Callable[[], None] | None = None) -> None:
+        self._handlers[channel] = handler
+        if on_subscribed is not None:
+            self._on_subscribed.append(on_subscribed)
+
+    def start(self, wait_seconds: float = 0.0) -> bool:
+        """Listen in this process (once); whether it is subscribed, after waiting `wait_seconds` at most."""
+        self._loop.start()
+        return self._subscribed.wait(wait_seconds) if wait_seconds else self._subscribed.is_set()
+
+    def stop(self) -> None:
+        """Stop listening, within LISTEN_SECONDS."""
+        self._loop.stop()
+
+    def _listen(self) -> None:
+        while self._loop.running:
+            pubsub = self.client.pubsub()
+            try:
+                pubsub.subscribe(*self._handlers)
+                confirmed = 0
+                while self._loop.running:
+                    message = pubsub.get_message(timeout=LISTEN_SECONDS)
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":
+                        # Redis confirms each channel: from then on nothing published there is missed.
+                        confirmed += 1
+                        if confirmed == len(self._handlers):
+                            self._subscribed.set()
+                            for heard_nothing in self._on_subscribed:
+                                heard_nothing()
+                    elif message["type"] == "message":
+                        self._dispatch(message["channel"].decode(), message["data"].decode())
+            except redis.RedisError:
+                # The streams wait on, silent but for keep-alives, until the listener is back.
+                logger.warning("pubsub_listener_lost", exc_info=True)
+            finally:
+                self._subscribed.clear()
+                pubsub.close()
+            self._loop.pause(RECONNECT_SECONDS)
+
+
+    def _dispatch(self, channel: str, data: str) -> None:
+        try:
+            self._handlers[channel](data)
+        except Exception:  # one bad message must not silence the worker's streams
+            logger.exception("pubsub_message_failed", extra={"channel": channel})
+
+
+class RedisWakeups(Wakeups):
+    """Wake-ups from appends on any worker or instance: they publish the stream id on `channel`,
+    which the worker's listener hears."""
+
+    def __init__(self, listener: Listener, channel: str) -> None:
+        super().__init__()
+        self.listener = listener
+        # Appends made while nobody listened (at start, or while Redis was away) were not heard:
+        # every waiting stream reads once.
+        listener.on(channel, self.wake, on_subscribed=self.wake_all)
 
     @contextmanager
     def watch(self, stream_id: str) -> Iterator[threading.Event]:
-        self._listener.start()  # in the process that waits, on its first wait
+        self.listener.start()  # in the process that waits, on its first wait
         with super().watch(stream_id) as flag:
             yield flag
 
     def stop(self) -> None:
-        """Stop listening, within LISTEN_SECONDS."""
-        self._listener.stop()
-
-    def _listen(self) -> None:
-        while self._listener.running:
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(self.channel)
-                # Appends made while nobody listened (at start, or while Redis was away) were not
-                # heard: every waiting stream reads once.
-                self.wake_all()
-                while self._listener.running:
-                    message = pubsub.get_message(timeout=LISTEN_SECONDS)
-                    if message is not None:
-                        self.wake(message["data"].decode())
-            except redis.RedisError:
-                # The streams wait on, silent but for keep-alives, until the listener is back.
-                logger.warning("event_listener_lost", exc_info=True)
-            finally:
-                pubsub.close()
-            self._listener.pause(RECONNECT_SECONDS)
+        self.listener.stop()

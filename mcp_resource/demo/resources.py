@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import String, cast, select
 
+from mcp_resource import resources
 from mcp_resource.auth import Principal
 from mcp_resource.demo.models import Post, Product
 from mcp_resource.errors import NoSuchResource
@@ -18,6 +19,16 @@ POSTS_URI = "drawbridge://posts"
 PRODUCTS_URI = "drawbridge://products"
 # A row id as a URI carries it: a positive whole number within a signed 64-bit column.
 _ROW_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+
+
+def posts_changed(*post_ids: int) -> None:
+    """The posts list and these posts changed: their subscribers hear so."""
+    resources.changed(POSTS_URI, *(f"{POSTS_URI}/{ident}" for ident in post_ids))
+
+
+def products_changed(*product_ids: int) -> None:
+    """The catalogue and these products changed (their stock): their subscribers hear so."""
+    resources.changed(PRODUCTS_URI, *(f"{PRODUCTS_URI}/{ident}" for ident in product_ids))
 
 
 def row_id(value: str, noun: str, list_uri: str) -> int:

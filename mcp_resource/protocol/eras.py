@@ -4,8 +4,9 @@ Modern (2026-07-28): stateless; every request carries its version and capabiliti
 `server/discover` describes the server; results carry `resultType` and serverInfo.
 Legacy (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05): `initialize` starts a session; `ping` and
 `logging/setLevel` exist.
-`tools/call`, `resources/read`, `prompts/get` and `completion/complete` are in neither table: they
-go through the guardrail pipeline (pipeline.py) in both.
+`tools/call`, `resources/read`, `prompts/get`, `completion/complete` and `resources/subscribe` are
+in neither table: they go through the guardrail pipeline (pipeline.py), in every era that has them
+(`lacks`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ class Era:
     # The handshake eras ask the client (elicitation, sampling) on the call's stream and wait for
     # its answer; 2026-07-28 forbids server requests on a stream (answers_input_required instead).
     asks_on_stream: bool
+    # Guarded methods (pipeline.ENTRIES) the era does not have: 2026-07-28 subscribes to resources
+    # through subscriptions/listen, not resources/subscribe (subscriptions pattern).
+    lacks: frozenset[str] = frozenset()
+
+    def check_guarded(self, method: str | None) -> None:
+        """-32601 for a guarded method this era lacks."""
+        if method in self.lacks:
+            raise MethodNotFound(f"Method not found: {method}.", http_status=self.unknown_method_http_status)
 
     def dispatch(self, ctx: Context, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """The result of any method but tools/call, or -32601."""
@@ -80,6 +89,7 @@ MODERN = Era(
     logs_on_request=True,
     stamps_results=True,
     asks_on_stream=False,
+    lacks=frozenset({"resources/subscribe"}),
 )
 LEGACY = Era(
     name="legacy",
@@ -87,6 +97,7 @@ LEGACY = Era(
         "initialize": methods.initialize,
         "ping": methods.ping,
         "logging/setLevel": methods.set_log_level,
+        "resources/unsubscribe": methods.unsubscribe,
         "tools/list": methods.list_tools,
         "resources/list": methods.list_resources,
         "resources/templates/list": methods.list_resource_templates,

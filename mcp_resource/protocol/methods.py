@@ -25,10 +25,11 @@ PAGE_SIZE = 100
 
 
 def capabilities() -> dict[str, Any]:
-    """Resources without `subscribe` or `listChanged`, prompts without `listChanged`: neither is
-    sent. Logging: tools send messages at the level a session set (logging/setLevel) or, in
-    2026-07-28, a request asked for in its `_meta`."""
-    return {"tools": {"listChanged": True}, "resources": {}, "prompts": {}, "completions": {}, "logging": {}}
+    """Resources with `subscribe` (resources/subscribe, or 2026-07-28's `resourceSubscriptions`)
+    but without `listChanged`, prompts without `listChanged`: neither is sent. Logging: tools send
+    messages at the level a session set (logging/setLevel) or, in 2026-07-28, a request asked for
+    in its `_meta`."""
+    return {"tools": {"listChanged": True}, "resources": {"subscribe": True}, "prompts": {}, "completions": {}, "logging": {}}
 
 
 def initialize(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +67,16 @@ def set_log_level(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     session = services().sessions.get(ctx.session_id or "", idle_seconds=None)
     if session is not None:
         services().sessions.set_log_level(session, level)
+    return {}
+
+
+def unsubscribe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The handshake eras' resources/unsubscribe: no more updates of `uri` for the session. Giving
+    up updates needs no scope; a URI the session never subscribed to is no change."""
+    uri = params.get("uri")
+    if not isinstance(uri, str) or not uri:
+        raise InvalidParams('Invalid params: "uri" must be the URI given to resources/subscribe.')
+    services().subscriptions.remove(ctx.session_id or "", uri)
     return {}
 
 

@@ -1,4 +1,5 @@
-"""The guarded methods in both eras (tools/call, resources/read, prompts/get, completion/complete):
+"""The guarded methods (tools/call, resources/read, prompts/get, completion/complete, and
+resources/subscribe: a method of the handshake eras, and each URI of a 2026-07-28 listen):
 the guardrail steps, in the order they run. This list is the documentation.
 
     (transport) the bearer token is verified, the body parsed, the era's envelope checked
@@ -48,10 +49,20 @@ from mcp_resource.errors import (
 from mcp_resource.guardrails import audit, ratelimit, unavailable
 from mcp_resource.jsonrpc import Message
 from mcp_resource.protocol.context import Context
-from mcp_resource.protocol.entries import Admitted, Call, Entry, completion_complete, prompts_get, resources_read, tools_call
+from mcp_resource.protocol.entries import (
+    Admitted,
+    Call,
+    Entry,
+    completion_complete,
+    prompts_get,
+    resources_read,
+    resources_subscribe,
+    tools_call,
+)
 
 ENTRIES: dict[str, Entry] = {
-    entry.method: entry for entry in (tools_call.ENTRY, resources_read.ENTRY, prompts_get.ENTRY, completion_complete.ENTRY)
+    entry.method: entry
+    for entry in (tools_call.ENTRY, resources_read.ENTRY, resources_subscribe.ENTRY, prompts_get.ENTRY, completion_complete.ENTRY)
 }
 
 

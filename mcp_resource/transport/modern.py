@@ -15,8 +15,10 @@ from mcp_resource.auth import Principal
 from mcp_resource.errors import HeaderMismatch, InvalidParams, UnsupportedProtocolVersion
 from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
-from mcp_resource.notifications import TOOLS_LIST_CHANGED
-from mcp_resource.protocol import context, eras
+from mcp_resource.notifications import RESOURCES_UPDATED, TOOLS_LIST_CHANGED, Notice
+from mcp_resource.protocol import context, eras, pipeline
+from mcp_resource.protocol.context import Context
+from mcp_resource.protocol.entries import resources_subscribe
 from mcp_resource.protocol.versions import (
     CLIENT_CAPABILITIES_META,
     LOG_LEVEL_META,
@@ -35,6 +37,8 @@ NAME_HEADER = "Mcp-Name"
 # Methods whose target is mirrored in Mcp-Name, and the params key it mirrors.
 NAME_BEARING = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 _BASE64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
+# The most resources one subscriptions/listen may ask updates of (each is admitted on its own).
+MAX_RESOURCE_SUBSCRIPTIONS = 100
 
 
 def is_modern(message: Message) -> bool:
@@ -49,8 +53,7 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
     if not message.is_request:
         return lambda: Response(status=202)
     version = check_envelope(message)
-    if message.method == "subscriptions/listen":
-        return partial(listen, principal, message)
+    eras.MODERN.check_guarded(message.method)
     capabilities = message.params["_meta"][CLIENT_CAPABILITIES_META]
     client_capabilities = capabilities if isinstance(capabilities, dict) else {}
     ctx = context.for_request(
@@ -61,6 +64,8 @@ def accept(principal: Principal, message: Message) -> Callable[[], Response]:
         input_responses=message.params.get("inputResponses", {}),
         request_state=message.params.get("requestState"),
     )
+    if message.method == "subscriptions/listen":
+        return partial(listen, ctx, message)
     # 2026-07-28: closing the response stream is the cancellation.
     return partial(calls.respond, ctx, message, on_disconnect=ctx.cancelled.set)
 
@@ -136,19 +141,44 @@ def decode_header(value: str | None) -> str | None:
     return decoded if base64.b64encode(raw).decode("ascii") == payload else None
 
 
-def listen(principal: Principal, message: Message) -> Response:
-    """subscriptions/listen: acknowledge, then only the notification types asked for, with keep-alives."""
+def listen(ctx: Context, message: Message) -> Response:
+    """subscriptions/listen: acknowledge, then only the notification types asked for, with keep-alives.
+    Each resource in `resourceSubscriptions` is admitted first as a resources/subscribe of its own
+    (its scope, the caller's limits, an audit row), so a refusal answers the request instead."""
     wanted = message.params.get("notifications")
     if not isinstance(wanted, dict):
         raise InvalidParams('Invalid params: "notifications" must be an object of the types to receive.')
-    lease = streams.hold(principal)
+    uris = subscribed_resources(ctx, wanted.get("resourceSubscriptions"))
+    watched = frozenset(uris)
+    lease = streams.hold(ctx.principal)
     honored: dict[str, Any] = {"toolsListChanged": True} if wanted.get("toolsListChanged") is True else {}
+    if uris:
+        honored["resourceSubscriptions"] = list(uris)
+        services().resource_updates.listen()  # a change after the acknowledgement is heard
     tag = {SUBSCRIPTION_ID_META: message.id}
     acknowledgement = sse.event(sse.notification("notifications/subscriptions/acknowledged", {"notifications": honored, "_meta": tag}))
-    stream = sse.server_notifications(
-        services().hub,
-        acknowledgement,
-        current_app.config["SETTINGS"].sse_keepalive_seconds,
-        lambda method: {"_meta": tag} if method == TOOLS_LIST_CHANGED and honored.get("toolsListChanged") else None,
-    )
+
+    def params_of(notice: Notice) -> dict[str, Any] | None:
+        if notice.method == TOOLS_LIST_CHANGED and honored.get("toolsListChanged"):
+            return {"_meta": tag}
+        if notice.method == RESOURCES_UPDATED and notice.uri in watched:
+            return {"uri": notice.uri, "_meta": tag}
+        return None
+
+    stream = sse.server_notifications(services().hub, acknowledgement, current_app.config["SETTINGS"].sse_keepalive_seconds, params_of)
     return sse.held_response(lease, stream)
+
+
+def subscribed_resources(ctx: Context, requested: Any) -> tuple[str, ...]:
+    """The URIs of `resourceSubscriptions`, each admitted (pipeline steps 1-4) before any is run."""
+    if requested is None:
+        return ()
+    if not isinstance(requested, list) or not all(isinstance(uri, str) for uri in requested):
+        raise InvalidParams('Invalid params: "resourceSubscriptions" must be an array of resource URIs.')
+    uris = list(dict.fromkeys(requested))
+    if len(uris) > MAX_RESOURCE_SUBSCRIPTIONS:
+        raise InvalidParams(f"Invalid params: one subscriptions/listen may ask updates of {MAX_RESOURCE_SUBSCRIPTIONS} resources at most.")
+    admitted = [pipeline.admission(ctx, resources_subscribe.ENTRY, {"uri": uri}) for uri in uris]
+    for subscription in admitted:
+        pipeline.run(ctx, subscription)
+    return tuple(uris)

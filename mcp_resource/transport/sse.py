@@ -15,7 +15,7 @@ from flask import Flask, Response
 from mcp_resource import jsonrpc
 from mcp_resource.errors import Cancelled, InternalError, JsonRpcError, MessageId
 from mcp_resource.guardrails.streams import Lease
-from mcp_resource.notifications import Hub
+from mcp_resource.notifications import Hub, Notice
 from mcp_resource.protocol.versions import LOG_LEVELS
 from mcp_resource.transport.legacy.events import EventLog, event_id, new_stream_id
 from serving import graceful_stop
@@ -98,9 +98,9 @@ class ProgressLine:
 
 
 def server_notifications(
-    hub: Hub, first: str, keepalive_seconds: float, wanted: Callable[[str], dict[str, Any] | None]
+    hub: Hub, first: str, keepalive_seconds: float, wanted: Callable[[Notice], dict[str, Any] | None]
 ) -> Iterator[str]:
-    """A long-lived stream: `first`, then each published notification `wanted` turns into params
+    """A long-lived stream: `first`, then each published notice `wanted` turns into params
     (None: not for this stream), with keep-alive comments while quiet. Subscribes at once, so
     nothing published while the response starts is lost."""
     inbox = hub.subscribe()
@@ -110,13 +110,13 @@ def server_notifications(
             yield first
             while True:
                 try:
-                    method = inbox.get(timeout=keepalive_seconds)
+                    notice = inbox.get(timeout=keepalive_seconds)
                 except queue.Empty:
                     yield KEEPALIVE
                     continue
-                params = wanted(method)
+                params = wanted(notice)
                 if params is not None:
-                    yield event(notification(method, params))
+                    yield event(notification(notice.method, params))
         finally:
             hub.unsubscribe(inbox)
 

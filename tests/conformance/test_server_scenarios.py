@@ -1,10 +1,10 @@
 """The official MCP conformance suite against the live server, scenario by scenario.
 
 Covered here: lifecycle, ping, tools, progress, errors, JSON Schema 2020-12, SSE streams and
-polling, DNS-rebinding protection, the 2026-07-28 transport rules, resources (without
-subscriptions), prompts, completions, logging, and asking the client mid-call (sampling and
-elicitation on the call's stream; 2026-07-28 input-required results). Resource subscriptions come
-with the rest of their issue.
+polling, DNS-rebinding protection, the 2026-07-28 transport rules, resources (with subscriptions
+in the handshake eras; 0.2.0-alpha.12 scores none for 2026-07-28's `subscriptions/listen`),
+prompts, completions, logging, and asking the client mid-call (sampling and elicitation on the
+call's stream; 2026-07-28 input-required results).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ HANDSHAKE_SCENARIOS = [
     "resources-read-text",
     "resources-read-binary",
     "resources-templates-read",
+    "resources-subscribe",
+    "resources-unsubscribe",
     "prompts-list",
     "prompts-get-simple",
     "prompts-get-with-args",

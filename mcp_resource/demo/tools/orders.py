@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from mcp_resource.demo.models import ORDER_STATUSES, Customer, Order, OrderLine, Product
+from mcp_resource.demo.resources import products_changed
 from mcp_resource.errors import ToolError
 from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
@@ -110,6 +111,7 @@ class CreateOrder(Tool):
             order.lines.append(OrderLine(product_id=product_id, quantity=quantity, unit_price_cents=products[product_id].price_cents))
         db.session.add(order)
         db.session.commit()
+        products_changed(*wanted)  # their stock
         return ToolResult.json(order.detail())
 
 
@@ -132,4 +134,5 @@ class CancelOrder(Tool):
         order.status = "cancelled"
         order.cancelled_at = utcnow()
         db.session.commit()
+        products_changed(*(line.product_id for line in order.lines))  # their stock
         return ToolResult.json(order.detail())

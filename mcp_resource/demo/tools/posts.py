@@ -8,6 +8,7 @@ from marshmallow import Schema, validate
 from sqlalchemy import select
 
 from mcp_resource.demo.models import Post
+from mcp_resource.demo.resources import posts_changed
 from mcp_resource.errors import ToolError
 from mcp_resource.tools import fields as json_fields
 from mcp_resource.tools.base import Annotations, Tool, ToolCall, ToolResult
@@ -80,6 +81,7 @@ class CreatePost(Tool):
         post = Post(title=args["title"].strip(), body=args["body"], author=call.principal.subject, status="draft")
         db.session.add(post)
         db.session.commit()
+        posts_changed()
         return ToolResult.json(post.summary())
 
 
@@ -105,6 +107,7 @@ class UpdatePost(Tool):
         post.title = args.get("title", post.title).strip()
         post.body = args.get("body", post.body)
         db.session.commit()
+        posts_changed(post.id)
         return ToolResult.json(post.detail())
 
 
@@ -122,4 +125,5 @@ class PublishPost(Tool):
         post.status = "published"
         post.published_at = utcnow()
         db.session.commit()
+        posts_changed(post.id)
         return ToolResult.json(post.detail())

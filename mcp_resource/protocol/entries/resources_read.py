@@ -12,7 +12,7 @@ from mcp_resource.resources.base import Resource
 from mcp_resource.services import services
 
 
-def _call_of(params: dict[str, Any]) -> tuple[Any, Any]:
+def call_of(params: dict[str, Any]) -> tuple[Any, Any]:
     """The URI, which is also what the audit row keeps as arguments (its name is the template's)."""
     return params.get("uri"), {"uri": params.get("uri")}
 
@@ -38,4 +38,4 @@ def read(ctx: Context, admitted: Admitted) -> dict[str, Any]:
     return result
 
 
-ENTRY = Entry("resources/read", "resource", _call_of, find_resource, read, completed, unknown_prefix="resources/read ")
+ENTRY = Entry("resources/read", "resource", call_of, find_resource, read, completed, unknown_prefix="resources/read ")

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from mcp_resource.batching import PipelinedRedis
-from mcp_resource.wakeups import RedisWakeups, Wakeups
+from mcp_resource.wakeups import Listener, RedisWakeups, Wakeups
 from shared import redis as drawbridge_redis
 
 KEEP_SECONDS = 3600
@@ -82,8 +82,8 @@ class RedisEventLog(EventLog):
 
     WAKE_CHANNEL = drawbridge_redis.key("events", "appended")
 
-    def __init__(self, client: redis.Redis, pipeline: PipelinedRedis) -> None:
-        super().__init__(RedisWakeups(client, self.WAKE_CHANNEL))
+    def __init__(self, client: redis.Redis, pipeline: PipelinedRedis, listener: Listener) -> None:
+        super().__init__(RedisWakeups(listener, self.WAKE_CHANNEL))
         self.client = client
         self.pipeline = pipeline  # opening and reading streams: shared with concurrent requests
 
@@ -149,5 +149,7 @@ class LocalEventLog(EventLog):
             return self._streams.get(stream_id, [])[after:]
 
 
-def for_client(client: redis.Redis | None, pipeline: PipelinedRedis | None) -> EventLog:
-    return RedisEventLog(client, pipeline) if client is not None and pipeline is not None else LocalEventLog()
+def for_client(client: redis.Redis | None, pipeline: PipelinedRedis | None, listener: Listener | None) -> EventLog:
+    if client is not None and pipeline is not None and listener is not None:
+        return RedisEventLog(client, pipeline, listener)
+    return LocalEventLog()

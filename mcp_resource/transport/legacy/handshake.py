@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from functools import partial
+from typing import Any
 
 from flask import Response, current_app, jsonify, request
 
@@ -15,7 +16,7 @@ from mcp_resource.auth import Principal
 from mcp_resource.errors import InvalidRequest, SessionNotFound, UnsupportedProtocolVersion
 from mcp_resource.guardrails import streams
 from mcp_resource.jsonrpc import Message
-from mcp_resource.notifications import TOOLS_LIST_CHANGED
+from mcp_resource.notifications import RESOURCES_UPDATED, TOOLS_LIST_CHANGED, Notice
 from mcp_resource.protocol import context, eras, pipeline
 from mcp_resource.protocol.versions import DEFAULT_LEGACY_VERSION, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
 from mcp_resource.services import services
@@ -101,8 +102,9 @@ def current_session(principal: Principal) -> Session:
 
 def open_stream(principal: Principal) -> Response:
     """GET /mcp: resume a dropped response stream after Last-Event-ID, or the session's stream of
-    server notifications, with keep-alive comments. Either holds one of the caller's stream slots
-    and keeps the session alive while it is open."""
+    server notifications (tools/list_changed, and resources/updated of the session's
+    subscriptions), with keep-alive comments. Either holds one of the caller's stream slots and
+    keeps the session alive while it is open."""
     session = current_session(principal)
     last_event_id = request.headers.get("Last-Event-ID")
     resumed = resumed_stream(session, last_event_id) if last_event_id else None
@@ -112,11 +114,20 @@ def open_stream(principal: Principal) -> Response:
     if resumed is not None:
         stream_id, after = resumed
         return sse.held_response(lease, sse.replay(services().events, stream_id, after, keepalive_seconds))
+    services().resource_updates.listen()  # a subscription's change after the stream opened is heard
+
+    def params_of(notice: Notice) -> dict[str, Any] | None:
+        if notice.method == TOOLS_LIST_CHANGED:
+            return {}
+        if notice.method == RESOURCES_UPDATED and services().subscriptions.has(session.session_id, notice.uri or ""):
+            return {"uri": notice.uri}
+        return None
+
     stream = sse.server_notifications(
         services().hub,
         sse.KEEPALIVE,  # sends the headers now, so the client knows the stream is open
         keepalive_seconds,
-        lambda method: {} if method == TOOLS_LIST_CHANGED else None,
+        params_of,
     )
     return sse.held_response(lease, stream)
 
@@ -133,6 +144,7 @@ def resumed_stream(session: Session, last_event_id: str) -> tuple[str, int]:
 def end_session(principal: Principal) -> Response:
     session = current_session(principal)
     services().sessions.end(session.session_id)
+    services().subscriptions.end(session.session_id)
     return Response(status=204)
 
 

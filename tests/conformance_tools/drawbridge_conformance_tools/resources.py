@@ -46,3 +46,16 @@ class TemplateData(Resource):
 
     def complete(self, variable: str, value: str, context: dict[str, str]) -> list[str]:
         return [ident for ident in ("1", "12", "123") if ident.startswith(value)]
+
+
+class WatchedResource(Resource):
+    """What the suite's resources-subscribe and resources-unsubscribe scenarios subscribe to."""
+
+    name = "watched_resource"
+    description = "A line of text whose changes subscribers hear about."
+    scope = SCOPE
+    uri = "test://watched-resource"
+    mime_type = "text/plain"
+
+    def read(self, principal: Principal, uri: str, values: dict[str, str]) -> list[Contents]:
+        return [text(uri, "This resource is watched for changes.")]
