@@ -45,7 +45,7 @@ def test_lists_show_only_what_the_tokens_scopes_let_it_read(mcp_app, settings, a
     assert [r["uri"] for r in posts_only.result("resources/list")["resources"]] == ["drawbridge://posts"]
     assert [t["uriTemplate"] for t in posts_only.result("resources/templates/list")["resourceTemplates"]] == ["drawbridge://posts/{id}"]
     listed = everything.result("resources/list")["resources"]
-    assert [r["uri"] for r in listed] == ["drawbridge://posts", "drawbridge://products", "test://static-binary", "test://static-text"]
+    assert [r["uri"] for r in listed] == ["drawbridge://posts", "drawbridge://products", "test://static-binary", "test://static-text", "test://watched-resource"]
     assert listed[0] == {
         "uri": "drawbridge://posts",
         "name": "posts",
@@ -180,4 +180,4 @@ def test_the_capability_is_declared_in_both_eras(mcp_app, settings, auth_context
     initialized = speaker(mcp_app, settings, LEGACY).initialized["capabilities"]
 
     for capabilities in (discovered, initialized):
-        assert capabilities["resources"] == {}  # neither subscribe nor listChanged: neither is sent
+        assert capabilities["resources"] == {"subscribe": True}  # no listChanged: the list never changes

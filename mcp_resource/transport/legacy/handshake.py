@@ -115,11 +115,12 @@ def open_stream(principal: Principal) -> Response:
         stream_id, after = resumed
         return sse.held_response(lease, sse.replay(services().events, stream_id, after, keepalive_seconds))
     services().resource_updates.listen()  # a subscription's change after the stream opened is heard
+    subscriptions = services().subscriptions  # asked while the stream runs, outside the app context
 
     def params_of(notice: Notice) -> dict[str, Any] | None:
         if notice.method == TOOLS_LIST_CHANGED:
             return {}
-        if notice.method == RESOURCES_UPDATED and services().subscriptions.has(session.session_id, notice.uri or ""):
+        if notice.method == RESOURCES_UPDATED and subscriptions.has(session.session_id, notice.uri or ""):
             return {"uri": notice.uri}
         return None
 
