@@ -1,6 +1,6 @@
 """Resource subscriptions over real HTTP, against two live instances of two gevent workers each on
 one Redis: a change made through one instance's tool reaches the subscriber whose stream the other
-instance holds (so another process by construction), in both eras; unsubscribing stops it; a token
+instance holds (so another process by construction), in every era (2024-11-05's /sse too); unsubscribing stops it; a token
 that may not read a resource may not subscribe to it; and the official SDK client hears the update."""
 
 from __future__ import annotations
@@ -124,6 +124,26 @@ def test_a_listen_stream_hears_a_change_another_instance_made(instances, token):
 
     assert acknowledged["params"]["notifications"] == {"resourceSubscriptions": [uri]}
     assert update["params"] == {"uri": uri, "_meta": {SUBSCRIPTION_ID: "watch-1"}}
+
+
+def test_a_2024_session_hears_the_change_on_its_sse_stream(instances, token):
+    """2024-11-05 HTTP+SSE: the session's one stream (GET /sse) carries its answers and the
+    notifications/resources/updated of what it subscribed to through POST /messages."""
+    a, b = instances
+    post_id = draft(b, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    subscribe = {"jsonrpc": "2.0", "id": 7, "method": "resources/subscribe", "params": {"uri": f"drawbridge://posts/{post_id}"}}
+
+    with httpx.stream("GET", a.removesuffix("/mcp") + "/sse", headers={**headers, "Accept": "text/event-stream"}, timeout=10) as stream:
+        lines = stream.iter_lines()
+        endpoint = next(line for line in lines if line.startswith("data: /messages"))[6:]
+        posted = httpx.post(b.removesuffix("/mcp") + endpoint, json=subscribe, headers=headers, timeout=10)
+        answer = json.loads(next(line for line in lines if line.startswith("data: {"))[6:])
+        edit(b, token, post_id)
+        update = next_update(lines)
+
+    assert (posted.status_code, answer) == (202, {"jsonrpc": "2.0", "id": 7, "result": {}})
+    assert update["params"] == {"uri": f"drawbridge://posts/{post_id}"}
 
 
 def test_after_unsubscribe_a_change_is_no_longer_sent(instances, token):

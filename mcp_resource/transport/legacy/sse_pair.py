@@ -1,5 +1,6 @@
 """The 2024-11-05 HTTP+SSE transport, for the oldest clients: GET /sse opens the session's stream,
-whose first event names the endpoint; each POST /messages?session_id= is answered on that stream."""
+whose first event names the endpoint; each POST /messages?session_id= is answered on that stream,
+and so are the updates of the resources the session subscribed to."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from mcp_resource.auth import Principal
 from mcp_resource.errors import InternalError, JsonRpcError, SessionNotFound, Unavailable
 from mcp_resource.guardrails import streams, unavailable
 from mcp_resource.jsonrpc import Message
+from mcp_resource.notifications import RESOURCES_UPDATED, Notice
 from mcp_resource.protocol import context, eras, pipeline
 from mcp_resource.protocol.context import Context
 from mcp_resource.services import services
@@ -36,6 +38,8 @@ VERSION = "2024-11-05"
 # A call's answer is appended to its session's log once, retried this long if Redis is away.
 APPEND_RETRY_SECONDS = 5.0
 APPEND_RETRY_INTERVAL_SECONDS = 0.25
+# Put in a forwarder's inbox when its stream closes: no notification has an empty method.
+_STREAM_CLOSED = Notice("")
 
 _in_flight: Counter[str] = Counter()  # this worker's calls still running, by session
 
@@ -60,6 +64,7 @@ def open_stream() -> Response:
     lease.keep_alive(session.session_id, idle_seconds)
     log: EventLog = services().events
     log.open(session.session_id, session.session_id)
+    stop_forwarding = _forward_resource_updates(session.session_id, log)
     endpoint = url_for("legacy_sse.post_message", session_id=session.session_id)
     keepalive = current_app.config["SETTINGS"].sse_keepalive_seconds
 
@@ -75,7 +80,36 @@ def open_stream() -> Response:
             if answers:
                 yield answers
 
-    return sse.held_response(lease, stream(), on_close=lambda: sessions.end(session.session_id))
+    subscriptions = services().subscriptions
+
+    def close() -> None:
+        stop_forwarding()
+        sessions.end(session.session_id)
+        subscriptions.end(session.session_id)
+
+    return sse.held_response(lease, stream(), on_close=close)
+
+
+def _forward_resource_updates(session_id: str, log: EventLog) -> Callable[[], None]:
+    """The session's one stream is its log: each resources/updated the session subscribed to is
+    appended there, from this worker's notices, until the returned function is called."""
+    hub, subscriptions = services().hub, services().subscriptions
+    services().resource_updates.listen()  # a change after the stream opened is heard
+    inbox = hub.subscribe()
+
+    def forward() -> None:
+        try:
+            while (notice := inbox.get()) is not _STREAM_CLOSED:
+                if notice.method == RESOURCES_UPDATED and subscriptions.has(session_id, notice.uri or ""):
+                    try:
+                        log.append(session_id, sse.notification(RESOURCES_UPDATED, {"uri": notice.uri}), final=False)
+                    except redis.RedisError:  # this update is lost; the stream and the next ones go on
+                        logger.warning("resource_update_not_delivered", extra={"uri": notice.uri}, exc_info=True)
+        finally:
+            hub.unsubscribe(inbox)
+
+    threading.Thread(target=forward, name=f"resource-updates-{session_id[:8]}", daemon=True).start()
+    return lambda: inbox.put(_STREAM_CLOSED)
 
 
 def _seq(chunk: str, last: int) -> int:
