@@ -16,7 +16,10 @@ person, no arguments, only calls per client, tool and outcome.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, Index, String, func, literal_column, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
@@ -76,20 +79,33 @@ def hour_of(column: ColumnExpressionArgument[datetime]) -> ColumnElement[datetim
     return type_coerce(hour, UTCDateTime())
 
 
-def counted_until(now: datetime | None = None, max_hours: int | None = MAX_HOURS_PER_READ) -> datetime | None:
+@dataclass(frozen=True)
+class Rollup:
+    """A table of per-hour figures added on read: its model (with an `hour` column), how it adds
+    the hours [start, end), and which records it counts (a record it skips never holds it back)."""
+
+    table: Any
+    count: Callable[[datetime, datetime], int]
+    counts_records: tuple[ColumnElement[bool], ...] = ()
+
+
+def counted_until(now: datetime | None = None, max_hours: int | None = MAX_HOURS_PER_READ, rollup: Rollup | None = None) -> datetime | None:
     """Catch up (at most `max_hours` hours; None: all), then the end of the last hour counted:
-    every call before it is in audit_hours, none after it. None when nothing is counted yet."""
-    catch_up(now or utcnow(), max_hours)
-    last = db.session.scalar(select(func.max(AuditHour.hour)))
+    every call before it is in the rollup (by default audit_hours), none after it. None when
+    nothing is counted yet."""
+    rollup = rollup or COUNTS
+    catch_up(now or utcnow(), max_hours, rollup)
+    last = db.session.scalar(select(func.max(rollup.table.hour)))
     return None if last is None else last + HOUR
 
 
-def catch_up(now: datetime, max_hours: int | None) -> int:
+def catch_up(now: datetime, max_hours: int | None, rollup: Rollup | None = None) -> int:
     """Add the closed hours not counted yet (at most `max_hours` of them); returns how many rows
-    of counts were added."""
-    last = db.session.scalar(select(func.max(AuditHour.hour)))
+    were added."""
+    rollup = rollup or COUNTS
+    last = db.session.scalar(select(func.max(rollup.table.hour)))
     # From the first call not counted yet: hours without calls in between have no rows to add.
-    uncounted = select(func.min(AuditRecord.at))
+    uncounted = select(func.min(AuditRecord.at)).where(*rollup.counts_records)
     if last is not None:
         uncounted = uncounted.where(AuditRecord.at >= last + HOUR)
     first = db.session.scalar(uncounted)
@@ -99,7 +115,7 @@ def catch_up(now: datetime, max_hours: int | None) -> int:
     end = floor_hour(now - ROLLUP_DELAY)
     if max_hours is not None:
         end = min(end, start + max_hours * HOUR)
-    return count_hours(start, end) if start < end else 0
+    return rollup.count(start, end) if start < end else 0
 
 
 def count_hours(start: datetime, end: datetime) -> int:
@@ -119,10 +135,19 @@ def count_hours(start: datetime, end: datetime) -> int:
         .group_by(*(literal_column(str(n)) for n in range(1, 6)))  # by position: see usage._grouped
     )
     columns = ["hour", "client_id", "tool", "outcome", "rate_limit", "calls"]
+    return insert_counted(AuditHour, columns, counts, start, end)
+
+
+def insert_counted(table: Any, columns: list[str], counted: Any, start: datetime, end: datetime) -> int:
+    """INSERT the rows `counted` selects into a rollup, skipping those another reader added
+    meanwhile; commit, and return how many were added."""
     upsert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = upsert(AuditHour).from_select(columns, counts).on_conflict_do_nothing()
+    statement = upsert(table).from_select(columns, counted).on_conflict_do_nothing()
     # SQLAlchemy keeps an INSERT's rowcount only when asked (and only from a Core execution).
     added = rowcount(db.session.connection().execute(statement.execution_options(preserve_rowcount=True)))
     db.session.commit()
-    logger.info("audit_hours_added", extra={"from": start.isoformat(), "to": end.isoformat(), "rows": added})
+    logger.info(f"{table.__tablename__}_added", extra={"from": start.isoformat(), "to": end.isoformat(), "rows": added})
     return added
+
+
+COUNTS = Rollup(AuditHour, count_hours)

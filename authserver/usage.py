@@ -8,7 +8,9 @@ the records (the counts keep no person), through their (subject, at) index.
 
 Latency percentiles read the records' durations: exact, on PostgreSQL with percentile_cont; on
 SQLite (the embedded default) the same definition (linear interpolation between the two nearest
-ranks) computed here from the durations the database returns sorted, one tool at a time.
+ranks) computed here from the durations the database returns sorted, one tool at a time. The
+dashboard's, over every call, come from hourly histograms instead (audit_latency.py): within
+2.5% of the exact values, and as cheap over a month as over an hour.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Unpack
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
 from sqlalchemy.dialects import postgresql
 
+from authserver import audit_latency
 from authserver.audit_hours import HOUR, NO_LIMIT, AuditHour, ceil_hour, counted_until, floor_hour, hour_of
 from authserver.audit_selection import (
     ERROR_OUTCOMES,
@@ -203,6 +206,16 @@ def rate_limit_hits(
 def latency_per_tool(period: TimeRange, filters: Filters = NO_FILTERS) -> list[Latency]:
     """P50, P95 and P99 of each tool's durations in `period`, by tool name."""
     return [Latency(tool, calls, *values) for tool, calls, values in _percentiles(period, filters)]
+
+
+def estimated_latency_per_tool(period: TimeRange, now: datetime | None = None) -> list[Latency]:
+    """P50, P95 and P99 of each tool's durations in `period`, by tool name, from the hourly
+    histograms: each within audit_latency.RELATIVE_ERROR of what latency_per_tool gives."""
+    found = audit_latency.histograms(period, now=now)
+    return [
+        Latency(tool, sum(found[tool].values()), *(audit_latency.percentile(found[tool], fraction) for fraction in PERCENTILES))
+        for tool in sorted(found)
+    ]
 
 
 def unused_tools(now: datetime | None = None) -> list[str]:

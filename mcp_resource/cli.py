@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 from rq import Worker
 
-from authserver import audit_hours, audit_log
+from authserver import audit_hours, audit_latency, audit_log
 from authserver.audit_selection import OUTCOMES, Filters, TimeRange, UsageQueryError
 from mcp_resource import job_worker, tool_states
 from mcp_resource.demo.seed import seed as seed_demo_data
@@ -177,7 +177,9 @@ def audit_export(since: datetime, until: datetime | None, client_id: str | None,
 @audit.command("roll-up")
 @with_appcontext
 def audit_roll_up() -> None:
-    """Add every closed hour not yet counted to the dashboard's hourly counts (after an upgrade,
-    or from cron; pages add at most two days of them a read)."""
-    added = audit_hours.catch_up(utcnow(), max_hours=None)
-    click.echo(f"Added {added} rows of hourly counts.")
+    """Add every closed hour not yet counted to the dashboard's hourly counts and latency
+    histograms (after an upgrade, or from cron; pages add at most two days of them a read)."""
+    now = utcnow()
+    added = audit_hours.catch_up(now, max_hours=None)
+    histograms = audit_hours.catch_up(now, max_hours=None, rollup=audit_latency.LATENCY)
+    click.echo(f"Added {added} rows of hourly counts and {histograms} rows of latency histograms.")

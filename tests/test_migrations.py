@@ -13,6 +13,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 import authserver.audit_hours  # noqa: F401 (registers the tables)
+import authserver.audit_latency  # noqa: F401
 import authserver.models  # noqa: F401
 import mcp_resource.demo.models  # noqa: F401
 import mcp_resource.models  # noqa: F401
@@ -194,3 +195,30 @@ def test_audit_indexes_and_hourly_counts_come_and_go(settings, empty_database_ur
     new = {"ix_audit_records_at", "ix_audit_records_client_id_at", "ix_audit_records_tool_at", "ix_audit_records_subject_at", "ix_audit_records_request_id"}
     assert upgraded[0] == new and "audit_hours" in upgraded[1] and upgraded[2] == 1
     assert downgraded[0] == old and "audit_hours" not in downgraded[1] and downgraded[2] == 1
+
+
+def test_latency_histograms_come_and_go_and_the_records_stay(settings, empty_database_url):
+    """0019: the hourly latency histograms' table comes and goes; no audit record is touched."""
+    app = create_cli_app(replace(settings, database_url=empty_database_url))
+    row = (
+        "INSERT INTO audit_records (at, client_id, subject, tool, outcome, duration_ms, request_id)"
+        " VALUES (:now, 'c', 's', 't', 'ok', 1.0, 'r')"
+    )
+
+    def state() -> tuple[bool, int]:
+        with db.engine.connect() as connection:
+            records = connection.execute(text("SELECT count(*) FROM audit_records")).scalar() or 0
+            return "audit_latency_hours" in inspect(connection).get_table_names(), records
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0016")
+        with db.engine.begin() as connection:
+            connection.execute(text(row), {"now": utcnow()})
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0019")
+        upgraded = state()
+        downgrade(directory=str(MIGRATIONS_DIR), revision="0016")
+        downgraded = state()
+        db.engine.dispose()
+
+    assert upgraded == (True, 1)
+    assert downgraded == (False, 1)

@@ -76,4 +76,4 @@ def test_the_cli_counts_every_closed_hour(usage_db, usage_app):
     result = runner.invoke(cli, ["audit", "roll-up"])
 
     assert result.exit_code == 0, result.output
-    assert result.output == "Added 2 rows of hourly counts.\n"
+    assert result.output == "Added 2 rows of hourly counts and 2 rows of latency histograms.\n"
