@@ -21,7 +21,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, SmallInteger, String, and_, cast, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    Integer,
+    SmallInteger,
+    String,
+    and_,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authserver.audit_hours import Rollup, ceil_hour, counted_until, floor_hour, hour_of, insert_counted
@@ -46,7 +58,7 @@ class AuditLatencyHour(Model):
     calls: Mapped[int]
 
 
-def bucket_of(duration_ms: ColumnElement[float]) -> ColumnElement[int]:
+def bucket_of(duration_ms: ColumnExpressionArgument[float]) -> ColumnElement[int]:
     """The bucket of a duration, computed by the database."""
     floor = func.greatest if db.session.get_bind().dialect.name == "postgresql" else func.max  # SQLite's two-argument max
     return cast(func.floor(func.ln(floor(duration_ms, MIN_DURATION_MS)) / math.log(BUCKET_BASE)), Integer)

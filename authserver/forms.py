@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -15,11 +20,32 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
+
+# New in WTForms 3.3 (tuples are deprecated there); types-wtforms does not know it yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from authserver.audit_selection import OUTCOMES, Filters, TimeRange
+from authserver.usage import MAX_SERIES_HOURS
+
 # Long enough for any passphrase, short enough that hashing it costs nothing unusual.
 MAX_PASSWORD_LENGTH = 1024
+
+# The operations pages' recent spans; "custom" is from and to.
+RECENT_SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+CUSTOM = "custom"
+RANGE_CHOICES = (
+    SelectChoice("1h", "Last hour"), SelectChoice("24h", "Last 24 hours"), SelectChoice("7d", "Last 7 days"),
+    SelectChoice("30d", "Last 30 days"), SelectChoice(CUSTOM, "From … to …"),
+)
+DEFAULT_RANGE = "24h"
+# The longest custom range: the hourly chart's points, with a day to spare for a start mid-hour.
+MAX_RANGE = timedelta(days=MAX_SERIES_HOURS // 24 - 1)
+# What browsers send for <input type="datetime-local">, with or without seconds.
+TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+ANY = SelectChoice("", "Any")
+
 
 
 class LoginForm(FlaskForm):
@@ -112,3 +138,52 @@ class RegistrationTokenForm(FlaskForm):
         "How many clients it may register (empty: any number)",
         validators=[Optional(), NumberRange(min=1, message="Enter a whole number, at least 1, or leave it empty.")],
     )
+
+
+class TimeRangeForm(FlaskForm):
+    """The operations pages' time range: a recent span, or from and to (UTC). Sent by GET, so it
+    carries no CSRF token: it changes nothing."""
+
+    class Meta:
+        csrf = False
+
+    range = SelectField("Time range", choices=list(RANGE_CHOICES), default=DEFAULT_RANGE, validate_choice=True)
+    start = DateTimeLocalField("From (UTC)", format=TIME_FORMATS, validators=[Optional()])
+    end = DateTimeLocalField("To (UTC)", format=TIME_FORMATS, validators=[Optional()])
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        """Each field's own checks, then the custom range's: both ends, in order, not too long."""
+        if not super().validate(extra_validators) or self.range.data != CUSTOM:
+            return not self.errors
+        start, end = self.start.data, self.end.data  # each field is valid here: no errors to keep
+        if start is None:
+            self.start.errors = ["Enter when the range starts."]
+        if end is None:
+            self.end.errors = ["Enter when the range ends."]
+        elif start is not None and end <= start:
+            self.end.errors = ["The end must be after the start."]
+        elif start is not None and end - start > MAX_RANGE:
+            self.end.errors = [f"A range covers at most {MAX_RANGE.days} days."]
+        return not (self.start.errors or self.end.errors)
+
+    def period(self, now: datetime) -> TimeRange:
+        """The range chosen, once validated: a recent span ends `now`."""
+        if self.range.data == CUSTOM and self.start.data and self.end.data:
+            return TimeRange(self.start.data.replace(tzinfo=timezone.utc), self.end.data.replace(tzinfo=timezone.utc))
+        return TimeRange.last(RECENT_SPANS[self.range.data or DEFAULT_RANGE], now)
+
+
+class AuditFilterForm(TimeRangeForm):
+    """The audit-log browser's filters; the client, tool and outcome are chosen from lists."""
+
+    client = SelectField("Client", choices=[], default="", validate_choice=True)
+    person = StringField("Person (the token's subject)", validators=[Optional(), Length(max=255, message="At most 255 characters.")])
+    tool = SelectField("Tool", choices=[], default="", validate_choice=True)
+    outcome = SelectField("Outcome", choices=[ANY, *(SelectChoice(name) for name in OUTCOMES)], default="", validate_choice=True)
+    after = HiddenField()
+
+    def filters(self) -> Filters:
+        """The filters chosen, once validated."""
+        return Filters(
+            client_id=self.client.data or None, subject=self.person.data or None, tool=self.tool.data or None, outcome=self.outcome.data or None
+        )

@@ -8,11 +8,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import url_for
 
 # The pages that send a person to log in with a `next`: /authorize, with the client's request, and
-# the pages only a signed-in person sees (views/pages.signed_in_only), the admin console's lists among them.
+# the pages only a signed-in person sees (views/pages.signed_in_only), the admin console's and the
+# operations pages among them.
 ISSUING_ENDPOINTS = (
     "consent.authorize", "account.home", "account.password", "connected_apps.index",
     "admin.index", "admin.clients_index", "admin.people_index", "admin.grants_index", "admin.keys_index",
-    "admin.registration_tokens_index", "admin.tools_index",
+    "admin.registration_tokens_index", "admin.tools_index", "dashboard.index", "dashboard.audit",
 )
 
 

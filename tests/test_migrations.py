@@ -42,7 +42,7 @@ def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
         "oauth_clients", "signing_keys", "demo_posts", "users", "consents", "authorization_codes",
         "grants", "refresh_tokens", "revocations", "tool_states", "alembic_version",
         "demo_customers", "demo_products", "demo_orders", "demo_order_lines", "jobs", "audit_records",
-        "initial_access_tokens", "client_secrets", "audit_hours", "user_roles",
+        "initial_access_tokens", "client_secrets", "audit_hours", "user_roles", "audit_latency_hours",
     } == tables
 
 

@@ -28,6 +28,7 @@ NAVIGATION = (
     NavLink("Connected apps", "connected_apps.index"),
     NavLink("Developer portal", "portal.index", role="developer"),
     NavLink("Admin console", "admin.index", role="admin"),
+    NavLink("Operations", "dashboard.index", role="admin"),
 )
 
 

@@ -42,6 +42,28 @@ def signed_in_only(view: View) -> View:
     return cast(View, guarded)
 
 
+def role_only(role: str) -> Callable[[View], View]:
+    """A page for signed-in people holding `role` (User.has_role); anybody else signed in gets a
+    403 page saying so, and somebody signed out is sent to log in first."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not g.user.has_role(role):
+                return error_page(
+                    "Not for your account",
+                    f"This page is for people with the {role} role. Ask an administrator if you need it.",
+                    403,
+                    f"{role} role missing",
+                    ("Back to your account", url_for("account.home")),
+                )
+            return view(*args, **kwargs)
+
+        return signed_in_only(cast(View, guarded))
+
+    return decorate
+
+
 def error_page(
     title: str, description: str, status: int = 400, detail: str | None = None, next_step: tuple[str, str] | None = None
 ) -> tuple[str, int]:
