@@ -1,5 +1,6 @@
 """What the dashboard's and the developer portal's queries cost at 10 million audit records: every
-function of authserver/usage.py and audit_log.py, timed in process on a PostgreSQL database of its
+function of authserver/usage.py and audit_log.py, and each operations page whole (its queries and
+its template, through the app's test client), timed in process on a PostgreSQL database of its
 own, loaded with generate_series (a few minutes) and dropped at the end.
 
     .venv-bench/bin/python -m bench.audit_queries [--rows 10000000] [--days 90] [--repeat 5]
@@ -27,8 +28,10 @@ from typing import Any
 import psycopg
 from flask_migrate import upgrade
 
-from authserver import audit_hours, audit_log, usage
+import authserver
+from authserver import audit_hours, audit_latency, audit_log, usage
 from authserver.audit_selection import Filters, TimeRange
+from authserver.users import assign_role, create_user
 from bench.common import machine, with_database
 from shared import scopes
 from shared.cli import MIGRATIONS_DIR, create_cli_app
@@ -108,18 +111,22 @@ def load(url: str, rows: int, days: int) -> dict[str, float]:
     }
 
 
-def timed(run: Callable[[], Any], repeat: int) -> dict[str, Any]:
+def timed(run: Callable[[], Any], repeat: int, fresh: bool = True) -> dict[str, Any]:
+    """`fresh`: a new transaction before each run, as each page has (a page's request has its own)."""
     run()  # warm-up: plans, caches
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         answer = run()
         times.append((time.perf_counter() - started) * 1000)
-        db.session.rollback()  # each run on a fresh transaction, as each page is
+        if fresh:
+            db.session.rollback()
     return {"median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1), "size": _size(answer)}
 
 
 def _size(answer: Any) -> int:
+    if isinstance(answer, int):  # a page's bytes
+        return answer
     if isinstance(answer, list):
         return len(answer)
     if isinstance(answer, usage.ClientUsage):
@@ -144,7 +151,7 @@ def figures(period: TimeRange, now: datetime) -> dict[str, Callable[[], Any]]:
         partial(usage.calls_per_hour, period, now=now),
         partial(usage.error_rate, period, now=now),
         partial(usage.rate_limit_hits, period, limit=10, now=now),
-        partial(usage.latency_per_tool, period),
+        partial(usage.estimated_latency_per_tool, period, now=now),
         partial(usage.unused_tools, now),
     ]
     return {
@@ -154,7 +161,8 @@ def figures(period: TimeRange, now: datetime) -> dict[str, Callable[[], Any]]:
         "calls_per_hour": page[2],
         "error_rate": page[3],
         "rate_limit_hits": page[4],
-        "latency_per_tool": page[5],
+        "latency_per_tool_exact": partial(usage.latency_per_tool, period),
+        "latency_per_tool_histograms": page[5],
         "unused_tools": page[6],
         "dashboard_page_all_of_the_above": lambda: [part() for part in page],
         "calls_per_tool_one_client": partial(usage.calls_per_tool, period, one_client, now=now),
@@ -171,8 +179,12 @@ def measure(repeat: int) -> dict[str, Any]:
     started = time.perf_counter()
     counted = audit_hours.catch_up(now, max_hours=None)
     report: dict[str, Any] = {"roll_up_all": {"seconds": round(time.perf_counter() - started, 1), "rows_of_counts": counted}}
-    with db.engine.connect() as connection:  # as autovacuum would, after so many new rows
-        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE audit_hours")
+    started = time.perf_counter()
+    histograms = audit_hours.catch_up(now, max_hours=None, rollup=audit_latency.LATENCY)
+    report["histograms_all"] = {"seconds": round(time.perf_counter() - started, 1), "rows": histograms}
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:  # as autovacuum would
+        for table in ("audit_hours", "audit_latency_hours"):
+            connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
     for name, period in ranges.items():
         report[name] = {query: timed(run, repeat) for query, run in figures(period, now).items()}
     week = ranges["7d"]
@@ -185,6 +197,39 @@ def measure(repeat: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     report["24h"]["export_csv"] = {"rows": rows, "seconds": round(seconds, 1), "rows_per_s": round(rows / seconds)}
     return report
+
+
+# Each operations page as an admin's browser asks for it.
+PAGES = {
+    "dashboard_1h": "/operations/?range=1h",
+    "dashboard_24h": "/operations/?range=24h",
+    "dashboard_7d": "/operations/?range=7d",
+    "dashboard_30d": "/operations/?range=30d",
+    "audit_log_7d": "/operations/audit?range=7d",
+    "audit_log_30d_one_client": "/operations/audit?range=30d&client=bench-client-3",
+    "audit_log_30d_one_person_one_tool": "/operations/audit?range=30d&person=person-5&tool=get_post",
+}
+
+
+def measure_pages(url: str, repeat: int) -> dict[str, Any]:
+    """Each page's whole server time (queries, template, response), in process through the
+    authorization server's test client, signed in as an admin; the embedded default's in-process
+    Redis stand-ins, and no CSRF (the bench posts its own login)."""
+    app = authserver.create_app(Settings(database_url=url, log_level="WARNING"))
+    app.config["WTF_CSRF_ENABLED"] = False
+    email, password = f"bench-admin-{os.getpid()}@example.com", "bench admin passphrase"
+    with app.app_context():
+        create_user(email, password)
+        assign_role(email, "admin")
+    browser = app.test_client()
+    browser.post("/login", data={"email": email, "password": password})
+
+    def get(path: str) -> int:
+        response = browser.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        return len(response.get_data())
+
+    return {name: timed(partial(get, path), repeat, fresh=False) for name, path in PAGES.items()}
 
 
 def main() -> None:
@@ -210,6 +255,7 @@ def main() -> None:
                 report["load"] = load(url, args.rows, args.days)
             report.update(measure(args.repeat))
             db.session.remove()
+        report["pages"] = measure_pages(url, args.repeat)
         if args.keep:
             report["url"] = url
     finally:
