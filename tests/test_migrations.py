@@ -198,7 +198,7 @@ def test_audit_indexes_and_hourly_counts_come_and_go(settings, empty_database_ur
 
 
 def test_latency_histograms_come_and_go_and_the_records_stay(settings, empty_database_url):
-    """0019: the hourly latency histograms' table comes and goes; no audit record is touched."""
+    """0017: the hourly latency histograms' table comes and goes; no audit record is touched."""
     app = create_cli_app(replace(settings, database_url=empty_database_url))
     row = (
         "INSERT INTO audit_records (at, client_id, subject, tool, outcome, duration_ms, request_id)"
@@ -214,7 +214,7 @@ def test_latency_histograms_come_and_go_and_the_records_stay(settings, empty_dat
         upgrade(directory=str(MIGRATIONS_DIR), revision="0016")
         with db.engine.begin() as connection:
             connection.execute(text(row), {"now": utcnow()})
-        upgrade(directory=str(MIGRATIONS_DIR), revision="0019")
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0017")
         upgraded = state()
         downgrade(directory=str(MIGRATIONS_DIR), revision="0016")
         downgraded = state()

@@ -52,7 +52,7 @@ def test_a_developer_reaches_no_admin_page_and_takes_no_admin_action(auth_app, a
 
     assert len(addresses) > 20
     assert {address: r.status_code for address, r in answers.items() if r.status_code != 403} == {}
-    assert all("For admins only" in text(r) for r in answers.values())
+    assert all("This page is for people with the admin role." in text(r) for r in answers.values())
     assert describe_client(client_id).disabled_at is None and describe_client(client_id).rate_limit_per_minute == 7
     db.session.expire_all()
     assert [r.role for r in developer.roles] == ["developer"] and developer.disabled_at is None

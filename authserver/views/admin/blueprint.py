@@ -3,10 +3,10 @@ the admin role only), and the page that asks before something is undone for good
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, url_for
+from flask import Blueprint, g, render_template
 
 from authserver.forms import ConfirmForm
-from authserver.views.pages import error_page, signed_in_only
+from authserver.views.pages import role_only
 
 ADMIN = "admin"
 
@@ -14,19 +14,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_request
-@signed_in_only
-def admins_only() -> tuple[str, int] | None:
+@role_only(ADMIN)
+def admins_only() -> None:
     """Every admin page and action, before its view runs: somebody signed out goes to log in,
     somebody without the admin role gets a 403 page (`drawbridge users role EMAIL admin` gives it)."""
-    if g.user.has_role(ADMIN):
-        return None
-    return error_page(
-        "For admins only",
-        "The admin console is for people who hold the admin role. An operator can give it to you.",
-        403,
-        f"user {g.user.id} lacks the admin role",
-        ("Back to your account", url_for("account.home")),
-    )
 
 
 def confirm_page(question: str, consequence: str, action: str, cancel_url: str) -> str:

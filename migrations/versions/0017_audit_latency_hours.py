@@ -4,7 +4,7 @@
 The table starts empty: the first read after the upgrade fills it two days at a time, and
 `drawbridge audit roll-up` fills it all at once. No record is touched either way.
 
-Revision ID: 0019
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-07
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 from shared.db import UTCDateTime
 
-revision = "0019"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
