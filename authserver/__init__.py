@@ -15,7 +15,7 @@ from authserver.oauth.client_lookup import read_enabled_client
 from authserver.oauth.server import config_oauth
 from authserver.oauth.tokens import AccessTokenIssuer
 from authserver.services import AuthServices
-from authserver.views import account, admin, connected_apps, consent, dashboard, documentation, layout, oauth
+from authserver.views import account, admin, connected_apps, consent, dashboard, documentation, layout, oauth, portal
 from serving.context import current_request
 from serving.request_body import read_body
 from shared import hosts
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(documentation.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(portal.bp)
     layout.init_app(app)
     csrf.exempt(oauth.bp)  # machine endpoints: client credentials and bearer tokens, no cookies
     csrf.exempt(consent.authorize)  # it runs CSRFProtect's check itself, to keep the person's choices when it fails

@@ -59,15 +59,16 @@ class ClientSummary:
     metadata: dict[str, Any]
 
 
-def list_clients(kind: str | None = None) -> list[ClientSummary]:
-    """Every client (or those of one kind), newest first."""
+def list_clients(kind: str | None = None, owner_id: int | None = None) -> list[ClientSummary]:
+    """Every client (or those of one kind, or a developer's own: developer_clients.py), newest first."""
     live = select(Grant.client_id, func.count().label("n")).where(Grant.revoked_at.is_(None)).group_by(Grant.client_id).subquery()
-    rows = db.session.execute(
+    query = (
         select(Client, func.coalesce(live.c.n, 0))
         .options(selectinload(Client.secrets))
         .outerjoin(live, live.c.client_id == Client.client_id)
         .order_by(Client.created_at.desc(), Client.id.desc())
     )
+    rows = db.session.execute(query if owner_id is None else query.where(Client.owner_id == owner_id))
     found = [summary(client, live_grants) for client, live_grants in rows]
     return [s for s in found if kind is None or s.kind == kind]
 

@@ -63,11 +63,13 @@ def create_client(
     client_id: str | None = None,
     rate_limit_per_minute: int | None = None,
     may_introspect: bool = False,
+    owner_id: int | None = None,
 ) -> NewClient:
     """Create a client of `kind` (client_specs.py): a machine holds `scope`, an app may ask a person
     for it and sends them back to one of `redirect_uris`. `client_id` is random unless one is given.
     `may_introspect` makes a machine a resource server's credentials: it may introspect any access
-    token (RFC 7662 section 4), and needs no scope of its own."""
+    token (RFC 7662 section 4), and needs no scope of its own. `owner_id`: the developer who
+    registered it in the developer portal (developer_clients.py)."""
     if may_introspect and kind is not MACHINE:
         raise ClientSpecError("Only a machine client may introspect: a resource server's credentials act on their own.")
     requested = checked_scopes(scope, may_introspect)
@@ -84,6 +86,7 @@ def create_client(
         redirect_uris=uris,
         rate_limit_per_minute=rate_limit_per_minute,
         may_introspect=may_introspect,
+        owner_id=owner_id,
     )
     db.session.add(client)
     db.session.flush()  # a taken client_id fails here, before its limit is published

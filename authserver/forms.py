@@ -14,6 +14,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -27,7 +28,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from authserver.audit_selection import OUTCOMES, Filters, TimeRange
+from authserver.client_specs import MACHINE, PUBLIC_APP, WEB_APP
 from authserver.usage import MAX_SERIES_HOURS
+from shared import scopes
 
 # Long enough for any passphrase, short enough that hashing it costs nothing unusual.
 MAX_PASSWORD_LENGTH = 1024
@@ -187,3 +190,33 @@ class AuditFilterForm(TimeRangeForm):
         return Filters(
             client_id=self.client.data or None, subject=self.person.data or None, tool=self.tool.data or None, outcome=self.outcome.data or None
         )
+
+
+# The words the developer portal offers each kind of client in.
+KIND_CHOICES = [
+    SelectChoice(WEB_APP.name, "Web app: its server keeps a secret; people sign in through it"),
+    SelectChoice(PUBLIC_APP.name, "Public app: desktop, mobile or in-browser, no secret, PKCE; people sign in through it"),
+    SelectChoice(MACHINE.name, "Machine: acts on its own with its secret (client credentials), no person involved"),
+]
+# A rotation's grace, in seconds, as the portal offers it (secret_rotation.rotate_secret).
+GRACE_CHOICES = [
+    SelectChoice(str(seconds), label) for seconds, label in ((0, "None: the old secret stops now"), (3600, "1 hour"), (86400, "1 day"), (7 * 86400, "7 days"))
+]
+
+
+class ClientForm(FlaskForm):
+    """A client a developer registers; what each part may be is client_specs.py's (through
+    developer_clients.problems), so this form checks only that a kind was chosen and the name fits."""
+
+    name = StringField("Name", validators=[Length(max=200, message="A name has at most 200 characters.")])
+    kind = RadioField("Kind", choices=KIND_CHOICES, default=WEB_APP.name, validators=[DataRequired("Choose a kind.")])
+    redirect_uris = TextAreaField("Redirect URIs, one per line (apps only)")
+    # Any value comes through, so that an unknown scope is named by client_specs.checked_scopes.
+    scopes = SelectMultipleField("Scopes", choices=[SelectChoice(s.name, s.description) for s in scopes.SCOPES], validate_choice=False)
+
+    def redirect_uri_list(self) -> list[str]:
+        return [line.strip() for line in (self.redirect_uris.data or "").splitlines() if line.strip()]
+
+
+class RotateSecretForm(FlaskForm):
+    grace_seconds = SelectField("The old secret keeps working for", choices=GRACE_CHOICES, coerce=int, default="86400")

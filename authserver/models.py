@@ -58,6 +58,9 @@ class Client(Model):
     document_fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # After it the client gets no token (invalid_client), as if it were unknown; None: never.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The developer who registered it in the developer portal, the only person who may see or change
+    # it there (developer_clients.py); None for one an operator, a registration or a document made.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Its secrets: one, or several while a rotation's grace runs (secret_rotation.py). The token
     # endpoint's copies carry the live ones (oauth/client_lookup.read_enabled_client).
     secrets: Mapped[list[ClientSecret]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="ClientSecret.id")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared import secret_strength
+from shared import scopes, secret_strength
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,9 @@ class Settings:
     # although they resolve to a private, loopback or link-local address; and the longest a fetch may take.
     cimd_allowed_hosts: tuple[str, ...] = ()
     cimd_fetch_timeout_seconds: int = 5
+    # The scopes a developer may give a machine client in the developer portal (authserver/
+    # developer_clients.py); none: developers make only apps that act for a person.
+    developer_machine_scopes: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     sse_keepalive_seconds: int = 15
     # How long a tool waits for the client to answer its elicitation or sampling request (2025 eras).
@@ -135,6 +138,7 @@ class Settings:
             "unused_client_days": reader.integer("DRAWBRIDGE_UNUSED_CLIENT_DAYS", 90, 1, 3650),
             "cimd_allowed_hosts": tuple(reader.host_list("DRAWBRIDGE_CIMD_ALLOWED_HOSTS")),
             "cimd_fetch_timeout_seconds": reader.integer("DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS", 5, 1, 30),
+            "developer_machine_scopes": tuple(reader.scope_list("DRAWBRIDGE_DEVELOPER_MACHINE_SCOPES")),
             "allowed_origins": tuple(u.rstrip("/") for u in reader.url_list("DRAWBRIDGE_ALLOWED_ORIGINS")),
             "sse_keepalive_seconds": reader.integer("DRAWBRIDGE_SSE_KEEPALIVE_SECONDS", 15, 1, 3600),
             "client_answer_timeout_seconds": reader.integer("DRAWBRIDGE_CLIENT_ANSWER_TIMEOUT_SECONDS", 300, 1, 86400),
@@ -291,6 +295,14 @@ class _Reader:
         bad = [v for v in values if not _is_host(v)]
         if bad:
             self.problems.append(f"{name} holds values that are not host names or IP addresses: {', '.join(bad)}.")
+            return []
+        return values
+
+    def scope_list(self, name: str) -> list[str]:
+        """Scopes of the catalogue (shared/scopes.py), sorted, without repeats."""
+        values = scopes.parse(self.text(name, "").replace(",", " "))
+        if unknown := scopes.unknown(values):
+            self.problems.append(f"{name} holds scopes the catalogue lacks: {', '.join(unknown)}; known: {' '.join(sorted(scopes.SCOPE_NAMES))}.")
             return []
         return values
 

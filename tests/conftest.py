@@ -132,6 +132,8 @@ def settings(services: Services, database: str, live_ports: list[socket.socket])
         # client_host's documents: on 127.0.0.1, so their host must be allowed; a slow one fails fast.
         cimd_allowed_hosts=(ALLOWED_HOST,),
         cimd_fetch_timeout_seconds=2,
+        # Developers may make machine clients that read posts (the developer portal's tests).
+        developer_machine_scopes=("posts:read",),
     )
 
 
@@ -158,6 +160,7 @@ def live_services(settings: Settings, live_ports: list[socket.socket], test_ca: 
         "DRAWBRIDGE_LOG_LEVEL": settings.log_level,
         "DRAWBRIDGE_CIMD_ALLOWED_HOSTS": " ".join(settings.cimd_allowed_hosts),
         "DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS": str(settings.cimd_fetch_timeout_seconds),
+        "DRAWBRIDGE_DEVELOPER_MACHINE_SCOPES": " ".join(settings.developer_machine_scopes),
         # OpenSSL's own variable: the authorization server trusts client_host's test CA (only it).
         "SSL_CERT_FILE": str(test_ca.ca_file),
         # The example tool package's own setting (examples/weather_tools, installed by `make test`).

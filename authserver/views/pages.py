@@ -50,13 +50,8 @@ def role_only(role: str) -> Callable[[View], View]:
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             if not g.user.has_role(role):
-                return error_page(
-                    "Not for your account",
-                    f"This page is for people with the {role} role. Ask an administrator if you need it.",
-                    403,
-                    f"{role} role missing",
-                    ("Back to your account", url_for("account.home")),
-                )
+                description = f"This page is for people with the {role} role. An operator gives it with: drawbridge users role EMAIL {role}"
+                return error_page("Not for your account", description, 403, f"{role} role missing", ("Back to your account", url_for("account.home")))
             return view(*args, **kwargs)
 
         return signed_in_only(cast(View, guarded))
