@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared import scopes, secret_strength
+from shared import secret_strength
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +300,9 @@ class _Reader:
 
     def scope_list(self, name: str) -> list[str]:
         """Scopes of the catalogue (shared/scopes.py), sorted, without repeats."""
+        # Here, not at the top: the catalogue loads tool packages' scopes, which may import the apps, which import this module.
+        from shared import scopes
+
         values = scopes.parse(self.text(name, "").replace(",", " "))
         if unknown := scopes.unknown(values):
             self.problems.append(f"{name} holds scopes the catalogue lacks: {', '.join(unknown)}; known: {' '.join(sorted(scopes.SCOPE_NAMES))}.")

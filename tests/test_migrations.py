@@ -222,3 +222,37 @@ def test_latency_histograms_come_and_go_and_the_records_stay(settings, empty_dat
 
     assert upgraded == (True, 1)
     assert downgraded == (False, 1)
+
+
+def test_client_owners_come_and_go_and_a_client_outlives_its_owner(settings, empty_database_url):
+    """0018: clients keep their rows both ways; a client's owner is the person who registered it in
+    the developer portal, and when that person goes the client stays, owned by nobody (SET NULL)."""
+    app = create_cli_app(replace(settings, database_url=empty_database_url))
+    client = (
+        "INSERT INTO oauth_clients (client_id, client_name, scope, grant_types, token_endpoint_auth_method, redirect_uris,"
+        " response_types, client_metadata, registered_via, may_introspect, created_at) VALUES (:id, 'n', '', 'client_credentials',"
+        " 'client_secret_basic', '[]', '', '{}', 'cli', false, :now)"
+    )
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0017")
+        with db.engine.begin() as connection:
+            connection.execute(text(client), [{"id": "kept", "now": utcnow()}, {"id": "owned", "now": utcnow()}])
+            connection.execute(text("INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'x', :now)"), {"now": utcnow()})
+        upgrade(directory=str(MIGRATIONS_DIR))
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE oauth_clients SET owner_id = (SELECT id FROM users) WHERE client_id = 'owned'"))
+            owners = dict(connection.execute(text("SELECT client_id, owner_id IS NOT NULL FROM oauth_clients")).all())
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.execute(text("DELETE FROM users"))
+            orphaned = dict(connection.execute(text("SELECT client_id, owner_id FROM oauth_clients")).all())
+        downgrade(directory=str(MIGRATIONS_DIR), revision="0017")
+        with db.engine.connect() as connection:
+            columns = {column["name"] for column in inspect(connection).get_columns("oauth_clients")}
+            clients = connection.execute(text("SELECT count(*) FROM oauth_clients")).scalar()
+        db.engine.dispose()
+
+    assert owners == {"kept": False, "owned": True}
+    assert orphaned == {"kept": None, "owned": None}
+    assert "owner_id" not in columns and clients == 2

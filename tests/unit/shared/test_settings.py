@@ -98,3 +98,17 @@ def test_client_metadata_document_hosts_that_are_not_hosts_are_named():
         "DRAWBRIDGE_CIMD_ALLOWED_HOSTS holds values that are not host names or IP addresses: https://docs.internal/x, ::1::2.",
         "DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS=0 must be between 1 and 30.",
     ]
+
+
+def test_developers_may_make_no_machine_client_unless_an_operator_names_its_scopes():
+    assert Settings.from_env({}).developer_machine_scopes == ()
+    settings = Settings.from_env({"DRAWBRIDGE_DEVELOPER_MACHINE_SCOPES": "posts:read, orders:read posts:read"})
+
+    assert settings.developer_machine_scopes == ("orders:read", "posts:read")
+
+
+def test_developer_machine_scopes_outside_the_catalogue_are_named():
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DRAWBRIDGE_DEVELOPER_MACHINE_SCOPES": "posts:read everything"})
+
+    assert raised.value.problems[0].startswith("DRAWBRIDGE_DEVELOPER_MACHINE_SCOPES holds scopes the catalogue lacks: everything; known: ")
