@@ -12,12 +12,13 @@ from datetime import datetime
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from werkzeug.wrappers import Response  # what redirect() answers; flask.Response derives from it
 
-from authserver import clients, developer_clients, secret_rotation, usage
+from authserver import clients, developer_clients, secret_handoff, secret_rotation, usage
 from authserver.audit_selection import Filters, TimeRange
 from authserver.client_specs import KINDS, ClientSpecError
 from authserver.client_summaries import ClientSummary, describe_client
 from authserver.forms import ClientForm, ConfirmForm, RotateSecretForm
 from authserver.models import Client, User
+from authserver.secret_handoff import NewSecret
 from authserver.views.pages import error_page, role_only
 from shared import scopes
 from shared.app import current_settings
@@ -27,15 +28,6 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 DEVELOPER = "developer"
 Page = str | tuple[str, int]
-
-
-@dataclass(frozen=True)
-class NewSecret:
-    """A secret to show this once (never stored in clear, never shown again), and until when the
-    secrets before it keep working (a rotation's grace; None: there were none)."""
-
-    value: str
-    previous_expire_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +47,7 @@ def index() -> str:
 
 @bp.route("/clients/new", methods=["GET", "POST"])
 @role_only(DEVELOPER)
-def new() -> Page:
+def new() -> Response | Page:
     user: User = g.user
     form = ClientForm()
     if not form.is_submitted():
@@ -70,19 +62,21 @@ def new() -> Page:
     created = developer_clients.register(user, form.name.data or "", kind, scope, uris)
     logger.info("portal_client_registered", extra={"user_id": user.id, "registered_client_id": created.client.client_id})
     flash(f"{created.client.client_name} is registered.", "success")
-    secret = NewSecret(created.client_secret) if created.client_secret else None
-    return _client_page(created.client, secret, status=201)
+    if created.client_secret:
+        secret_handoff.hand_over(user.id, created.client.client_id, NewSecret(created.client_secret))
+    return redirect(url_for("portal.show", client_id=created.client.client_id))
 
 
 @bp.get("/clients/<client_id>")
 @role_only(DEVELOPER)
 def show(client_id: str) -> Page:
-    return _client_page(developer_clients.owned_client(g.user, client_id))
+    """The client; with its new secret once, when registering or rotating just made one."""
+    return _client_page(developer_clients.owned_client(g.user, client_id), secret_handoff.take(g.user.id, client_id))
 
 
 @bp.post("/clients/<client_id>/secret")
 @role_only(DEVELOPER)
-def rotate(client_id: str) -> Page:
+def rotate(client_id: str) -> Response | Page:
     client = developer_clients.owned_client(g.user, client_id)
     form = RotateSecretForm()
     if not form.validate():
@@ -91,8 +85,9 @@ def rotate(client_id: str) -> Page:
         rotated = secret_rotation.rotate_secret(client.client_id, form.grace_seconds.data)
     except ClientSpecError as error:
         return error_page("This client has no secret", str(error), 400, next_step=_back_to(client))
-    flash("The new secret is ready. Copy it now: it is shown only this once.", "success")
-    return _client_page(client, NewSecret(rotated.client_secret, rotated.previous_expire_at))
+    secret_handoff.hand_over(g.user.id, client.client_id, NewSecret(rotated.client_secret, rotated.previous_expire_at))
+    flash("The secret is rotated. Copy the new one now: it is shown only this once.", "success")
+    return redirect(url_for("portal.show", client_id=client.client_id))
 
 
 @bp.post("/clients/<client_id>/disable")

@@ -51,26 +51,30 @@ def test_the_home_page_says_who_is_signed_in_and_what_they_connected_without_an_
 
 
 def test_the_navigation_shows_a_roles_page_only_once_it_exists_and_only_to_those_holding_the_role(settings, commits, auth_context):
-    """Until the developer portal's blueprint registers `portal.index`, nobody sees its link; then
-    developers do, and other people still do not."""
-    developer, somebody = make_user(), make_user()
+    """Until the admin console's blueprint registers `admin.index`, nobody sees its link; then
+    admins do, and other people still do not. The developer portal exists: developers see its link."""
+    admin, developer, somebody = make_user(), make_user(), make_user()
+    assign_role(admin.email, "admin")
     assign_role(developer.email, "developer")
     app = authserver.create_app(replace(settings))
     before = Browser(app)
-    before.log_in(developer.email)
-    without_portal = text(before.get("/"))
-    portal = Blueprint("portal", __name__)
-    portal.add_url_rule("/portal", "index", lambda: "the portal")
-    with_portal = authserver.create_app(replace(settings))
-    with_portal.register_blueprint(portal)
-    as_developer, as_somebody = Browser(with_portal), Browser(with_portal)
+    before.log_in(admin.email)
+    without_console = text(before.get("/"))
+    console = Blueprint("admin", __name__)
+    console.add_url_rule("/admin", "index", lambda: "the console")
+    with_console = authserver.create_app(replace(settings))
+    with_console.register_blueprint(console)
+    as_admin, as_developer, as_somebody = Browser(with_console), Browser(with_console), Browser(with_console)
+    as_admin.log_in(admin.email)
     as_developer.log_in(developer.email)
     as_somebody.log_in(somebody.email)
 
-    assert "Developer portal" not in without_portal and 'href="/account/apps"' in without_portal
+    assert "Admin console" not in without_console and 'href="/account/apps"' in without_console
+    assert '<a href="/admin">Admin console</a>' in text(as_admin.get("/"))
     assert '<a href="/portal">Developer portal</a>' in text(as_developer.get("/"))
-    assert "Developer portal" not in text(as_somebody.get("/"))
     assert "Admin console" not in text(as_developer.get("/"))
+    assert "Developer portal" not in text(as_somebody.get("/")) and "Admin console" not in text(as_somebody.get("/"))
+    assert "Developer portal" not in text(as_admin.get("/"))
 
 
 def test_a_new_password_ends_every_other_session_and_keeps_this_one(browser, auth_app, person):

@@ -68,6 +68,13 @@ def register(portal: Browser, **fields):
     return portal.submit("/portal/clients/new", **fields)
 
 
+def registered(portal: Browser, **fields):
+    """The page registering sends the developer to: the new client's, with its secret."""
+    response = register(portal, **fields)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return portal.get(response.headers["Location"])
+
+
 @pytest.mark.parametrize("path", ["/portal", "/portal/clients/new", "/portal/clients/cabc"])
 def test_somebody_signed_out_is_sent_to_log_in(auth_app, path):
     response = Browser(auth_app).get(path)
@@ -109,12 +116,13 @@ def test_the_registration_form_offers_each_scope_in_plain_words_and_says_machine
 
 def test_registering_a_web_app_shows_its_secret_once_and_stores_only_its_hash(portal, developer):
     response = register(portal, **WEB)
-    secret = shown_secret(response)
     [client] = clients_named("Blog editor")
-    again = portal.get(f"/portal/clients/{client.client_id}")
+    page = portal.get(response.headers["Location"])
+    secret = shown_secret(page)
+    again = portal.get(response.headers["Location"])
 
-    assert response.status_code == 201
-    assert "Copy the secret" in text(response) and "only time it is shown" in text(response)
+    assert response.headers["Location"] == f"/portal/clients/{client.client_id}"
+    assert "Copy the secret" in text(page) and "only time it is shown" in text(page)
     assert client.owner_id == developer.id
     assert client.grant_types.split() == ["authorization_code", "refresh_token"]
     assert client.redirect_uris == ["https://blog.example.com/callback"]
@@ -124,24 +132,38 @@ def test_registering_a_web_app_shows_its_secret_once_and_stores_only_its_hash(po
     assert "client-secret" not in again.get_data(as_text=True)
 
 
+def test_the_secret_crosses_the_redirect_encrypted_in_the_session_cookie(auth_app, portal):
+    """secret_handoff.py: the cookie carries the secret to its page as AES-GCM ciphertext, never in
+    clear (a signed Flask session is only encoded, so anyone holding the cookie could read it)."""
+    response = register(portal, **MACHINE)
+    cookie = portal.http.get_cookie("drawbridge_session")
+    assert cookie is not None
+    stored = auth_app.session_interface.get_signing_serializer(auth_app).loads(cookie.value)
+    secret = shown_secret(portal.get(response.headers["Location"]))
+
+    assert secret not in str(stored)
+    assert set(stored["new_client_secret"]) == {"client_id", "nonce", "ciphertext", "previous_expire_at"}
+    assert "new_client_secret" not in auth_app.session_interface.get_signing_serializer(auth_app).loads(
+        portal.http.get_cookie("drawbridge_session").value
+    )
+
+
 def test_a_public_app_has_no_secret_and_authenticates_by_pkce(portal):
-    response = register(portal, **{**WEB, "name": "Desktop app", "kind": "public", "redirect_uris": "http://127.0.0.1/callback"})
+    page = registered(portal, **{**WEB, "name": "Desktop app", "kind": "public", "redirect_uris": "http://127.0.0.1/callback"})
     [client] = clients_named("Desktop app")
 
-    assert response.status_code == 201
-    assert SECRET.search(response.get_data(as_text=True)) is None
+    assert SECRET.search(page.get_data(as_text=True)) is None
     assert client.token_endpoint_auth_method == "none" and client.secrets == []
-    assert "Rotate the secret" not in text(response)
+    assert "Rotate the secret" not in text(page)
 
 
 def test_a_machine_within_the_allowed_scopes_is_registered(portal, developer):
-    response = register(portal, **MACHINE)
+    page = registered(portal, **MACHINE)
     [client] = clients_named("Nightly job")
 
-    assert response.status_code == 201
-    assert shown_secret(response)
+    assert shown_secret(page)
     assert client.grant_types == "client_credentials" and client.scope == "posts:read"
-    assert "/token" in text(response)
+    assert "/token" in text(page)
 
 
 @pytest.mark.parametrize(
@@ -214,15 +236,16 @@ def test_the_index_lists_only_the_developers_own_clients(portal, developer):
 
 
 def test_rotating_shows_the_new_secret_once_and_the_old_ones_grace(portal):
-    old = shown_secret(register(portal, **MACHINE))
+    old = shown_secret(registered(portal, **MACHINE))
     [client] = clients_named("Nightly job")
 
-    response = portal.submit(f"/portal/clients/{client.client_id}/secret", page=f"/portal/clients/{client.client_id}", grace_seconds="3600")
+    rotated = portal.submit(f"/portal/clients/{client.client_id}/secret", page=f"/portal/clients/{client.client_id}", grace_seconds="3600")
+    response = portal.get(rotated.headers["Location"])
     new = shown_secret(response)
     db.session.expire_all()
     secrets = {s.secret_hash: s.expires_at for s in client.secrets}
 
-    assert response.status_code == 200
+    assert rotated.status_code == 302
     assert new != old
     assert "The old secret keeps working until" in text(response)
     assert secrets[hash_secret(new)] is None

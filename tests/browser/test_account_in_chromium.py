@@ -41,7 +41,7 @@ def test_a_person_logs_in_by_keyboard_and_finds_their_home(settings, auth_contex
     assert page.inner_text("#account-roles") == "developer"
     assert page.locator(".error").count() == 0  # signing in is not an error
     nav = page.get_by_role("navigation", name="Main")
-    assert nav.get_by_role("link").all_inner_texts() == ["Account", "Connected apps"]  # no portal page exists yet
+    assert nav.get_by_role("link").all_inner_texts() == ["Account", "Connected apps", "Developer portal"]
     page.keyboard.press("Tab")  # the first stop on every page skips the header
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
