@@ -115,9 +115,36 @@ def test_a_developer_registers_a_machine_uses_its_secret_rotates_it_and_disables
     assert token_request(settings, client_id, new_secret).json()["error"] == "invalid_client"
 
 
+def tab_to(page: Page, focused: str, most: int = 60) -> None:
+    """Press Tab until the expression `focused` holds (at most `most` times)."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate(focused):
+            return
+    raise AssertionError(f"Tab never reached {focused}")
+
+
+def register_by_keyboard(page: Page, name: str) -> None:
+    """The registration form with the keyboard alone: the name has the focus, arrows pick the kind,
+    Tab reaches each scope and Space ticks it, Enter on the button sends it."""
+    page.get_by_role("link", name="Register a client").click()
+    assert page.evaluate("document.activeElement.id") == "name"
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")  # into the kinds, on the one chosen (web)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.get_by_label("Machine: acts on its own").is_checked()
+    tab_to(page, "document.activeElement.value === 'posts:read'")
+    page.keyboard.press("Space")
+    tab_to(page, "document.activeElement.textContent === 'Register'")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#client-secret")
+
+
 def test_the_copy_button_works_under_the_pages_own_csp(settings, auth_context, chromium: Browser):
     """The journey's context bypasses the CSP so axe-core can be injected; this one does not: the
-    copy button's script is a file the CSP's script-src 'self' allows, with nothing inline."""
+    copy button's script is a file the CSP's script-src 'self' allows, with nothing inline. The form
+    is filled by keyboard alone."""
     context = chromium.new_context(viewport=DESKTOP)
     context.grant_permissions(CLIPBOARD, origin=settings.issuer)
     page = context.new_page()
@@ -126,10 +153,12 @@ def test_the_copy_button_works_under_the_pages_own_csp(settings, auth_context, c
     try:
         sign_in_as_developer(page, settings.issuer)
         page.goto(f"{settings.issuer}/portal")
-        register_machine(page, "CSP check")
+        register_by_keyboard(page, "CSP check")
+        scopes = page.locator("h2:has-text('Scopes it holds') + ul").inner_text()
         secret = copied_secret(page)
     finally:
         context.close()
 
     assert len(secret) > 30
     assert refusals == []
+    assert scopes.strip() == "Read the blog's posts, drafts included. (posts:read)"

@@ -1,7 +1,10 @@
 """The developer portal: a developer sees and acts on their own clients only (views/portal.py,
-developer_clients.owned_client)."""
+developer_clients.owned_client), and the apps they register hold no scope of their own (issue #18)."""
 
 from __future__ import annotations
+
+import base64
+import re
 
 import pytest
 from sqlalchemy import select
@@ -80,3 +83,29 @@ def test_a_developer_whose_role_is_taken_away_reaches_not_even_their_own_clients
     assert shown_before.status_code == 200
     assert shown.status_code == disabled.status_code == 403
     assert state(client_id) == before
+
+
+def test_an_app_a_developer_registers_gets_no_token_without_a_person(auth_app, auth_context, settings):
+    """Issue #18's policy, as for open registration (tests/security/test_registration_policy.py): a
+    client that acts for a person holds no standing scopes; its tokens carry only what a person
+    consented to. RFC 6749 section 5.2: a client "not authorized to use this authorization grant
+    type" gets "unauthorized_client". So a web app from the portal, secret and all, gets no token
+    by client_credentials, whatever scopes it may ask people for."""
+    _, browser = developer_browser(auth_app)
+    sent = browser.submit(
+        "/portal/clients/new", name="Web app", kind="web", scopes=["posts:read", "posts:write"], redirect_uris="https://app.example.com/cb"
+    )
+    page = browser.get(sent.headers["Location"]).get_data(as_text=True)
+    secret = re.search(r'id="client-secret">([^<]+)<', page)
+    assert secret is not None
+    client_id = sent.headers["Location"].rsplit("/", 1)[1]
+    credentials = base64.b64encode(f"{client_id}:{secret.group(1)}".encode()).decode()
+
+    response = auth_app.test_client().post(
+        "/token",
+        data={"grant_type": "client_credentials", "resource": settings.resource_url},
+        headers={"Authorization": f"Basic {credentials}"},
+    )
+
+    assert response.status_code == 400
+    assert response.json["error"] == "unauthorized_client"
