@@ -38,12 +38,12 @@ def machine_scopes() -> tuple[str, ...]:
 
 
 def problems(name: str, kind: ClientKind, scope: str, redirect_uris: Sequence[str]) -> dict[str, str]:
-    """What is wrong with each part of a client a developer asks for, by part ("name", "scope",
+    """What is wrong with each part of a client a developer asks for, by part ("name", "scopes",
     "redirect_uris"): client_specs.py's checks, each run on its own so every problem is named at
     once, and the machine scopes an operator allows."""
     checks: dict[str, Callable[[], object]] = {
         "name": lambda: checked_name(name),
-        "scope": lambda: _within_allowance(kind, checked_scopes(scope, may_introspect=False)),
+        "scopes": lambda: _within_allowance(kind, checked_scopes(scope, may_introspect=False)),
         "redirect_uris": lambda: checked_redirect_uris(kind, redirect_uris),
     }
     found = {}

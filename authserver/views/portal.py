@@ -42,7 +42,7 @@ class DayCalls:
 @role_only(DEVELOPER)
 def index() -> str:
     user: User = g.user
-    return render_template("portal.html", user=user, clients=developer_clients.owned_clients(user), kinds=KINDS)
+    return render_template("portal.html", user=user, clients=developer_clients.owned_clients(user))
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
@@ -57,7 +57,7 @@ def new() -> Response | Page:
     kind, scope, uris = KINDS[form.kind.data], " ".join(form.scopes.data or []), form.redirect_uri_list()
     if problems := developer_clients.problems(form.name.data or "", kind, scope, uris):
         for part, message in problems.items():
-            getattr(form, "scopes" if part == "scope" else part).errors = [message]
+            getattr(form, part).errors = [message]
         return _new_page(form, 400)
     created = developer_clients.register(user, form.name.data or "", kind, scope, uris)
     logger.info("portal_client_registered", extra={"user_id": user.id, "registered_client_id": created.client.client_id})
