@@ -27,7 +27,7 @@ def upgrade():
 
 
 def downgrade():
-    # Who registered each client is lost: before 0017 nobody owned one.
+    # Who registered each client is lost: before 0018 nobody owned one.
     with op.batch_alter_table("oauth_clients") as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_oauth_clients_owner_id_users"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_oauth_clients_owner_id"))
