@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 
 import pytest
 from mcp import Client
@@ -42,14 +43,15 @@ def status(settings, token: str, job_id: str) -> dict:
     return json.loads(tool(settings, token, "check_job_status", {"job_id": job_id})["content"][0]["text"])
 
 
-def wait_for(settings, token: str, job_id: str, timeout: float = 20) -> dict:
+def wait_for(settings, token: str, job_id: str, timeout: float = 20, until: Callable[[dict], bool] = lambda job: job["status"] != "working") -> dict:
+    """The job's state once `until` holds (by default: once it ended)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         seen = status(settings, token, job_id)
-        if seen["status"] != "working":
+        if until(seen):
             return seen
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish: {seen}")
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not get there: {seen}")
 
 
 def test_run_report_returns_a_job_id_at_once_and_the_job_finishes(settings, token):
@@ -96,8 +98,7 @@ def test_progress_reaches_a_client_that_asked_for_it(settings, token):
 def test_a_job_survives_a_restart_of_the_web_process(live_services, settings, token):
     job_id = json.loads(tool(settings, token, "run_report", {"report": "posts_by_status"})["content"][0]["text"])["job_id"]
     port = int(live_services.mcp.url.rsplit(":", 1)[1])
-    time.sleep(0.3)
-    before = status(settings, token, job_id)
+    before = wait_for(settings, token, job_id, until=lambda job: job["status"] != "working" or job["progress"] >= 1)
 
     live_services.mcp.crash()
     live_services.mcp = live.start("mcp_resource:create_app()", "deploy/gunicorn_mcp.py", port, live_services.env, ARTIFACTS / "mcp_resource-restarted.log")
