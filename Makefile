@@ -35,9 +35,12 @@ run: .venv/.installed
 	PATH="$(CURDIR)/.venv/bin:$$PATH" scripts/run
 
 # The linter and the type checker first (mypy reads its files from pyproject.toml): seconds, where
-# the suite takes minutes.
+# the suite takes minutes. The suite runs in TEST_WORKERS processes (pytest-xdist), a test file
+# each at a time, so a module's fixtures are made once.
+TEST_WORKERS ?= 2
+
 test: .venv-test/.installed
-	.venv-test/bin/ruff check . && .venv-test/bin/mypy && .venv-test/bin/pytest $(PYTEST_ARGS)
+	.venv-test/bin/ruff check . && .venv-test/bin/mypy && .venv-test/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # A self-signed certificate for https://localhost:8443, the proxy of docker-compose.yml
 # (deploy/proxy.conf): ECDSA P-256, a year, for localhost, 127.0.0.1 and ::1. Made once; delete

@@ -29,7 +29,8 @@ from tests.client_host import ALLOWED_HOST, ClientHost, TestCA, make_test_ca
 from tests.services import Services, ServiceUnavailable, find_services, with_path
 from tests.weather_api import WeatherApi
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Logs and screenshots; each pytest-xdist worker writes under its own folder.
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / os.environ.get("PYTEST_XDIST_WORKER", "")
 # gunicorn's keepalive of the short_keepalive_auth_port server: silences and bodies are cut after it.
 SHORT_KEEPALIVE_SECONDS = 1
 

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.file_lock import exclusive
+
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
-# The tests flush this Redis database, never the one a developer's REDIS_URL points at.
+# The tests flush this Redis database, never the one a developer's REDIS_URL points at; under
+# pytest-xdist each worker takes its own, counting down from it (gw0: 15, gw1: 14, ...).
 TEST_REDIS_DB = 15
 START_TIMEOUT_SECONDS = 20
 
@@ -38,7 +41,12 @@ def find_services() -> Services:
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     _ensure_postgres(database_url)
     _ensure_redis(redis_url)
-    return Services(database_server_url=database_url, redis_url=with_path(redis_url, f"/{TEST_REDIS_DB}"))
+    return Services(database_server_url=database_url, redis_url=with_path(redis_url, f"/{TEST_REDIS_DB - worker_number()}"))
+
+
+def worker_number() -> int:
+    """Which pytest-xdist worker this process is (gw0 is 0), or 0 without xdist."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
 def with_path(url: str, path: str) -> str:
@@ -100,6 +108,7 @@ def _ensure_redis(url: str) -> None:
 
 
 CHROMIUM = "/usr/bin/chromium"
+INSTALL_LOCK = "/tmp/drawbridge-tests-apt.lock"
 NGINX = "/usr/sbin/nginx"
 # promtool comes with Debian's `prometheus` package; only the one program is taken out of it.
 PROMTOOL_PACKAGE = "prometheus"
@@ -117,6 +126,13 @@ def find_nginx() -> str:
 
 def _installed(executable: str, package: str) -> str:
     if os.path.exists(executable):
+        return executable
+    with exclusive(INSTALL_LOCK):  # apt-get installs one package at a time
+        return _install(executable, package)
+
+
+def _install(executable: str, package: str) -> str:
+    if os.path.exists(executable):  # another test worker installed it meanwhile
         return executable
     if os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}

@@ -3,10 +3,11 @@ violations a page has, of the impacts that block people."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Page
+
+from tests import node_packages
 
 HERE = Path(__file__).resolve().parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
@@ -14,11 +15,7 @@ BLOCKING_IMPACTS = ("serious", "critical")
 
 
 def ensure_installed() -> None:
-    """`npm ci` from the committed lock file, once per checkout."""
-    marker = HERE / "node_modules" / ".package-lock.json"
-    if AXE.exists() and marker.exists() and marker.stat().st_mtime >= (HERE / "package-lock.json").stat().st_mtime:
-        return
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True)
+    node_packages.ensure_installed(HERE, AXE)
 
 
 def blocking_violations(page: Page) -> list[str]:

@@ -7,6 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import node_packages
+
 HERE = Path(__file__).resolve().parent
 NODE = HERE / "node_modules" / ".bin" / "node"
 PACKAGES = {"0.1": "conformance-0.1", "0.2": "conformance-0.2"}
@@ -14,11 +16,7 @@ SCENARIO_TIMEOUT_SECONDS = 120
 
 
 def ensure_installed() -> None:
-    """`npm ci` from the committed lock file, once per checkout (Node 22 arrives as an npm package)."""
-    marker = HERE / "node_modules" / ".package-lock.json"
-    if NODE.exists() and marker.exists() and marker.stat().st_mtime >= (HERE / "package-lock.json").stat().st_mtime:
-        return
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True)
+    node_packages.ensure_installed(HERE, NODE)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from tests import node_packages
+
 HERE = Path(__file__).resolve().parent
 NODE = HERE / "node_modules" / ".bin" / "node"
 LAUNCHER = HERE / "node_modules" / "inspector" / "clients" / "launcher" / "build" / "index.js"
@@ -14,11 +16,7 @@ TIMEOUT_SECONDS = 60
 
 
 def ensure_installed() -> None:
-    """`npm ci` from the committed lock file, once per checkout."""
-    marker = HERE / "node_modules" / ".package-lock.json"
-    if NODE.exists() and marker.exists() and marker.stat().st_mtime >= (HERE / "package-lock.json").stat().st_mtime:
-        return
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True)
+    node_packages.ensure_installed(HERE, NODE)
 
 
 def run(home: Path, url: str, token: str, era: str, method: str, *args: str) -> subprocess.CompletedProcess[str]:
