@@ -60,23 +60,55 @@ class AuditHour(Model):
     calls: Mapped[int]
 
 
+DAY = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The units rollups count in, by the name date_trunc knows them by, with SQLite's form of their start.
+UNITS = {"hour": (HOUR, "%Y-%m-%d %H:00:00.000000"), "day": (DAY, "%Y-%m-%d 00:00:00.000000")}
+
+
+def floor_to(moment: datetime, unit: timedelta) -> datetime:
+    """The start of the UTC hour or day `moment` falls in."""
+    return EPOCH + (moment - EPOCH) // unit * unit
+
+
+def ceil_to(moment: datetime, unit: timedelta) -> datetime:
+    floor = floor_to(moment, unit)
+    return floor if floor == moment else floor + unit
+
+
 def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return floor_to(moment, HOUR)
 
 
 def ceil_hour(moment: datetime) -> datetime:
-    floor = floor_hour(moment)
-    return floor if floor == moment else floor + HOUR
+    return ceil_to(moment, HOUR)
+
+
+def whole_units(start: datetime, end: datetime, unit: timedelta, until: datetime | None) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
+    """The whole hours or days of [start, end) before `until` (a rollup's counted_until: it answers
+    for them), and the parts of the range around them (the level below answers for those)."""
+    if until is None:
+        return None, [(start, end)]
+    first, last = ceil_to(start, unit), min(floor_to(end, unit), until)
+    if first >= last:
+        return None, [(start, end)]
+    return (first, last), [(a, b) for a, b in ((start, first), (last, end)) if a < b]
+
+
+def start_of(unit: str, column: ColumnExpressionArgument[datetime]) -> ColumnElement[datetime]:
+    """The start of the UTC hour or day (`unit`) a timestamp falls in, computed by the database,
+    as a timezone-aware datetime."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # In UTC whatever the session's TimeZone: date_trunc on a timestamptz uses the session's.
+        start = func.timezone("UTC", func.date_trunc(unit, func.timezone("UTC", column)))
+    else:  # SQLite keeps SQLAlchemy's text form, "YYYY-MM-DD HH:MM:SS.ffffff", which sorts as time does
+        start = func.strftime(UNITS[unit][1], column)
+    return type_coerce(start, UTCDateTime())
 
 
 def hour_of(column: ColumnExpressionArgument[datetime]) -> ColumnElement[datetime]:
-    """The UTC hour a timestamp falls in, computed by the database, as a timezone-aware datetime."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # In UTC whatever the session's TimeZone: date_trunc on a timestamptz uses the session's.
-        hour = func.timezone("UTC", func.date_trunc("hour", func.timezone("UTC", column)))
-    else:  # SQLite keeps SQLAlchemy's text form, "YYYY-MM-DD HH:MM:SS.ffffff", which sorts as time does
-        hour = func.strftime("%Y-%m-%d %H:00:00.000000", column)
-    return type_coerce(hour, UTCDateTime())
+    """The UTC hour a timestamp falls in, computed by the database."""
+    return start_of("hour", column)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ MIN_DURATION_MS count as MIN_DURATION_MS. Only the calls whose duration is a too
 
 Filled on read like the hourly counts (audit_hours.py: same delay, same bounded catch-up, same
 race-safe INSERT ... SELECT ... GROUP BY), with its own record of how far it got: after an upgrade
-it starts empty while the counts do not.
+it starts empty while the counts do not. Summed per day in turn (audit_latency_days,
+audit_summaries.py): a tool's day is about 80 rows instead of 24 hours of about 47.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -36,8 +38,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authserver.audit_hours import Rollup, ceil_hour, counted_until, floor_hour, hour_of, insert_counted
+from authserver.audit_hours import HOUR, Rollup, counted_until, hour_of, insert_counted, whole_units
 from authserver.audit_selection import RAN_OUTCOMES, TimeRange
+from authserver.audit_summaries import Summary, summarized_until
 from mcp_resource.models import AuditRecord
 from shared.db import Model, UTCDateTime, db
 
@@ -82,27 +85,43 @@ def count_latency_hours(start: datetime, end: datetime) -> int:
 
 LATENCY = Rollup(AuditLatencyHour, count_latency_hours, (AuditRecord.outcome.in_(RAN_OUTCOMES),))
 
+
+class AuditLatencyDay(Model):
+    """How many calls of one tool in one UTC day took a duration in one bucket: the sum of its
+    hours (audit_summaries.py)."""
+
+    __tablename__ = "audit_latency_days"
+
+    day: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    tool: Mapped[str] = mapped_column(String(128), primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    calls: Mapped[int]
+
+
+LATENCY_DAYS = Summary(AuditLatencyDay, "day", AuditLatencyHour, ("tool", "bucket"))
+
 # Per tool: its buckets and how many calls fell in each.
 Histograms = dict[str, dict[int, int]]
 
 
 def histograms(period: TimeRange, tool: str | None = None, now: datetime | None = None) -> Histograms:
-    """Each tool's histogram over `period` (or only `tool`'s): the whole hours already counted from
-    audit_latency_hours, the rest (the cut first and last hours, the last minutes) from the records."""
-    until = counted_until(now, rollup=LATENCY)
-    first, last = ceil_hour(period.start), floor_hour(period.end)
-    if until is not None:
-        last = min(last, until)
+    """Each tool's histogram over `period` (or only `tool`'s): the whole days already summed from
+    audit_latency_days, the other whole hours already counted from audit_latency_hours, the rest
+    (the cut first and last hours, the last minutes) from the records."""
+    counted, edges = whole_units(period.start, period.end, HOUR, counted_until(now, rollup=LATENCY))
+    levels: list[tuple[Any, Any, list[tuple[datetime, datetime]]]] = []
+    if counted is not None:
+        summed, hourly = whole_units(*counted, LATENCY_DAYS.span, summarized_until(LATENCY_DAYS))
+        if summed is not None:
+            levels.append((AuditLatencyDay, AuditLatencyDay.day, [summed]))
+        levels.append((AuditLatencyHour, AuditLatencyHour.hour, hourly))
     found: Histograms = defaultdict(lambda: defaultdict(int))
-    edges = [(period.start, period.end)]
-    if until is not None and first < last:
-        edges = [(a, b) for a, b in ((period.start, first), (last, period.end)) if a < b]
-        hours = select(AuditLatencyHour.tool, AuditLatencyHour.bucket, func.sum(AuditLatencyHour.calls)).where(
-            AuditLatencyHour.hour >= first, AuditLatencyHour.hour < last
-        )
-        if tool is not None:
-            hours = hours.where(AuditLatencyHour.tool == tool)
-        _add(found, db.session.execute(hours.group_by(AuditLatencyHour.tool, AuditLatencyHour.bucket)))
+    for table, time, ranges in levels:
+        if ranges:
+            rows = select(table.tool, table.bucket, func.sum(table.calls)).where(or_(*(and_(time >= a, time < b) for a, b in ranges)))
+            if tool is not None:
+                rows = rows.where(table.tool == tool)
+            _add(found, db.session.execute(rows.group_by(table.tool, table.bucket)))
     if edges:
         records = select(AuditRecord.tool, bucket_of(AuditRecord.duration_ms), func.count()).where(
             or_(*(and_(AuditRecord.at >= a, AuditRecord.at < b) for a, b in edges)), AuditRecord.outcome.in_(RAN_OUTCOMES)

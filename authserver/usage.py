@@ -3,14 +3,16 @@ trail of tool calls the MCP server writes into the database both services share.
 
 Counts (calls, errors, rate-limit hits) come from the hourly counts (audit_hours.py) for the whole
 hours of a range that are counted, and from the audit records themselves for the rest: the part
-of the first and last hour the range cuts, and the last few minutes. A filter by person reads only
-the records (the counts keep no person), through their (subject, at) index.
+of the first and last hour the range cuts, and the last few minutes. Within those hours, a summary
+of the counts (audit_summaries.py: per day per tool, per day per client, per hour) answers for the
+whole days or hours it covers when it keeps what the figure groups and filters by. A filter by
+person reads only the records (the counts keep no person), through their (subject, at) index.
 
 Latency percentiles read the records' durations: exact, on PostgreSQL with percentile_cont; on
 SQLite (the embedded default) the same definition (linear interpolation between the two nearest
 ranks) computed here from the durations the database returns sorted, one tool at a time. The
-dashboard's, over every call, come from hourly histograms instead (audit_latency.py): within
-2.5% of the exact values, and as cheap over a month as over an hour.
+dashboard's, over every call, come from hourly and daily histograms instead (audit_latency.py):
+within 2.5% of the exact values, and as cheap over a month as over an hour.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import Any, Unpack
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
 from sqlalchemy.dialects import postgresql
 
-from authserver import audit_latency
-from authserver.audit_hours import HOUR, NO_LIMIT, AuditHour, ceil_hour, counted_until, floor_hour, hour_of
+from authserver import audit_latency, audit_summaries
+from authserver.audit_hours import HOUR, NO_LIMIT, AuditHour, counted_until, floor_hour, hour_of, whole_units
 from authserver.audit_selection import (
     ERROR_OUTCOMES,
     NO_FILTERS,
@@ -258,41 +260,45 @@ Tally = tuple[tuple[Any, ...], str, str, int]
 
 def _tally(keys: Sequence[str], period: TimeRange, filters: Filters, now: datetime | None) -> list[Tally]:
     """Calls in `period` grouped by `keys` ("tool", "client_id", "hour"), outcome and rate limit:
-    from the hourly counts where they cover whole hours of the range, the records elsewhere."""
+    from a summary of the hourly counts (audit_summaries.py) where one keeps what the keys and
+    filters need, for the whole days (or hours) it covers; from the hourly counts for the rest of
+    the whole hours they cover; from the records elsewhere."""
     counted, uncounted = _split(period, filters, now)
     groups: dict[tuple[tuple[Any, ...], str, str], int] = defaultdict(int)
+    tables: list[tuple[type[Any], Any, list[tuple[datetime, datetime]]]] = []
     if counted is not None:
-        hours = _grouped(AuditHour, [_column(AuditHour, key) for key in keys], AuditHour.outcome, AuditHour.rate_limit, func.sum(AuditHour.calls))
-        hours = hours.where(AuditHour.hour >= counted[0], AuditHour.hour < counted[1], *_matching(AuditHour, filters))
-        for row in db.session.execute(hours):
-            groups[tuple(row[: len(keys)]), row[-3], row[-2]] += int(row[-1])
+        hourly = [counted]
+        summary = audit_summaries.summary_holding({*keys, *(name for name in _FILTERED if getattr(filters, name) is not None)})
+        if summary is not None:
+            summed, hourly = whole_units(*counted, summary.span, audit_summaries.summarized_until(summary))
+            if summed is not None:
+                tables.append((summary.table, summary.start, [summed]))
+        tables.append((AuditHour, AuditHour.hour, hourly))
     if uncounted:
-        records = _grouped(
-            AuditRecord,
-            [_column(AuditRecord, key) for key in keys],
-            AuditRecord.outcome,
-            func.coalesce(AuditRecord.rate_limit, NO_LIMIT),
-            func.count(),
-        )
-        records = records.where(or_(*(and_(AuditRecord.at >= a, AuditRecord.at < b) for a, b in uncounted)), *_matching(AuditRecord, filters))
-        for row in db.session.execute(records):
+        tables.append((AuditRecord, AuditRecord.at, uncounted))
+    for table, time, ranges in tables:
+        if not ranges:
+            continue
+        for row in db.session.execute(_counts(table, keys, filters).where(or_(*(and_(time >= a, time < b) for a, b in ranges)))):
             groups[tuple(row[: len(keys)]), row[-3], row[-2]] += int(row[-1])
     return [(key, outcome, kind, calls) for (key, outcome, kind), calls in groups.items()]
 
 
+def _counts(table: type[Any], keys: Sequence[str], filters: Filters) -> Select[Unpack[tuple[Any, ...]]]:
+    """The calls `filters` selects in `table` (the records or a table of counts), grouped by
+    `keys`, outcome and rate limit."""
+    if table is AuditRecord:
+        rest: tuple[Any, ...] = (AuditRecord.outcome, func.coalesce(AuditRecord.rate_limit, NO_LIMIT), func.count())
+    else:
+        rest = (table.outcome, table.rate_limit, func.sum(table.calls))
+    return _grouped(table, [_column(table, key) for key in keys], *rest).where(*_matching(table, filters))
+
+
 def _split(period: TimeRange, filters: Filters, now: datetime | None) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
     """The part of `period` the hourly counts answer for, and the parts the records must."""
-    whole = [(period.start, period.end)]
     if filters.subject is not None:
-        return None, whole
-    until = counted_until(now or utcnow())
-    if until is None:
-        return None, whole
-    first, last = ceil_hour(period.start), min(floor_hour(period.end), until)
-    if first >= last:
-        return None, whole
-    edges = [(a, b) for a, b in ((period.start, first), (last, period.end)) if a < b]
-    return (first, last), edges
+        return None, [(period.start, period.end)]
+    return whole_units(period.start, period.end, HOUR, counted_until(now or utcnow()))
 
 
 def _grouped(table: type[Any], keys: list[Any], *rest: Any) -> Select[Unpack[tuple[Any, ...]]]:
@@ -303,14 +309,18 @@ def _grouped(table: type[Any], keys: list[Any], *rest: Any) -> Select[Unpack[tup
 
 
 def _column(table: type[Any], key: str) -> Any:
-    if key == "hour":
-        return AuditHour.hour if table is AuditHour else hour_of(AuditRecord.at)
+    if key == "hour" and table is AuditRecord:
+        return hour_of(AuditRecord.at)
     return getattr(table, key)
+
+
+# The filters a table of counts can answer (a filter by person reads only the records).
+_FILTERED = ("client_id", "tool", "outcome")
 
 
 def _matching(table: type[Any], filters: Filters) -> list[ColumnElement[bool]]:
     conditions = []
-    for name in ("client_id", "subject", "tool", "outcome"):
+    for name in (*_FILTERED, "subject"):
         value = getattr(filters, name)
         if value is not None:
             conditions.append(getattr(table, name) == value)

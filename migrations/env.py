@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 # Every models module, so autogenerate and the schema test see every table.
 import authserver.audit_hours  # noqa: F401
 import authserver.audit_latency  # noqa: F401
+import authserver.audit_summaries  # noqa: F401
 import authserver.models  # noqa: F401
 import mcp_resource.demo.models  # noqa: F401
 import mcp_resource.models  # noqa: F401

@@ -14,6 +14,7 @@ from sqlalchemy import inspect, text
 
 import authserver.audit_hours  # noqa: F401 (registers the tables)
 import authserver.audit_latency  # noqa: F401
+import authserver.audit_summaries  # noqa: F401
 import authserver.models  # noqa: F401
 import mcp_resource.demo.models  # noqa: F401
 import mcp_resource.models  # noqa: F401
@@ -43,6 +44,7 @@ def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
         "grants", "refresh_tokens", "revocations", "tool_states", "alembic_version",
         "demo_customers", "demo_products", "demo_orders", "demo_order_lines", "jobs", "audit_records",
         "initial_access_tokens", "client_secrets", "audit_hours", "user_roles", "audit_latency_hours",
+        "audit_day_tools", "audit_day_clients", "audit_hour_outcomes", "audit_latency_days",
     } == tables
 
 
@@ -256,3 +258,36 @@ def test_client_owners_come_and_go_and_a_client_outlives_its_owner(settings, emp
     assert owners == {"kept": False, "owned": True}
     assert orphaned == {"kept": None, "owned": None}
     assert "owner_id" not in columns and clients == 2
+
+
+def test_audit_summaries_come_and_go_and_the_hours_stay(settings, empty_database_url):
+    """0019: the daily and per-outcome summaries' tables come and go; no audit record and no
+    hourly row is touched."""
+    app = create_cli_app(replace(settings, database_url=empty_database_url))
+    summaries = {"audit_day_tools", "audit_day_clients", "audit_hour_outcomes", "audit_latency_days"}
+
+    def state() -> tuple[set[str], int, int]:
+        with db.engine.connect() as connection:
+            records = connection.execute(text("SELECT count(*) FROM audit_records")).scalar() or 0
+            hours = connection.execute(text("SELECT count(*) FROM audit_hours")).scalar() or 0
+            return summaries & set(inspect(connection).get_table_names()), records, hours
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0018")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO audit_records (at, client_id, subject, tool, outcome, duration_ms, request_id) VALUES (:now, 'c', 's', 't', 'ok', 1.0, 'r')"),
+                {"now": utcnow()},
+            )
+            connection.execute(
+                text("INSERT INTO audit_hours (hour, client_id, tool, outcome, rate_limit, calls) VALUES (:hour, 'c', 't', 'ok', '', 1)"),
+                {"hour": utcnow().replace(minute=0, second=0, microsecond=0)},
+            )
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0019")
+        upgraded = state()
+        downgrade(directory=str(MIGRATIONS_DIR), revision="0018")
+        downgraded = state()
+        db.engine.dispose()
+
+    assert upgraded == (summaries, 1, 1)
+    assert downgraded == (set(), 1, 1)
