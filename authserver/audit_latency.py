@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from authserver.audit_hours import HOUR, Rollup, counted_until, hour_of, insert_counted, whole_units
 from authserver.audit_selection import RAN_OUTCOMES, TimeRange
-from authserver.audit_summaries import Summary, summarized_until
+from authserver.audit_summaries import Summary, cover
 from mcp_resource.models import AuditRecord
 from shared.db import Model, UTCDateTime, db
 
@@ -111,9 +111,8 @@ def histograms(period: TimeRange, tool: str | None = None, now: datetime | None 
     counted, edges = whole_units(period.start, period.end, HOUR, counted_until(now, rollup=LATENCY))
     levels: list[tuple[Any, Any, list[tuple[datetime, datetime]]]] = []
     if counted is not None:
-        summed, hourly = whole_units(*counted, LATENCY_DAYS.span, summarized_until(LATENCY_DAYS))
-        if summed is not None:
-            levels.append((AuditLatencyDay, AuditLatencyDay.day, [summed]))
+        answered, hourly = cover([LATENCY_DAYS], [counted])
+        levels += [(summary.table, summary.start, spans) for summary, spans in answered]
         levels.append((AuditLatencyHour, AuditLatencyHour.hour, hourly))
     found: Histograms = defaultdict(lambda: defaultdict(int))
     for table, time, ranges in levels:

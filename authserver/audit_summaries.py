@@ -1,7 +1,8 @@
 """Summaries of the hourly rollups, so a month of the dashboard reads thousands of rows, not a
-million: per day, the counts per tool and per client separately (the dashboard's figures are those
-margins, not the clients × tools grid the hourly counts keep) and each tool's latency histogram
-(audit_latency.py); per hour, the counts of all calls per outcome (the dashboard's hourly series).
+million: per day and per hour, the counts per tool and per client separately (the dashboard's
+figures are those margins, not the clients × tools grid the hourly counts keep); per hour, the
+counts of all calls per outcome (the dashboard's hourly series); per day, each tool's latency
+histogram (audit_latency.py). A range reads the days it covers whole, then the hours.
 
 Added on read from the hourly tables, never from the records, like the hours themselves
 (audit_hours.py: same race-safe INSERT ... SELECT ... GROUP BY): a day or an hour is summed once
@@ -13,6 +14,7 @@ does not wait for months of hours.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, func, literal_column, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authserver.audit_hours import HOUR, UNITS, AuditHour, floor_to, insert_counted, start_of
+from authserver.audit_hours import HOUR, UNITS, AuditHour, floor_to, insert_counted, start_of, whole_units
 from shared.db import Model, UTCDateTime, db
 
 # At 4,000 calls an hour, a week of hourly counts is about 230,000 rows to sum: a second or so.
@@ -45,6 +47,30 @@ class AuditDayClient(Model):
     __tablename__ = "audit_day_clients"
 
     day: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
+    rate_limit: Mapped[str] = mapped_column(String(10), primary_key=True)
+    calls: Mapped[int]
+
+
+class AuditHourTool(Model):
+    """Calls of one tool in one UTC hour, per outcome and the limit that refused them."""
+
+    __tablename__ = "audit_hour_tools"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    tool: Mapped[str] = mapped_column(String(128), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
+    rate_limit: Mapped[str] = mapped_column(String(10), primary_key=True)
+    calls: Mapped[int]
+
+
+class AuditHourClient(Model):
+    """Calls of one client in one UTC hour, per outcome and the limit that refused them."""
+
+    __tablename__ = "audit_hour_clients"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     client_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
     rate_limit: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -88,13 +114,36 @@ class Summary:
 DAY_TOOLS = Summary(AuditDayTool, "day", AuditHour, ("tool", "outcome", "rate_limit"))
 DAY_CLIENTS = Summary(AuditDayClient, "day", AuditHour, ("client_id", "outcome", "rate_limit"))
 HOUR_OUTCOMES = Summary(AuditHourOutcome, "hour", AuditHour, ("outcome", "rate_limit"))
-# The counts' summaries, the fewest rows a range reads first.
-COUNT_SUMMARIES = (DAY_TOOLS, DAY_CLIENTS, HOUR_OUTCOMES)
+HOUR_TOOLS = Summary(AuditHourTool, "hour", AuditHour, ("tool", "outcome", "rate_limit"))
+HOUR_CLIENTS = Summary(AuditHourClient, "hour", AuditHour, ("client_id", "outcome", "rate_limit"))
+# The counts' summaries, per unit the one with the fewest rows first.
+COUNT_SUMMARIES = (DAY_TOOLS, DAY_CLIENTS, HOUR_OUTCOMES, HOUR_TOOLS, HOUR_CLIENTS)
+
+Span = tuple[datetime, datetime]
 
 
-def summary_holding(columns: set[str]) -> Summary | None:
-    """The counts' summary that keeps these columns, if any does."""
-    return next((summary for summary in COUNT_SUMMARIES if summary.holds(columns)), None)
+def summaries_holding(columns: set[str]) -> list[Summary]:
+    """The counts' summaries to read for a figure that needs these columns: per unit, days first,
+    the first one that keeps them all."""
+    chain = (next((s for s in COUNT_SUMMARIES if s.unit == unit and s.holds(columns)), None) for unit in ("day", "hour"))
+    return [summary for summary in chain if summary is not None]
+
+
+def cover(summaries: Sequence[Summary], spans: list[Span]) -> tuple[list[tuple[Summary, list[Span]]], list[Span]]:
+    """The parts of `spans` (whole counted hours) each summary answers for, in turn: its whole
+    days (or hours) summed so far; and the parts none does, for the hourly table."""
+    answered = []
+    for summary in summaries:
+        until = summarized_until(summary)
+        summed, rest = [], []
+        for start, end in spans:
+            whole, around = whole_units(start, end, summary.span, until)
+            summed += [whole] if whole is not None else []
+            rest += around
+        if summed:
+            answered.append((summary, summed))
+        spans = rest
+    return answered, spans
 
 
 def summarized_until(summary: Summary) -> datetime | None:
@@ -121,8 +170,8 @@ def catch_up(summary: Summary, max_span: timedelta | None) -> int:
     if first is None:
         return 0
     start, end = floor_to(first, summary.span), floor_to(counted + HOUR, summary.span)
-    if max_span is not None:
-        end = min(end, start + max_span)
+    if max_span is not None:  # whole days (or hours), one at least: a day is summed all at once or not at all
+        end = min(end, start + max(max_span // summary.span, 1) * summary.span)
     if start >= end:
         return 0
     sums = (

@@ -3,9 +3,9 @@ trail of tool calls the MCP server writes into the database both services share.
 
 Counts (calls, errors, rate-limit hits) come from the hourly counts (audit_hours.py) for the whole
 hours of a range that are counted, and from the audit records themselves for the rest: the part
-of the first and last hour the range cuts, and the last few minutes. Within those hours, a summary
-of the counts (audit_summaries.py: per day per tool, per day per client, per hour) answers for the
-whole days or hours it covers when it keeps what the figure groups and filters by. A filter by
+of the first and last hour the range cuts, and the last few minutes. Within those hours, summaries
+of the counts (audit_summaries.py: per tool, per client, per day or hour) answer for the whole
+days, then hours, they cover when they keep what the figure groups and filters by. A filter by
 person reads only the records (the counts keep no person), through their (subject, at) index.
 
 Latency percentiles read the records' durations: exact, on PostgreSQL with percentile_cont; on
@@ -260,19 +260,16 @@ Tally = tuple[tuple[Any, ...], str, str, int]
 
 def _tally(keys: Sequence[str], period: TimeRange, filters: Filters, now: datetime | None) -> list[Tally]:
     """Calls in `period` grouped by `keys` ("tool", "client_id", "hour"), outcome and rate limit:
-    from a summary of the hourly counts (audit_summaries.py) where one keeps what the keys and
-    filters need, for the whole days (or hours) it covers; from the hourly counts for the rest of
-    the whole hours they cover; from the records elsewhere."""
+    from the summaries of the hourly counts (audit_summaries.py) that keep what the keys and
+    filters need, for the whole days, then hours, they cover; from the hourly counts for the rest
+    of the whole hours those cover; from the records elsewhere."""
     counted, uncounted = _split(period, filters, now)
     groups: dict[tuple[tuple[Any, ...], str, str], int] = defaultdict(int)
     tables: list[tuple[type[Any], Any, list[tuple[datetime, datetime]]]] = []
     if counted is not None:
-        hourly = [counted]
-        summary = audit_summaries.summary_holding({*keys, *(name for name in _FILTERED if getattr(filters, name) is not None)})
-        if summary is not None:
-            summed, hourly = whole_units(*counted, summary.span, audit_summaries.summarized_until(summary))
-            if summed is not None:
-                tables.append((summary.table, summary.start, [summed]))
+        needed = {*keys, *(name for name in _FILTERED if getattr(filters, name) is not None)}
+        answered, hourly = audit_summaries.cover(audit_summaries.summaries_holding(needed), [counted])
+        tables += [(summary.table, summary.start, spans) for summary, spans in answered]
         tables.append((AuditHour, AuditHour.hour, hourly))
     if uncounted:
         tables.append((AuditRecord, AuditRecord.at, uncounted))

@@ -44,7 +44,7 @@ def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
         "grants", "refresh_tokens", "revocations", "tool_states", "alembic_version",
         "demo_customers", "demo_products", "demo_orders", "demo_order_lines", "jobs", "audit_records",
         "initial_access_tokens", "client_secrets", "audit_hours", "user_roles", "audit_latency_hours",
-        "audit_day_tools", "audit_day_clients", "audit_hour_outcomes", "audit_latency_days",
+        "audit_day_tools", "audit_day_clients", "audit_hour_tools", "audit_hour_clients", "audit_hour_outcomes", "audit_latency_days",
     } == tables
 
 
@@ -264,7 +264,7 @@ def test_audit_summaries_come_and_go_and_the_hours_stay(settings, empty_database
     """0019: the daily and per-outcome summaries' tables come and go; no audit record and no
     hourly row is touched."""
     app = create_cli_app(replace(settings, database_url=empty_database_url))
-    summaries = {"audit_day_tools", "audit_day_clients", "audit_hour_outcomes", "audit_latency_days"}
+    summaries = {"audit_day_tools", "audit_day_clients", "audit_hour_tools", "audit_hour_clients", "audit_hour_outcomes", "audit_latency_days"}
 
     def state() -> tuple[set[str], int, int]:
         with db.engine.connect() as connection:

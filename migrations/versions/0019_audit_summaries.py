@@ -1,6 +1,6 @@
-"""The operations dashboard over a week or a month: the hourly counts summed per day per tool and
-per client, per hour over all calls, and the hourly latency histograms per day
-(authserver/audit_summaries.py).
+"""The operations dashboard over a week or a month: the hourly counts summed per tool and per
+client, per day and per hour, and per hour over all calls; the hourly latency histograms summed
+per day (authserver/audit_summaries.py).
 
 The tables start empty: reads fill them from the hourly tables, a week at a time. No record and no
 hourly row is touched either way.
@@ -26,6 +26,8 @@ depends_on = None
 TABLES: dict[str, tuple[str, list[tuple[str, sa.types.TypeEngine[Any]]]]] = {
     "audit_day_tools": ("day", [("tool", sa.String(length=128)), ("outcome", sa.String(length=20)), ("rate_limit", sa.String(length=10))]),
     "audit_day_clients": ("day", [("client_id", sa.String(length=255)), ("outcome", sa.String(length=20)), ("rate_limit", sa.String(length=10))]),
+    "audit_hour_tools": ("hour", [("tool", sa.String(length=128)), ("outcome", sa.String(length=20)), ("rate_limit", sa.String(length=10))]),
+    "audit_hour_clients": ("hour", [("client_id", sa.String(length=255)), ("outcome", sa.String(length=20)), ("rate_limit", sa.String(length=10))]),
     "audit_hour_outcomes": ("hour", [("outcome", sa.String(length=20)), ("rate_limit", sa.String(length=10))]),
     "audit_latency_days": ("day", [("tool", sa.String(length=128)), ("bucket", sa.SmallInteger())]),
 }

@@ -13,7 +13,7 @@ from sqlalchemy import delete
 import authserver
 from authserver.audit_hours import AuditHour
 from authserver.audit_latency import AuditLatencyDay, AuditLatencyHour
-from authserver.audit_summaries import AuditDayClient, AuditDayTool, AuditHourOutcome
+from authserver.audit_summaries import AuditDayClient, AuditDayTool, AuditHourClient, AuditHourOutcome, AuditHourTool
 from authserver.models import Client, User
 from mcp_resource.models import AuditRecord
 from shared.db import db
@@ -69,6 +69,6 @@ def usage_db(usage_app: Flask) -> Iterator[Flask]:
     with usage_app.app_context():
         yield usage_app
         db.session.rollback()
-        for table in (AuditRecord, AuditHour, AuditLatencyHour, AuditDayTool, AuditDayClient, AuditHourOutcome, AuditLatencyDay, Client):
+        for table in (AuditRecord, AuditHour, AuditLatencyHour, AuditDayTool, AuditDayClient, AuditHourTool, AuditHourClient, AuditHourOutcome, AuditLatencyDay, Client):
             db.session.execute(delete(table))
         db.session.commit()

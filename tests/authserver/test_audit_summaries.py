@@ -85,8 +85,20 @@ def test_the_summaries_give_the_figures_the_records_give(calls):
     from_summaries = {name: figures(period, NOW) for name, period in RANGES.items()}
 
     for summary in (*audit_summaries.COUNT_SUMMARIES, LATENCY_DAYS):  # filled by those reads, and read
-        assert audit_summaries.summarized_until(summary) == (END_OF_CALLS - H if summary.unit == "hour" else BASE + 14 * H + 2 * D)
+        assert audit_summaries.summarized_until(summary) == (END_OF_CALLS - H if summary.unit == "hour" else MIDNIGHT + 2 * D)
     assert from_summaries == from_records
+
+
+def test_summaries_partly_caught_up_give_the_same_figures(calls, monkeypatch):
+    """Each read sums five more hours, or one more day: every figure is read with the summaries at
+    another point behind the hourly counts, the days behind the hours; a day is never summed in part."""
+    from_records = {name: figures(period, BASE) for name, period in RANGES.items()}
+    audit_hours.catch_up(NOW, max_hours=None)
+    audit_hours.catch_up(NOW, max_hours=None, rollup=LATENCY)
+    monkeypatch.setattr(audit_summaries, "MAX_SPAN_PER_READ", 5 * H)
+
+    assert {name: figures(period, NOW) for name, period in RANGES.items()} == from_records
+    assert audit_summaries.summarized_until(audit_summaries.DAY_TOOLS) == MIDNIGHT + 2 * D  # caught up by now
 
 
 def test_a_day_is_summed_once_all_its_hours_are_counted(usage_db):
