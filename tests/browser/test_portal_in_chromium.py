@@ -46,7 +46,7 @@ def register_machine(page: Page, name: str) -> None:
 def copied_secret(page: Page) -> str:
     """The secret as a person takes it: the copy button, then what the clipboard holds."""
     page.get_by_role("button", name="Copy the secret").click()
-    page.wait_for_function("document.getElementById('client-secret-copied').textContent === 'Copied.'")
+    wait_until(page, "document.getElementById('client-secret-copied').textContent === 'Copied.'")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == page.inner_text("#client-secret").strip()
     return copied
@@ -115,6 +115,14 @@ def test_a_developer_registers_a_machine_uses_its_secret_rotates_it_and_disables
     assert token_request(settings, client_id, new_secret).json()["error"] == "invalid_client"
 
 
+def wait_until(page: Page, holds: str, seconds: float = 5.0) -> None:
+    """Poll the expression `holds` from Python: the page's CSP refuses Playwright's in-page waiting."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(holds):
+        assert time.monotonic() < deadline, f"{holds} never held"
+        time.sleep(0.02)
+
+
 def tab_to(page: Page, focused: str, most: int = 60) -> None:
     """Press Tab until the expression `focused` holds (at most `most` times)."""
     for _ in range(most):
@@ -128,7 +136,8 @@ def register_by_keyboard(page: Page, name: str) -> None:
     """The registration form with the keyboard alone: the name has the focus, arrows pick the kind,
     Tab reaches each scope and Space ticks it, Enter on the button sends it."""
     page.get_by_role("link", name="Register a client").click()
-    assert page.evaluate("document.activeElement.id") == "name"
+    page.wait_for_url("**/portal/clients/new")
+    wait_until(page, "document.activeElement.id === 'name'")  # autofocus lands a frame after the load
     page.keyboard.type(name)
     page.keyboard.press("Tab")  # into the kinds, on the one chosen (web)
     page.keyboard.press("ArrowDown")
