@@ -164,7 +164,7 @@ def count_hours(start: datetime, end: datetime) -> int:
             func.count(),
         )
         .where(AuditRecord.at >= start, AuditRecord.at < end)  # SQLite's upsert needs the WHERE before ON CONFLICT
-        .group_by(*(literal_column(str(n)) for n in range(1, 6)))  # by position: see usage._grouped
+        .group_by(*(literal_column(str(n)) for n in range(1, 6)))  # by position: see audit_counts._grouped
     )
     columns = ["hour", "client_id", "tool", "outcome", "rate_limit", "calls"]
     return insert_counted(AuditHour, columns, counts, start, end)

@@ -78,7 +78,7 @@ def count_latency_hours(start: datetime, end: datetime) -> int:
     histogram = (
         select(hour_of(AuditRecord.at), AuditRecord.tool, bucket_of(AuditRecord.duration_ms), func.count())
         .where(AuditRecord.at >= start, AuditRecord.at < end, AuditRecord.outcome.in_(RAN_OUTCOMES))
-        .group_by(*(literal_column(str(n)) for n in range(1, 4)))  # by position: see usage._grouped
+        .group_by(*(literal_column(str(n)) for n in range(1, 4)))  # by position: see audit_counts._grouped
     )
     return insert_counted(AuditLatencyHour, ["hour", "tool", "bucket", "calls"], histogram, start, end)
 
