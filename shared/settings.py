@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
 import logging
 import os
 import re
@@ -16,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared import secret_strength
+from shared.settings_reader import EnvironmentReader, encode_key
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +21,8 @@ DEV_SECRET_KEY = "drawbridge-development-secret-change-me"
 ENVIRONMENTS = ("development", "production")
 # Secrets at rest (issue #18): AES-256-GCM key-encryption keys. The development one is public, so
 # development keys are encrypted only in form; production must set its own.
-KEY_ENCRYPTION_KEY_BYTES = 32
 DEV_KEY_ENCRYPTION_KEY = b"drawbridge development only KEK!"
 SERVER_WORKERS_VARIABLE = "DRAWBRIDGE_SERVER_WORKERS"
-# A host name or IPv4 address as a URL's host spells it (no scheme, port or path); IPv6 is parsed.
-_HOST_NAME = re.compile(r"[a-z0-9.-]+")
 # The variable a problem is about: every problem's message starts with it.
 VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
@@ -118,7 +113,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every setting, collect every problem, and raise one ConfigError naming them."""
         env = os.environ if environ is None else environ
-        reader = _Reader(env)
+        reader = EnvironmentReader(env)
         values: dict[str, Any] = {
             "environment": reader.choice("DRAWBRIDGE_ENV", ENVIRONMENTS, "development"),
             "database_url": reader.text("DATABASE_URL", default_database_url()),
@@ -225,115 +220,7 @@ def default_database_url() -> str:
     return f"sqlite:///{Path.cwd() / 'var' / 'drawbridge.sqlite3'}"
 
 
-def encode_key(key: bytes) -> str:
-    """A key as DRAWBRIDGE_KEY_ENCRYPTION_KEYS spells it: base64url without padding."""
-    return base64.urlsafe_b64encode(key).rstrip(b"=").decode()
-
-
-def decode_key(text: str) -> bytes | None:
-    """The key `text` spells in base64url (padding optional), or None if it is not one."""
-    try:
-        key = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-    except binascii.Error:
-        return None
-    return key if len(key) == KEY_ENCRYPTION_KEY_BYTES else None
-
-
-class _Reader:
-    """Parses environment variables and remembers what was wrong with them."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-
-    def text(self, name: str, default: str) -> str:
-        return self.env.get(name, "").strip() or default
-
-    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
-        value = self.text(name, default)
-        if value not in allowed:
-            self.problems.append(f"{name}={value!r} must be one of: {', '.join(allowed)}.")
-            return default
-        return value
-
-    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
-        raw = self.text(name, str(default))
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problems.append(f"{name}={raw!r} is not a whole number.")
-            return default
-        if not minimum <= value <= maximum:
-            self.problems.append(f"{name}={value} must be between {minimum} and {maximum}.")
-            return default
-        return value
-
-    def url(self, name: str, default: str) -> str:
-        value = self.text(name, default)
-        if value and not _is_absolute_http_url(value):
-            self.problems.append(f"{name}={value!r} must be an absolute http(s) URL without query or fragment.")
-            return default
-        return value
-
-    def key_encryption_keys(self, name: str, default: tuple[bytes, ...]) -> tuple[bytes, ...]:
-        # Never quote a value here: these are secrets, and the message reaches logs.
-        texts = self.text(name, "").replace(",", " ").split()
-        keys = [decode_key(text) for text in texts]
-        bad = [str(number) for number, key in enumerate(keys, start=1) if key is None]
-        if bad:
-            what = (
-                "still holds the example file's placeholder" if secret_strength.PLACEHOLDER.search(" ".join(texts))
-                else f"key(s) {', '.join(bad)} are not {KEY_ENCRYPTION_KEY_BYTES} bytes in base64url"
-            )
-            self.problems.append(f"{name} {what}; generate one with: {secret_strength.GENERATE_COMMAND}")
-            return default
-        return tuple(key for key in keys if key is not None) or default
-
-    def host_list(self, name: str) -> list[str]:
-        """Host names or IP addresses, as a URL's host reads them (lower case, IPv6 without brackets)."""
-        values = [v.lower().removeprefix("[").removesuffix("]") for v in self.text(name, "").replace(",", " ").split()]
-        bad = [v for v in values if not _is_host(v)]
-        if bad:
-            self.problems.append(f"{name} holds values that are not host names or IP addresses: {', '.join(bad)}.")
-            return []
-        return values
-
-    def scope_list(self, name: str) -> list[str]:
-        """Scopes of the catalogue (shared/scopes.py), sorted, without repeats."""
-        # Here, not at the top: the catalogue loads tool packages' scopes, which may import the apps, which import this module.
-        from shared import scopes
-
-        values = scopes.parse(self.text(name, "").replace(",", " "))
-        if unknown := scopes.unknown(values):
-            self.problems.append(f"{name} holds scopes the catalogue lacks: {', '.join(unknown)}; known: {' '.join(sorted(scopes.SCOPE_NAMES))}.")
-            return []
-        return values
-
-    def url_list(self, name: str) -> list[str]:
-        values = self.text(name, "").split()
-        bad = [v for v in values if not _is_absolute_http_url(v)]
-        if bad:
-            self.problems.append(f"{name} holds values that are not absolute http(s) URLs: {', '.join(bad)}.")
-            return []
-        return values
-
-
-def _is_host(value: str) -> bool:
-    if ":" not in value:
-        return _HOST_NAME.fullmatch(value) is not None
-    try:
-        ipaddress.IPv6Address(value)
-    except ValueError:
-        return False
-    return True
-
-
 def origin_of(url: str) -> str:
     """scheme://host[:port], as browsers send it in the Origin header."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def _is_absolute_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query and not parts.fragment
