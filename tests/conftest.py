@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import redis
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import Connection, Engine, event
 
 import authserver
 import mcp_resource
@@ -31,8 +33,32 @@ from tests.weather_api import WeatherApi
 
 # Logs and screenshots; each pytest-xdist worker writes under its own folder.
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / os.environ.get("PYTEST_XDIST_WORKER", "")
+# A service's database connections in the tests (DRAWBRIDGE_DATABASE_CONNECTIONS, 30 by default):
+# divisible by the 1 to 4 workers the live servers run.
+TEST_DATABASE_CONNECTIONS = 12
 # gunicorn's keepalive of the short_keepalive_auth_port server: silences and bodies are cut after it.
 SHORT_KEEPALIVE_SECONDS = 1
+
+
+# Every engine an app in this process made: the fixtures', the ones tests make, the CLI's.
+ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@event.listens_for(Engine, "engine_connect")
+def _remember_engine(connection: Connection) -> None:
+    ENGINES.add(connection.engine)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After each test's fixtures are torn down, every PostgreSQL engine of this process closes the
+    connections its pool keeps idle. An app a test made (each CLI command makes one) keeps them
+    until it is garbage collected, and two test workers with their live servers must fit in
+    PostgreSQL's default of 100 connections; a pool opens what it needs again on its next use."""
+    yield
+    for engine in list(ENGINES):
+        if engine.url.get_backend_name() == "postgresql":
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -135,6 +161,9 @@ def settings(services: Services, database: str, live_ports: list[socket.socket])
         cimd_fetch_timeout_seconds=2,
         # Developers may make machine clients that read posts (the developer portal's tests).
         developer_machine_scopes=("posts:read",),
+        # Each service's share of PostgreSQL's default 100 connections, which both test workers'
+        # live servers and extra servers share (see also `pytest_runtest_teardown`).
+        database_connections=TEST_DATABASE_CONNECTIONS,
     )
 
 
@@ -162,6 +191,7 @@ def live_services(settings: Settings, live_ports: list[socket.socket], test_ca: 
         "DRAWBRIDGE_CIMD_ALLOWED_HOSTS": " ".join(settings.cimd_allowed_hosts),
         "DRAWBRIDGE_CIMD_FETCH_TIMEOUT_SECONDS": str(settings.cimd_fetch_timeout_seconds),
         "DRAWBRIDGE_DEVELOPER_MACHINE_SCOPES": " ".join(settings.developer_machine_scopes),
+        "DRAWBRIDGE_DATABASE_CONNECTIONS": str(settings.database_connections),
         # OpenSSL's own variable: the authorization server trusts client_host's test CA (only it).
         "SSL_CERT_FILE": str(test_ca.ca_file),
         # The example tool package's own setting (examples/weather_tools, installed by `make test`).
