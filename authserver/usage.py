@@ -60,6 +60,22 @@ class HourCalls:
     errors: int
     rate_limited: int
 
+    @property
+    def start(self) -> datetime:
+        return self.hour
+
+
+@dataclass(frozen=True)
+class DayCalls:
+    day: datetime  # the UTC day's start
+    calls: int
+    errors: int
+    rate_limited: int
+
+    @property
+    def start(self) -> datetime:
+        return self.day
+
 
 @dataclass(frozen=True)
 class ErrorRate:
@@ -157,6 +173,18 @@ def calls_per_hour(period: TimeRange, filters: Filters = NO_FILTERS, now: dateti
         points.append(HourCalls(hour, *folded.get((hour,), (0, 0, 0))))
         hour += HOUR
     return points
+
+
+def calls_per_day(period: TimeRange, filters: Filters = NO_FILTERS, now: datetime | None = None) -> list[DayCalls]:
+    """One point per UTC day the range touches (the hourly series added up): the first and last
+    hold only their part of the range."""
+    days: dict[datetime, list[int]] = {}
+    for point in calls_per_hour(period, filters, now):
+        totals = days.setdefault(point.hour.replace(hour=0), [0, 0, 0])
+        totals[0] += point.calls
+        totals[1] += point.errors
+        totals[2] += point.rate_limited
+    return [DayCalls(day, *totals) for day, totals in days.items()]
 
 
 def error_rate(period: TimeRange, filters: Filters = NO_FILTERS, now: datetime | None = None) -> ErrorRate:

@@ -5,7 +5,7 @@ time, and the same selection as CSV. Pages only read: every form here is sent by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, g, render_template, request, stream_with_context, url_for
@@ -25,6 +25,8 @@ ROLE = "admin"
 # Clients drawn in the top callers' chart; the table beside it lists them all.
 TOP_CALLERS = 10
 RATE_LIMIT_LINES = 20
+# A range longer than this is drawn a column per day, not per hour (a month: 30 columns, not 720).
+DAILY_FROM = timedelta(days=2)
 
 Page = str | tuple[str, int]
 
@@ -36,7 +38,8 @@ class Figures:
     period: TimeRange
     tools: list[usage.ToolCalls]
     clients: list[usage.ClientCalls]
-    hours: list[usage.HourCalls]
+    step: str  # "hour" or "day": what each point of `series` counts
+    series: list[usage.HourCalls] | list[usage.DayCalls]
     errors: usage.ErrorRate
     latency: list[usage.Latency]
     rate_limited: list[usage.RateLimitHits]
@@ -44,11 +47,13 @@ class Figures:
 
     @classmethod
     def read(cls, period: TimeRange, now: datetime) -> Figures:
+        daily = period.end - period.start > DAILY_FROM
         return cls(
             period,
             usage.calls_per_tool(period, now=now),
             usage.calls_per_client(period, now=now),
-            usage.calls_per_hour(period, now=now),
+            "day" if daily else "hour",
+            usage.calls_per_day(period, now=now) if daily else usage.calls_per_hour(period, now=now),
             usage.error_rate(period, now=now),
             usage.estimated_latency_per_tool(period, now=now),
             usage.rate_limit_hits(period, limit=RATE_LIMIT_LINES, now=now),
@@ -66,7 +71,7 @@ def index() -> Page:
     figures = Figures.read(form.period(now), now)
     return render_template(
         "dashboard.html", user=g.user, form=form, figures=figures, charts=charts, call_parts=call_parts, top_callers=TOP_CALLERS,
-        hourly=charts.columns([call_parts(point) for point in figures.hours]), error_outcomes=ERROR_OUTCOMES, error_bound=f"{audit_latency.RELATIVE_ERROR:.1%}", audit_link=_link("dashboard.audit", _range_args(form)),
+        series=charts.columns([call_parts(point) for point in figures.series]), error_outcomes=ERROR_OUTCOMES, error_bound=f"{audit_latency.RELATIVE_ERROR:.1%}", audit_link=_link("dashboard.audit", _range_args(form)),
     )
 
 
@@ -106,7 +111,7 @@ def audit_csv() -> Response | Page:
     )
 
 
-def call_parts(line: usage.ToolCalls | usage.ClientCalls | usage.HourCalls) -> list[charts.Part]:
+def call_parts(line: usage.ToolCalls | usage.ClientCalls | usage.HourCalls | usage.DayCalls) -> list[charts.Part]:
     """A line's calls as a bar's parts: the rest, the errors, the rate-limited."""
     return [("other", line.calls - line.errors - line.rate_limited), ("errors", line.errors), ("limited", line.rate_limited)]
 

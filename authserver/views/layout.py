@@ -42,6 +42,7 @@ class NavItem:
 def init_app(app: Flask) -> None:
     app.add_template_global(navigation)
     app.add_template_filter(moment)
+    app.add_template_filter(day)
 
 
 def navigation(user: User | None) -> list[NavItem]:
@@ -61,3 +62,8 @@ def moment(when: datetime | None, empty: str = "never") -> Markup:
         return Markup(escape(empty))
     words = f"{when.day} {when:%b %Y, %H:%M} UTC"
     return Markup('<time datetime="{}">{}</time>').format(when.isoformat(), words)
+
+
+def day(when: datetime) -> Markup:
+    """A UTC day as `7 Dec 2026` inside a <time> element."""
+    return Markup('<time datetime="{}">{}</time>').format(when.date().isoformat(), f"{when.day} {when:%b %Y}")

@@ -6,14 +6,12 @@ clients.py, secret_rotation.py); a client that is not the developer's own is "no
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from werkzeug.wrappers import Response  # what redirect() answers; flask.Response derives from it
 
 from authserver import clients, developer_clients, secret_handoff, secret_rotation, usage
-from authserver.audit_selection import Filters, TimeRange
+from authserver.audit_selection import Filters
 from authserver.client_specs import KINDS, ClientSpecError
 from authserver.client_summaries import ClientSummary, describe_client
 from authserver.forms import ClientForm, ConfirmForm, RotateSecretForm
@@ -28,14 +26,6 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 DEVELOPER = "developer"
 Page = str | tuple[str, int]
-
-
-@dataclass(frozen=True)
-class DayCalls:
-    day: datetime
-    calls: int
-    errors: int
-    rate_limited: int
 
 
 @bp.get("")
@@ -155,25 +145,13 @@ def _client_page(
         words=scopes.descriptions(),
         new_secret=new_secret,
         usage=recent,
-        days=_calls_per_day(client.client_id, recent.period),
+        days=usage.calls_per_day(recent.period, Filters(client_id=client.client_id), now=recent.period.end),
         rotate_form=rotate_form or RotateSecretForm(),
         form=ConfirmForm(),
         token_endpoint=settings.issuer.rstrip("/") + "/token",
         resource=settings.resource_url,
     )
     return page, status
-
-
-def _calls_per_day(client_id: str, period: TimeRange) -> list[DayCalls]:
-    """The client's calls per UTC day over `period` (usage.calls_per_hour, added up), for the chart."""
-    days: dict[datetime, list[int]] = {}
-    for hour in usage.calls_per_hour(period, Filters(client_id=client_id), now=period.end):
-        day = hour.hour.replace(hour=0)
-        totals = days.setdefault(day, [0, 0, 0])
-        totals[0] += hour.calls
-        totals[1] += hour.errors
-        totals[2] += hour.rate_limited
-    return [DayCalls(day, *totals) for day, totals in days.items()]
 
 
 def _catalogue() -> list[dict[str, object]]:

@@ -116,6 +116,20 @@ def test_the_dashboard_shows_each_figure_for_the_range_chosen(admin_browser, cal
     assert '<th scope="row">list_posts</th><td>40</td>' in latency
 
 
+def test_a_range_over_two_days_is_drawn_a_column_per_day(admin_browser, calls):
+    """A week as 7 columns (not 168): each day's calls, dated by day, the rows' day holding all 91."""
+    week = {"range": "custom", "start": "2026-02-27T00:00", "end": "2026-03-06T00:00"}
+
+    page = text(admin_browser.get("/operations/" + query(**week)))
+
+    assert "Calls per day" in page and "Calls per hour" not in page
+    assert '<svg class="columns" viewBox="0 0 7 100"' in page
+    table = page.split('aria-label="Calls per day, as a table"')[1].split("</table>")[0]
+    assert table.count("<tr><th scope=\"row\">") == 7
+    assert '<th scope="row"><time datetime="2026-03-02">2 Mar 2026</time></th><td>91</td><td>1</td><td>30</td>' in table
+    assert '<th scope="row"><time datetime="2026-03-03">3 Mar 2026</time></th><td>0</td>' in table
+
+
 def test_the_unused_tools_are_the_installed_ones_nobody_called_for_7_days(admin_browser, usage_db):
     add_calls({"at": BASE, "tool": "get_post"})  # long before the last 7 days
 

@@ -91,6 +91,17 @@ def test_calls_per_hour_has_every_hour_of_the_range(now):
     ]
 
 
+def test_calls_per_day_adds_up_each_utc_day_the_range_touches(now):
+    """From the day before the rows to 12:00 the day after: three days, the rows all on the second."""
+    day = BASE.replace(hour=0)
+    period = TimeRange(day - 24 * H + 30 * M, day + 36 * H)
+    assert usage.calls_per_day(period, now=now) == [
+        usage.DayCalls(day - 24 * H, calls=0, errors=0, rate_limited=0),
+        usage.DayCalls(day, calls=12, errors=4, rate_limited=3),
+        usage.DayCalls(day + 24 * H, calls=0, errors=0, rate_limited=0),
+    ]
+
+
 def test_error_rate_counts_errors_but_not_refusals(now):
     rate = usage.error_rate(PERIOD, now=now)
 

@@ -47,6 +47,13 @@ def test_an_admin_sees_a_runaway_client_on_the_dashboard_and_exports_its_audit_r
     assert int(page.inner_text("#rate-limit-total").replace(",", "")) >= BURST - LIMIT_PER_MINUTE
     look_at(page, "dashboard-last-24-hours")
 
+    # A week is drawn a column per day.
+    page.select_option("#range", "7d")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_selector("h2:has-text('Calls per day')")
+    assert page.locator("#series-caption").inner_text().startswith("Calls in each UTC day, 8 days")
+    look_at(page, "dashboard-last-7-days")
+
     # Only the minutes of the burst: nothing another test called earlier competes.
     page.select_option("#range", "custom")
     page.fill("#start", started.strftime(MINUTE))
