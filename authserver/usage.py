@@ -54,27 +54,13 @@ class ClientCalls:
 
 
 @dataclass(frozen=True)
-class HourCalls:
-    hour: datetime  # the hour's start, UTC
+class PeriodCalls:
+    """One point of a series: the calls in one UTC hour or day."""
+
+    start: datetime  # the hour's or day's start, UTC
     calls: int
     errors: int
     rate_limited: int
-
-    @property
-    def start(self) -> datetime:
-        return self.hour
-
-
-@dataclass(frozen=True)
-class DayCalls:
-    day: datetime  # the UTC day's start
-    calls: int
-    errors: int
-    rate_limited: int
-
-    @property
-    def start(self) -> datetime:
-        return self.day
 
 
 @dataclass(frozen=True)
@@ -161,30 +147,30 @@ def calls_per_client(
     return [ClientCalls(key[0], names.get(key[0]), *counts) for key, counts in ranked]
 
 
-def calls_per_hour(period: TimeRange, filters: Filters = NO_FILTERS, now: datetime | None = None) -> list[HourCalls]:
+def calls_per_hour(period: TimeRange, filters: Filters = NO_FILTERS, now: datetime | None = None) -> list[PeriodCalls]:
     """One point per UTC hour the range touches, hours without calls included (as zeros)."""
     first = floor_hour(period.start)
     if period.end - first > MAX_SERIES_HOURS * HOUR:
         raise UsageQueryError(f"an hourly series covers at most {MAX_SERIES_HOURS // 24} days")
     folded = fold(tally(("hour",), period, filters, now))
-    points: list[HourCalls] = []
+    points: list[PeriodCalls] = []
     hour = first
     while hour < period.end:
-        points.append(HourCalls(hour, *folded.get((hour,), (0, 0, 0))))
+        points.append(PeriodCalls(hour, *folded.get((hour,), (0, 0, 0))))
         hour += HOUR
     return points
 
 
-def calls_per_day(period: TimeRange, filters: Filters = NO_FILTERS, now: datetime | None = None) -> list[DayCalls]:
+def calls_per_day(period: TimeRange, filters: Filters = NO_FILTERS, now: datetime | None = None) -> list[PeriodCalls]:
     """One point per UTC day the range touches (the hourly series added up): the first and last
     hold only their part of the range."""
     days: dict[datetime, list[int]] = {}
     for point in calls_per_hour(period, filters, now):
-        totals = days.setdefault(point.hour.replace(hour=0), [0, 0, 0])
+        totals = days.setdefault(point.start.replace(hour=0), [0, 0, 0])
         totals[0] += point.calls
         totals[1] += point.errors
         totals[2] += point.rate_limited
-    return [DayCalls(day, *totals) for day, totals in days.items()]
+    return [PeriodCalls(day, *totals) for day, totals in days.items()]
 
 
 def error_rate(period: TimeRange, filters: Filters = NO_FILTERS, now: datetime | None = None) -> ErrorRate:

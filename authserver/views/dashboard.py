@@ -39,7 +39,7 @@ class Figures:
     tools: list[usage.ToolCalls]
     clients: list[usage.ClientCalls]
     step: str  # "hour" or "day": what each point of `series` counts
-    series: list[usage.HourCalls] | list[usage.DayCalls]
+    series: list[usage.PeriodCalls]
     errors: usage.ErrorRate
     latency: list[usage.Latency]
     rate_limited: list[usage.RateLimitHits]
@@ -111,7 +111,7 @@ def audit_csv() -> Response | Page:
     )
 
 
-def call_parts(line: usage.ToolCalls | usage.ClientCalls | usage.HourCalls | usage.DayCalls) -> list[charts.Part]:
+def call_parts(line: usage.ToolCalls | usage.ClientCalls | usage.PeriodCalls) -> list[charts.Part]:
     """A line's calls as a bar's parts: the rest, the errors, the rate-limited."""
     return [("other", line.calls - line.errors - line.rate_limited), ("errors", line.errors), ("limited", line.rate_limited)]
 

@@ -83,11 +83,11 @@ def test_calls_per_client_names_each_client_and_keeps_a_deleted_ones_id(now):
 
 def test_calls_per_hour_has_every_hour_of_the_range(now):
     assert usage.calls_per_hour(PERIOD, now=now) == [
-        usage.HourCalls(BASE, calls=2, errors=1, rate_limited=0),
-        usage.HourCalls(BASE + H, calls=4, errors=0, rate_limited=3),
-        usage.HourCalls(BASE + 2 * H, calls=3, errors=2, rate_limited=0),
-        usage.HourCalls(BASE + 3 * H, calls=0, errors=0, rate_limited=0),
-        usage.HourCalls(BASE + 4 * H, calls=1, errors=1, rate_limited=0),
+        usage.PeriodCalls(BASE, calls=2, errors=1, rate_limited=0),
+        usage.PeriodCalls(BASE + H, calls=4, errors=0, rate_limited=3),
+        usage.PeriodCalls(BASE + 2 * H, calls=3, errors=2, rate_limited=0),
+        usage.PeriodCalls(BASE + 3 * H, calls=0, errors=0, rate_limited=0),
+        usage.PeriodCalls(BASE + 4 * H, calls=1, errors=1, rate_limited=0),
     ]
 
 
@@ -96,9 +96,9 @@ def test_calls_per_day_adds_up_each_utc_day_the_range_touches(now):
     day = BASE.replace(hour=0)
     period = TimeRange(day - 24 * H + 30 * M, day + 36 * H)
     assert usage.calls_per_day(period, now=now) == [
-        usage.DayCalls(day - 24 * H, calls=0, errors=0, rate_limited=0),
-        usage.DayCalls(day, calls=12, errors=4, rate_limited=3),
-        usage.DayCalls(day + 24 * H, calls=0, errors=0, rate_limited=0),
+        usage.PeriodCalls(day - 24 * H, calls=0, errors=0, rate_limited=0),
+        usage.PeriodCalls(day, calls=12, errors=4, rate_limited=3),
+        usage.PeriodCalls(day + 24 * H, calls=0, errors=0, rate_limited=0),
     ]
 
 
