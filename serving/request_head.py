@@ -15,6 +15,7 @@ neither service speaks and after which gevent would hand the app the raw connect
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,6 +126,26 @@ def read_request(request_line: str, rfile: BinaryIO) -> RequestHead:
     if content_length and method == "HEAD":
         raise RequestHeadError(400, "Content-Length on HEAD")  # as gevent: a HEAD has no body
     return RequestHead(method, target, version, RequestHeaders(fields), content_length, chunked, keep_alive)
+
+
+def read_received_request(request_line: str, received: bytes) -> tuple[RequestHead, int] | None:
+    """The head as `read_request` reads it, when its fields are whole in `received` (the bytes that
+    arrived with the request line), and how many bytes of `received` it took; None when some of
+    it is still to come. The same checks on the same lines: only where they come from differs."""
+    length = field_section_length(received)
+    if length < 0:
+        return None
+    return read_request(request_line, io.BytesIO(received[:length])), length
+
+
+def field_section_length(received: bytes) -> int:
+    """The length of the field lines at the start of `received` up to and with the empty line
+    that ends them (CRLF or a bare LF, as `read_fields` reads it), or -1 when that line is not in it."""
+    for blank_line in END_OF_HEAD:
+        if received.startswith(blank_line):
+            return len(blank_line)
+    ends = [found + 1 + len(blank_line) for blank_line in END_OF_HEAD if (found := received.find(b"\n" + blank_line)) >= 0]
+    return min(ends, default=-1)
 
 
 def read_fields(rfile: BinaryIO, crlf_only: bool = False) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

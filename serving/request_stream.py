@@ -70,18 +70,16 @@ class BodyInput(pywsgi.Input):
         return self.position >= (self.content_length or 0)
 
     def read(self, length: int | None = None) -> bytes:
-        with self._deadline():
+        if self.deadline is None:
+            return super().read(length)
+        with _timer(self.deadline):
             return super().read(length)
 
     def readline(self, size: int | None = None) -> bytes:
-        with self._deadline():
+        if self.deadline is None:
             return super().readline(size)
-
-    def _deadline(self) -> gevent.Timeout:
-        # One timer for the whole call: the socket's own timeout restarts with every byte.
-        seconds = None if self.deadline is None else max(self.deadline - time.monotonic(), 0)
-        # The class, not an instance: it is made only when the deadline passes, not on every read.
-        return gevent.Timeout(seconds, BodyTimeoutError)
+        with _timer(self.deadline):
+            return super().readline(size)
 
     def _discard(self) -> None:
         return None
@@ -124,3 +122,9 @@ class BodyInput(pywsgi.Input):
             if framing:
                 raise ChunkedBodyError("Framing field in the trailer section")
         return size
+
+
+def _timer(deadline: float) -> gevent.Timeout:
+    """One timer for a whole read: the socket's own timeout restarts with every byte."""
+    # The class, not an instance: it is made only when the deadline passes, not on every read.
+    return gevent.Timeout(max(deadline - time.monotonic(), 0), BodyTimeoutError)

@@ -138,6 +138,9 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
 
     class Handler(PyWSGIHandler):
         head: request_head.RequestHead
+        # What had arrived after the request line when it was read, and whether the body was in it.
+        received_after_line: bytes
+        body_received: bool
         server: Server
         wsgi_input: request_stream.BodyInput
         # Our reader's headers (serving/request_head.py), read through _headers below, not gevent's.
@@ -152,16 +155,33 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
         def read_requestline(self) -> str:
             idle = self.server.idle_handlers  # a stopping worker closes these connections
             idle.add(self)
+            # This timer bounds the wait and the whole line: the socket's own would be a second one.
+            self.socket.settimeout(None)
             try:
                 with gevent.Timeout(idle_timeout or None, socket.timeout("request line")):  # closes quietly
-                    return super().read_requestline()
+                    # The wait for the request, then what arrived of it: the line is read from
+                    # there, and the rest of the head usually with it (read_request).
+                    received = self.rfile.peek()
+                    line: str = super().read_requestline()
             finally:
                 idle.discard(self)
+                self.socket.settimeout(idle_timeout or None)
+            self.received_after_line = received[len(line) :] if received.startswith(line.encode("latin-1")) else b""
+            return line
 
         def read_request(self, raw_requestline: str) -> bool:  # type: ignore[override]  # gevent's returns True too
             self.requestline = raw_requestline.rstrip()
-            with gevent.Timeout(idle_timeout or None, RequestHeadTimeout(f"headers unfinished after {idle_timeout} s")):
-                self.head = head = request_head.read_request(raw_requestline, self.rfile)
+            received = self.received_after_line
+            found = request_head.read_received_request(raw_requestline, received)
+            if found is not None:  # the whole head had arrived: read from the buffer, no wait, no timer
+                head, head_length = found
+                self.rfile.read(head_length)
+                self.body_received = not head.chunked and len(received) - head_length >= (head.content_length or 0)
+            else:
+                with gevent.Timeout(idle_timeout or None, RequestHeadTimeout(f"headers unfinished after {idle_timeout} s")):
+                    head = request_head.read_request(raw_requestline, self.rfile)
+                self.body_received = False
+            self.head = head
             self.command, self.path, self.request_version = head.method, head.target, head.version
             self.headers = head.headers
             self.content_length = head.content_length
@@ -184,7 +204,8 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
                 self.content_length,
                 socket=self.socket if expects_continue else None,
                 chunked_input=self.head.chunked,
-                timeout_seconds=idle_timeout or None,
+                # A body that arrived with the head is read from the buffer: nothing to time.
+                timeout_seconds=None if self.body_received else idle_timeout or None,
             )
             return environ
 

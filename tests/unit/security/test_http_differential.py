@@ -42,12 +42,37 @@ def h11_refuses(raw: bytes) -> bool:
 
 
 def ours_refuses(raw: bytes) -> bool:
-    """True unless our reader, called as gevent's handler calls it, reads one whole request from `raw`."""
+    """True unless our reader, called as gevent's handler calls it, reads one whole request from
+    `raw`; read both ways the worker reads a head, which must agree."""
+    from_stream, from_received = stream_refuses(raw), received_refuses(raw)
+    assert from_stream == from_received, f"read from the stream: {from_stream}, from what was received: {from_received}"
+    return from_stream
+
+
+def stream_refuses(raw: bytes) -> bool:
+    """The head read line by line from the connection (request_head.read_request)."""
     rfile = io.BytesIO(raw)
     request_line = rfile.readline(pywsgi.MAX_REQUEST_LINE).decode("latin-1")  # gevent's read_requestline
     try:
         head = request_head.read_request(request_line, rfile)
         BodyInput(rfile, head.content_length, chunked_input=head.chunked).read()
+    except (request_head.RequestHeadError, OSError):
+        return True
+    return False
+
+
+def received_refuses(raw: bytes) -> bool:
+    """The head read from the bytes that arrived with the request line, here all of `raw`
+    (request_head.read_received_request, the worker's first try); from the stream when those hold
+    only part of it."""
+    request_line = io.BytesIO(raw).readline(pywsgi.MAX_REQUEST_LINE).decode("latin-1")
+    received = raw[len(request_line) :]
+    try:
+        found = request_head.read_received_request(request_line, received)
+        if found is None:
+            return stream_refuses(raw)
+        head, head_length = found
+        BodyInput(io.BytesIO(received[head_length:]), head.content_length, chunked_input=head.chunked).read()
     except (request_head.RequestHeadError, OSError):
         return True
     return False

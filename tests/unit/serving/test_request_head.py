@@ -31,6 +31,36 @@ def test_reading_stops_at_the_blank_line() -> None:
     assert stream.read() == b"POST /next HTTP/1.1\r\n"
 
 
+@pytest.mark.parametrize(
+    ("received", "length"),
+    [
+        (b"Host: a\r\n\r\nPOST /next HTTP/1.1\r\n", 11),
+        (b"Host: a\n\nbody", 9),
+        (b"Host: a\r\nX: b\n\r\nbody", 16),
+        (b"\r\nbody", 2),  # no fields at all
+        (b"\nbody", 1),
+        (b"Host: a\r\nX: b", -1),  # the rest of the head is still on its way
+        (b"Host: a\r\n", -1),
+        (b"", -1),
+    ],
+)
+def test_a_head_received_whole_is_found_up_to_its_blank_line(received: bytes, length: int) -> None:
+    assert request_head.field_section_length(received) == length
+
+
+def test_a_head_received_whole_reads_as_from_the_stream() -> None:
+    received = b"Host: a\r\nContent-Length: 4\r\n\r\nbodyPOST /next HTTP/1.1\r\n"
+    found = request_head.read_received_request("POST / HTTP/1.1\r\n", received)
+
+    assert found is not None
+    head, length = found
+    assert received[length:] == b"bodyPOST /next HTTP/1.1\r\n"
+    streamed = request_head.read_request("POST / HTTP/1.1\r\n", io.BytesIO(received))
+    assert (head.method, head.target, head.content_length, head.keep_alive) == (streamed.method, streamed.target, 4, True)
+    assert head.headers.fields == streamed.headers.fields == [("Host", "a"), ("Content-Length", "4")]
+    assert request_head.read_received_request("POST / HTTP/1.1\r\n", received[:20]) is None
+
+
 def test_bare_line_feeds_end_lines_too() -> None:
     headers = read(b"Host: a\nX-Tab: one\ttwo\n\n")
 
