@@ -8,18 +8,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from serving.hooks import child_exit, on_starting, post_worker_init
+from serving.hooks import YOUNG_GENERATION_THRESHOLD, child_exit, on_starting, post_worker_init
 from shared.settings import SERVER_WORKERS_VARIABLE, Settings
 
 
-def test_a_new_worker_freezes_what_start_up_made() -> None:
+def test_a_new_worker_freezes_what_start_up_made_and_collects_young_objects_less_often() -> None:
     assert gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
     try:
         post_worker_init(SimpleNamespace(pid=1, wsgi=SimpleNamespace(extensions={}), cfg=SimpleNamespace(worker_connections=1000)))
         # Everything alive now is out of the collector's reach; full collections skip it.
         assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, *thresholds[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_a_dead_worker_stops_counting_in_live_gauges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
