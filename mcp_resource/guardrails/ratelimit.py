@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 import threading
 import time
-import uuid
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
@@ -125,7 +125,7 @@ class RedisRateLimiter(RateLimiter):
             defaults = self.policies.defaults
             keys += [policy.limits_key(charge.client_id), *charge.window_keys()]
             tool_default = defaults.for_tool(charge.read_only, charge.declared)
-            args += [WINDOW_SECONDS * 1000, uuid.uuid4().hex, defaults.client, defaults.person, tool_default, policy.TOOL_FIELD_PREFIX + charge.tool]
+            args += [WINDOW_SECONDS * 1000, secrets.token_hex(16), defaults.client, defaults.person, tool_default, policy.TOOL_FIELD_PREFIX + charge.tool]
         reply = self.pipeline.run_script(self.script, keys, args)
         if reply[0] == UNKNOWN_LIMITS:  # the first call since Redis started: bring the client's record
             assert charge is not None  # noqa: S101 - only a counted call reads limits
