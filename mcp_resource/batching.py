@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -147,7 +147,7 @@ class PipelinedRedis:
         except BatchTimeout:
             raise redis.TimeoutError("Redis did not answer in time") from None
 
-    def run_script(self, script: Script, keys: list[str], args: list[Any]) -> Any:
+    def run_script(self, script: Script, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         """A script registered on the client, run by its SHA; loaded again if Redis lost it (a restart)."""
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
