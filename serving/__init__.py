@@ -21,7 +21,8 @@ is a change to a parser, and comes with a case in those tests.
 - request_body.py: a whole body read within the app's size limit and its deadline
 - graceful_stop.py: the app's part in a stopping worker (streams end, work in flight, flushes)
 - hooks.py: gunicorn's server hooks: the worker count, the app's services started in each worker
-  after the fork and stopped at its exit, gc.freeze after start-up, dead workers' metrics
+  after the fork and stopped at its exit, gc.freeze and a higher young-generation threshold after
+  start-up, dead workers' metrics
 - turns.py: each request yields once, so one keep-alive connection cannot hold a worker
 - cookie_sessions.py: no cookie parsing or signer for a request without cookies
 
