@@ -192,3 +192,25 @@ def read_until_closed_or_reset(connection: socket.socket) -> bytes:
     except ConnectionResetError:
         pass
     return bytes(said)
+
+
+def test_requests_sent_back_to_back_are_each_answered_once(server_url: str) -> None:
+    """RFC 9112 section 9.3.2: a server "MUST send the corresponding responses in the same order
+    that the requests were received". The worker reads a head, and a body, from the bytes that
+    arrived with the request line: what follows them there is the next request, read as one."""
+    said = live.exchange(server_url, live.HEALTH_REQUEST * 3)
+
+    assert said.count(b"HTTP/1.1 200 OK\r\n") == responses(said) == 3, said[:600]
+
+
+def test_a_request_sent_right_after_a_body_is_answered_after_it(live_services: Live) -> None:
+    """As above, with a body between the two heads: the body is read to its Content-Length and no
+    further, so the next request's line is not taken for part of it (RFC 9112 section 6.3)."""
+    body = b"grant_type=client_credentials"
+    token = b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n" + FORM + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    said = live.exchange(live_services.auth.url, token + live.HEALTH_REQUEST)
+
+    assert responses(said) == 2, said[:600]
+    assert said.startswith(b"HTTP/1.1 401 ")  # no client credentials
+    assert b"HTTP/1.1 200 OK\r\n" in said.split(b"HTTP/1.1 401 ", 1)[1]
