@@ -166,7 +166,8 @@ def handler_class(idle_timeout: float) -> type[PyWSGIHandler]:
             finally:
                 idle.discard(self)
                 self.socket.settimeout(idle_timeout or None)
-            self.received_after_line = received[len(line) :] if received.startswith(line.encode("latin-1")) else b""
+            # Empty when the line outgrew what had arrived (the rest of the request is still to come).
+            self.received_after_line = received[len(line) :]
             return line
 
         def read_request(self, raw_requestline: str) -> bool:  # type: ignore[override]  # gevent's returns True too
