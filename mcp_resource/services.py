@@ -2,8 +2,9 @@
 create_app. `start()` runs in each gunicorn worker after the fork (serving/hooks.py), or on the first
 request of a process that no such hook started (another WSGI server, an app in a test): the
 tool-state watcher and the job reaper. Loops a request needs start on first use in the process
-serving it (a stream's lease renewals, the event log's wake-ups), and `stop()` ends those too; the
-batchers (Redis pipeline, audit writer) drain on their own and die with the process."""
+serving it (a stream's lease renewals, the event log's wake-ups), and `stop()` ends those too and
+closes the audit writer's connection; the batchers (Redis pipeline, audit writer) drain on their
+own and die with the process (a batch after `stop()` opens a connection again)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ class McpServices(shared_services.Services):
         self.jobs.stop()
         self.streams.stop()
         self.events.stop()  # and with it the worker's pub/sub listener, resource updates' too
+        self.audit.close()
 
 
 def services(app: Flask | None = None) -> McpServices:

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, appcontext_pushed
 from flask_migrate import upgrade
 from sqlalchemy import Connection, Engine, event
 
@@ -25,6 +25,8 @@ from authserver import keys
 from mcp_resource.demo.seed import seed
 from shared.cli import MIGRATIONS_DIR, create_cli_app
 from shared.db import db
+from shared.services import EXTENSION
+from shared.services import Services as AppServices
 from shared.settings import Settings
 from tests import live
 from tests.client_host import ALLOWED_HOST, ClientHost, TestCA, make_test_ca
@@ -42,6 +44,8 @@ SHORT_KEEPALIVE_SECONDS = 1
 
 # Every engine an app in this process made: the fixtures', the ones tests make, the CLI's.
 ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+# Every app this process pushed a context of: each may have started its services' loops.
+APPS: weakref.WeakSet[Flask] = weakref.WeakSet()
 
 
 @event.listens_for(Engine, "engine_connect")
@@ -49,13 +53,24 @@ def _remember_engine(connection: Connection) -> None:
     ENGINES.add(connection.engine)
 
 
+@appcontext_pushed.connect
+def _remember_app(app: Flask, **extra: object) -> None:
+    APPS.add(app)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After each test's fixtures are torn down, every PostgreSQL engine of this process closes the
-    connections its pool keeps idle. An app a test made (each CLI command makes one) keeps them
-    until it is garbage collected, and two test workers with their live servers must fit in
-    PostgreSQL's default of 100 connections; a pool opens what it needs again on its next use."""
+    """After each test's fixtures are torn down, every app of this process stops its services (an
+    MCP app's first request started its watchers, each polling the database, and its audit writer
+    holds a connection of its own), and every PostgreSQL engine closes the connections its pool
+    keeps idle. Nothing else ends them while the app lives, fixtures keep apps for a whole module,
+    and two test workers with their live servers must fit in PostgreSQL's default of 100
+    connections. An app's next request starts its services again; a pool reopens what it needs."""
     yield
+    for app in list(APPS):
+        found = app.extensions.get(EXTENSION)
+        if isinstance(found, AppServices):
+            found.stop()
     for engine in list(ENGINES):
         if engine.url.get_backend_name() == "postgresql":
             engine.dispose()

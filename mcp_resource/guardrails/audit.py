@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, cast
@@ -90,6 +91,7 @@ class AuditWriter:
     def __init__(self, app: Flask) -> None:
         self._engine: Engine | None = None
         self._connection: Connection | None = None
+        self._holding = threading.Lock()  # the connection: the writer's thread uses it, `close` ends it
         url, timeout = app.config["SETTINGS"].database_url, app.config["SETTINGS"].database_timeout_seconds
         # The requests' bounded waits: a frozen database fails the batch instead of holding the writer.
         self._bounded = {} if url.startswith("sqlite") else {"creator": connector(url, timeout)}
@@ -110,6 +112,17 @@ class AuditWriter:
         row is tried once on its own, so only a refused row's call fails; if the database cannot be
         reached, every row fails. A connection that had gone stale (a restart, a failover) is
         replaced and the batch tried once more."""
+        with self._holding:
+            return self._commit(rows)
+
+    def close(self) -> None:
+        """Let go of the writer's connection, after the batch in flight; the next batch opens another."""
+        with self._holding:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _commit(self, rows: list[dict[str, Any]]) -> list[Failed | None]:
         held = self._connection is not None  # one made just now is not stale: no second try
         try:
             try:

@@ -6,12 +6,14 @@ import http.client
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
+import psycopg
 import pytest
 from marshmallow import Schema, fields
 from sqlalchemy import select, text
@@ -19,6 +21,7 @@ from sqlalchemy import select, text
 import mcp_resource
 from mcp_resource.guardrails import audit
 from mcp_resource.models import AuditRecord
+from mcp_resource.services import services
 from mcp_resource.tools.base import Tool
 from shared.cli import cli, create_cli_app
 from shared.db import db
@@ -107,6 +110,35 @@ def test_the_writer_reconnects_when_the_database_drops_its_connection(app, setti
 
     assert after.status_code == 200
     assert [row.outcome for row in records(app, after.headers["X-Request-Id"])] == ["ok"]
+
+
+def test_stopping_the_services_closes_the_writers_connection_and_the_next_call_opens_one(settings, live_services, auth_context):
+    """A worker's exit (and a test's end) stops its app's services: the watchers stop polling and
+    the audit writer lets go of the connection it keeps. A call after that is answered and audited."""
+    name = f"audit-{uuid.uuid4().hex[:12]}"
+    separator = "&" if "?" in settings.database_url else "?"
+    app = mcp_resource.create_app(replace(settings, database_url=f"{settings.database_url}{separator}application_name={name}"))
+    token = sign(valid_claims(settings, scope="posts:read"))
+    assert call(app.test_client(), token, "list_posts", {}).status_code == 200
+    assert connections_named(app, name) > 0
+
+    services(app).stop()
+    with app.app_context():
+        db.engine.dispose()  # the requests' pool: what the teardown after each test closes as well
+    deadline = time.monotonic() + 5  # a watcher mid-poll ends at its next pause
+    while connections_named(app, name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert connections_named(app, name) == 0
+
+    after = call(app.test_client(), token, "list_posts", {})
+    assert after.status_code == 200
+    assert [row.outcome for row in records(app, after.headers["X-Request-Id"])] == ["ok"]
+
+
+def connections_named(app, name: str) -> int:
+    """PostgreSQL's open connections with this application_name, counted on a connection of its own."""
+    with psycopg.connect(app.config["SETTINGS"].database_url.split("?")[0]) as connection:
+        return connection.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)).fetchone()[0]
 
 
 class SecretInput(Schema):
