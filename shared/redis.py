@@ -29,16 +29,16 @@ class CommandPacker:
     """Packs a command in one call of hiredis's C packer, which redis-py calls too, but only after a
     Python pass over every argument (type checks and an encode call each, some 50 bytecodes an
     argument: a rate-limit script carries 17, and packing was a twentieth of a tools/call's
-    bytecodes). What hiredis does not take as it is (a bool or bytearray argument, a command name
-    of two words such as "CLIENT SETNAME") goes to redis-py's own packer, so every command is sent
-    byte for byte as redis-py sends it and refused as it refuses it."""
+    bytecodes). Any other command (a name that is not one word of letters, such as "CLIENT SETNAME"
+    or "JSON.SET"; a memoryview, bool or bytearray argument) goes to redis-py's own packer, so every
+    command is sent byte for byte as redis-py sends it and refused as it refuses it. Strings are
+    encoded as UTF-8, strictly: redis-py's default, and the only encoding `connect` uses it with."""
 
     def __init__(self) -> None:
         self._fallback = PythonRespSerializer(BUFFER_CUTOFF, Encoder("utf-8", "strict", decode_responses=False).encode)
 
     def pack(self, *args: Any) -> list[bytes]:
-        name = args[0]
-        if (b" " if isinstance(name, bytes) else " ") not in name:
+        if args[0].isalpha() and memoryview not in map(type, args):
             try:
                 return [hiredis.pack_command(args)]
             except TypeError:
@@ -58,8 +58,10 @@ def connect(url: str | None) -> redis.Redis | None:
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         health_check_interval=30,
-        command_packer=CommandPacker(),
     )
+    options = pool.connection_kwargs
+    if (options.get("encoding", "utf-8"), options.get("encoding_errors", "strict")) == ("utf-8", "strict"):
+        options["command_packer"] = CommandPacker()  # for every connection the pool makes
     return redis.Redis(connection_pool=pool)
 
 
