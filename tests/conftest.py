@@ -23,10 +23,10 @@ import authserver
 import mcp_resource
 from authserver import keys
 from mcp_resource.demo.seed import seed
+from mcp_resource.services import McpServices
 from shared.cli import MIGRATIONS_DIR, create_cli_app
 from shared.db import db
 from shared.services import EXTENSION
-from shared.services import Services as AppServices
 from shared.settings import Settings
 from tests import live
 from tests.client_host import ALLOWED_HOST, ClientHost, TestCA, make_test_ca
@@ -60,17 +60,21 @@ def _remember_app(app: Flask, **extra: object) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After each test's fixtures are torn down, every app of this process stops its services (an
-    MCP app's first request started its watchers, each polling the database, and its audit writer
-    holds a connection of its own), and every PostgreSQL engine closes the connections its pool
-    keeps idle. Nothing else ends them while the app lives, fixtures keep apps for a whole module,
-    and two test workers with their live servers must fit in PostgreSQL's default of 100
-    connections. An app's next request starts its services again; a pool reopens what it needs."""
+    """After each test's fixtures are torn down, every MCP app of this process stops what holds
+    PostgreSQL connections (its first request started the watchers, each polling the database,
+    and its audit writer keeps a connection of its own), and every PostgreSQL engine closes the
+    connections its pool keeps idle. Nothing else ends them while the app lives, fixtures keep apps
+    for a whole module or session, and two test workers with their live servers must fit in
+    PostgreSQL's default of 100 connections. An app's next request starts its watchers again; a
+    pool or the writer reopens what it needs. Its pub/sub listener and streams stay: they hold no
+    database connection, and a listener stopped and started between two tests could miss a message."""
     yield
     for app in list(APPS):
         found = app.extensions.get(EXTENSION)
-        if isinstance(found, AppServices):
-            found.stop()
+        if isinstance(found, McpServices):
+            found.tool_watcher.stop()
+            found.jobs.stop()
+            found.audit.close()
     for engine in list(ENGINES):
         if engine.url.get_backend_name() == "postgresql":
             engine.dispose()
