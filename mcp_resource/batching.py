@@ -147,7 +147,7 @@ class PipelinedRedis:
         except BatchTimeout:
             raise redis.TimeoutError("Redis did not answer in time") from None
 
-    def run_script(self, script: Script, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
+    def run_script(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """A script registered on the client, run by its SHA; loaded again if Redis lost it (a restart)."""
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
